@@ -1,0 +1,43 @@
+import type { Command} from 'commander';
+import { Option } from 'commander';
+import { ConfigError, loadConfig, type LoadedConfig } from '../config/index.js';
+
+/** Appends an "Example:" section to a command's --help; every Berth command has at least one. */
+export function withExample<T extends Command>(command: T, ...examples: string[]): T {
+  command.addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
+  return command;
+}
+
+/** The options every server command shares: --listen, --data-dir, --config. */
+export function withServerOptions<T extends Command>(command: T, defaultListen: string): T {
+  command
+    .option('--listen <host:port>', `address to listen on (default ${defaultListen}, loopback only)`)
+    .option('--data-dir <dir>', 'where state is kept (default .berth next to the config file)')
+    .option('--config <file>', 'berth.yaml to read settings from');
+  return command;
+}
+
+/** `--output text|json` for commands that print results. */
+export function withOutput<T extends Command>(command: T): T {
+  command.addOption(new Option('--output <format>', 'output format').choices(['text', 'json']).default('text'));
+  return command;
+}
+
+export function loadConfigOrExit(file: string | undefined): LoadedConfig {
+  try {
+    return loadConfig(file ?? process.env.BERTH_CONFIG);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+}
+
+/** Prints a message for the user and exits non-zero; for errors the user can fix. */
+export function fail(message: string, code = 1): never {
+  process.stderr.write(`berth: ${message}\n`);
+  process.exit(code);
+}
+
+export function printResult(format: string, value: unknown, text: () => string): void {
+  process.stdout.write(format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { consoleSchema } from './console.js';
+import { frontdoorSchema } from './frontdoor.js';
+import { logsSchema } from './logs.js';
+import { registrySchema } from './registry.js';
+import { siteSchema } from './sites.js';
+
+/**
+ * The whole of berth.yaml. Every key has a default, so an empty file is a valid config; unknown keys
+ * are errors, so a typo fails at start instead of being silently ignored. Each part owns its section.
+ */
+export const configSchema = z
+  .strictObject({
+    /** Where every part keeps its state unless its own section says otherwise. */
+    dataDir: z.string().default('.berth'),
+    log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
+    registry: registrySchema,
+    frontdoor: frontdoorSchema,
+    console: consoleSchema,
+    logs: logsSchema,
+    sites: z.array(siteSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.sites.forEach((site, index) => {
+      if (seen.has(site.name)) ctx.addIssue({ code: 'custom', path: ['sites', index, 'name'], message: `duplicate site name "${site.name}"` });
+      seen.add(site.name);
+    });
+  });
+
+export type BerthConfig = z.infer<typeof configSchema>;

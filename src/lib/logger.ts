@@ -1,0 +1,35 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Paths that may carry credentials anywhere in a structured log line. pino replaces them before
+ * the line is written, so a careless `log.info({ req })` still never leaks a token.
+ */
+const REDACT = [
+  'authorization',
+  'password',
+  'secret',
+  'token',
+  'cookie',
+  '*.authorization',
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  '*.headers["proxy-authorization"]',
+  '*.headers["x-ms-token-aad-access-token"]',
+];
+
+export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+  return pino({
+    name: options.name ?? 'berth',
+    level: options.level ?? process.env.BERTH_LOG_LEVEL ?? 'info',
+    redact: { paths: REDACT, censor: '[redacted]' },
+  });
+}
+
+/** A logger that drops everything: for tests and library use where the caller passes none. */
+export const silentLogger: Logger = pino({ level: 'silent' });
