@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { registerConfigCommands } from './config.js';
 import { registerUpCommand } from './up.js';
+import { registerRegistryCommands } from './registry.js';
+import { registerMcpCommands } from './mcp.js';
+import { registerWebappCommands } from './webapp.js';
 import { withExample } from './common.js';
 
 const program = withExample(
@@ -15,5 +18,8 @@ const program = withExample(
 
 registerUpCommand(program);
 registerConfigCommands(program);
+registerRegistryCommands(program);
+registerWebappCommands(program);
+registerMcpCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { listenSchema, sizeSchema } from './common.js';
+import { registryAuthSchema } from './registry-auth.js';
 
 /** `registry:` in berth.yaml. Owned by the registry part; see docs/configuration.md. */
 export const registrySchema = z
@@ -9,6 +10,7 @@ export const registrySchema = z
     /** Where blobs, uploads and the SQLite metadata live; defaults to `<dataDir>/registry`. */
     dataDir: z.string().optional(),
     maxManifestBytes: sizeSchema.default(4 * 1024 * 1024),
+    auth: registryAuthSchema,
   })
   .prefault({});
 

@@ -1,0 +1,60 @@
+/**
+ * The contract between OpenAPI conversion and invocation (mcp/openapi, mcp/invoke) and the protocol
+ * layer (mcp/protocol). The protocol layer only ever sees a ToolCatalog.
+ */
+export interface ToolAnnotations {
+  title?: string;
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+export interface ToolDefinition {
+  name: string;
+  title?: string;
+  description?: string;
+  inputSchema: Record<string, unknown> & { type: 'object' };
+  outputSchema?: Record<string, unknown> & { type: 'object' };
+  annotations?: ToolAnnotations;
+}
+
+/** MCP content blocks a call may return (the subset this server produces). */
+export type ContentBlock =
+  | { type: 'text'; text: string }
+  | { type: 'resource'; resource: { uri: string; mimeType: string; blob: string } | { uri: string; mimeType: string; text: string } };
+
+export interface CallToolResult {
+  content: ContentBlock[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+export interface CallContext {
+  /** Aborted when the MCP client cancels or disconnects; the upstream request must stop. */
+  signal: AbortSignal;
+  /** W3C traceparent/tracestate to continue the caller's trace upstream. */
+  traceparent?: string;
+  tracestate?: string;
+  /**
+   * The caller's bearer token. Forwarded only when the upstream is the site itself (same-origin
+   * built-in MCP); never to any other host.
+   */
+  callerAuthorization?: string;
+}
+
+/** Thrown by `call` for problems the MCP client caused (unknown tool, bad arguments): JSON-RPC -32602. */
+export class InvalidToolCall extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidToolCall';
+  }
+}
+
+export interface ToolCatalog {
+  /** Deterministic order. */
+  tools: ToolDefinition[];
+  /** SHA-256 of the canonical JSON of `tools`: clients are told the list changed only when it changes. */
+  hash: string;
+  call(name: string, args: Record<string, unknown>, context: CallContext): Promise<CallToolResult>;
+}

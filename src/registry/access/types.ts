@@ -1,0 +1,32 @@
+/**
+ * The contract between the registry's routes (registry/api) and access control (registry/access).
+ * Every route asks `authorize` before it touches anything.
+ */
+export type RegistryAction = 'pull' | 'push' | 'delete';
+
+export interface AccessRequest {
+  /** Lower-cased request headers as Node gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  /** Repository name, or '' for registry-wide endpoints (/v2/ and /v2/_catalog). */
+  repository: string;
+  /** What the route needs. /v2/ asks for []: only "is this caller known" (or anonymous allowed). */
+  actions: RegistryAction[];
+  /** For /v2/_catalog: Docker's `registry:catalog:*` scope instead of a repository scope. */
+  catalog?: boolean;
+}
+
+export type AccessDecision =
+  | { allowed: true; subject?: string }
+  | {
+      allowed: false;
+      /** 401 with a WWW-Authenticate challenge, or 403 when the caller is known but lacks the scope. */
+      status: 401 | 403;
+      headers: Record<string, string>;
+      /** OCI error code: UNAUTHORIZED or DENIED. */
+      code: 'UNAUTHORIZED' | 'DENIED';
+      message: string;
+    };
+
+export interface AccessControl {
+  authorize(request: AccessRequest): Promise<AccessDecision>;
+}
