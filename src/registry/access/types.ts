@@ -29,4 +29,10 @@ export type AccessDecision =
 
 export interface AccessControl {
   authorize(request: AccessRequest): Promise<AccessDecision>;
+  /**
+   * Extra HTTP routes access control serves on the registry's own server (the Docker token endpoint).
+   * The registry app calls this once while it is built. Typed loosely so this contract does not tie
+   * the access part to the api part's Fastify instance type.
+   */
+  routes?(app: import('fastify').FastifyInstance): void;
 }
