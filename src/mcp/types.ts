@@ -22,6 +22,8 @@ export interface ToolDefinition {
 /** MCP content blocks a call may return (the subset this server produces). */
 export type ContentBlock =
   | { type: 'text'; text: string }
+  | { type: 'image'; data: string; mimeType: string }
+  | { type: 'audio'; data: string; mimeType: string }
   | { type: 'resource'; resource: { uri: string; mimeType: string; blob: string } | { uri: string; mimeType: string; text: string } };
 
 export interface CallToolResult {
@@ -41,6 +43,15 @@ export interface CallContext {
    * built-in MCP); never to any other host.
    */
   callerAuthorization?: string;
+  /**
+   * Who is calling, when authentication sits in front (the principal id the front door vouches
+   * for). Handle-based tools bind their handles to it.
+   */
+  caller?: string;
+  /** Reports progress to the client when it asked for it (a progressToken); a no-op otherwise. */
+  progress?: (progress: number, total?: number, message?: string) => void;
+  /** Sends a log message to the client (notifications/message) while the call runs. */
+  log?: (level: 'debug' | 'info' | 'notice' | 'warning' | 'error', data: unknown) => void;
 }
 
 /** Thrown by `call` for problems the MCP client caused (unknown tool, bad arguments): JSON-RPC -32602. */
