@@ -1,3 +1,5 @@
+import type { FastifyInstance } from 'fastify';
+
 /**
  * The contract between the registry's routes (registry/api) and access control (registry/access).
  * Every route asks `authorize` before it touches anything.
@@ -34,5 +36,5 @@ export interface AccessControl {
    * The registry app calls this once while it is built. Typed loosely so this contract does not tie
    * the access part to the api part's Fastify instance type.
    */
-  routes?(app: import('fastify').FastifyInstance): void;
+  routes?(app: FastifyInstance): void;
 }
