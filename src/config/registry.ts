@@ -1,8 +1,48 @@
 import { z } from 'zod';
-import { listenSchema, sizeSchema } from './common.js';
+import { durationSchema, listenSchema, sizeSchema } from './common.js';
 import { registryAuthSchema } from './registry-auth.js';
 
-/** `registry:` in berth.yaml. Owned by the registry part; see docs/configuration.md. */
+/** Where blob bytes live. `filesystem` is the embedded default; `azure` is for scale-out. */
+const storageSchema = z
+  .strictObject({
+    driver: z.enum(['filesystem', 'azure']).default('filesystem'),
+    /** Filesystem driver: folder for blobs and uploads; defaults to `<registry data dir>/blobs`. */
+    path: z.string().optional(),
+    azure: z
+      .strictObject({
+        /** A storage connection string (Azurite's works); the account key never appears in logs. */
+        connectionString: z.string().optional(),
+        /** Container holding blobs and in-progress uploads; created when missing. */
+        container: z.string().default('berth-registry'),
+        /** Optional prefix inside the container, so several registries can share one. */
+        prefix: z.string().default(''),
+      })
+      .prefault({}),
+  })
+  .prefault({})
+  .superRefine((storage, ctx) => {
+    if (storage.driver === 'azure' && !storage.azure.connectionString) {
+      ctx.addIssue({ code: 'custom', path: ['azure', 'connectionString'], message: 'required when storage.driver is azure' });
+    }
+  });
+
+/** Where repositories, tags, manifests and upload sessions are recorded. */
+const metadataSchema = z
+  .strictObject({
+    driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    /** SQLite file; defaults to `<registry data dir>/registry.sqlite`. */
+    path: z.string().optional(),
+    /** PostgreSQL connection URL, e.g. postgres://postgres@127.0.0.1:5432/berth. */
+    url: z.string().optional(),
+    /** PostgreSQL schema the tables live in (created when missing). */
+    schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _').default('berth_registry'),
+  })
+  .prefault({})
+  .superRefine((meta, ctx) => {
+    if (meta.driver === 'postgres' && !meta.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'required when metadata.driver is postgres' });
+  });
+
+/** `registry:` in berth.yaml. Owned by the registry part; see docs/registry.md. */
 export const registrySchema = z
   .strictObject({
     enabled: z.boolean().default(true),
@@ -10,6 +50,26 @@ export const registrySchema = z
     /** Where blobs, uploads and the SQLite metadata live; defaults to `<dataDir>/registry`. */
     dataDir: z.string().optional(),
     maxManifestBytes: sizeSchema.default(4 * 1024 * 1024),
+    storage: storageSchema,
+    metadata: metadataSchema,
+    uploads: z
+      .strictObject({
+        /** Sent as OCI-Chunk-Min-Length: clients should send chunks (but the last) at least this big. */
+        chunkMinLength: sizeSchema.default(0),
+        /** Largest blob accepted; 0 means no limit. */
+        maxBlobBytes: sizeSchema.default(0),
+        /** Upload sessions idle this long are abandoned and removed by gc. */
+        expireAfter: durationSchema.prefault('24h'),
+      })
+      .prefault({}),
+    gc: z
+      .strictObject({
+        /** Blobs and manifests written or referenced more recently than this are never collected. */
+        gracePeriod: durationSchema.prefault('1h'),
+      })
+      .prefault({}),
+    /** Allow DELETE of manifests, tags and blobs. */
+    deleteEnabled: z.boolean().default(true),
     auth: registryAuthSchema,
   })
   .prefault({});

@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OciError } from '../errors.js';
+import { validateRepositoryName } from '../names.js';
+import { blobRoute, startUploadRoute, uploadRoute } from './blobs.js';
+import { authorize, type RegistryContext, type RouteRequest } from './context.js';
+import { sendError, sendJson } from './http.js';
+import { catalogRoute, referrersRoute, tagsRoute } from './listing.js';
+import { manifestRoute } from './manifests.js';
+
+type Handler = (ctx: RegistryContext, r: RouteRequest) => Promise<void>;
+
+/**
+ * Repository names contain slashes, so routes are matched by the path's tail: the most specific
+ * pattern first (uploads before blobs). The name is everything between /v2/ and the keyword.
+ */
+const ROUTES: [RegExp, Handler][] = [
+  [/^\/v2\/(.+)\/blobs\/uploads\/?$/, startUploadRoute],
+  [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, uploadRoute],
+  [/^\/v2\/(.+)\/blobs\/([^/]+)$/, blobRoute],
+  [/^\/v2\/(.+)\/manifests\/([^/]+)$/, manifestRoute],
+  [/^\/v2\/(.+)\/tags\/list$/, tagsRoute],
+  [/^\/v2\/(.+)\/referrers\/([^/]+)$/, referrersRoute],
+];
+
+export async function handleRegistryRequest(ctx: RegistryContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const method = req.method ?? 'GET';
+  try {
+    const url = new URL(req.url ?? '/', 'http://registry');
+    const path = url.pathname;
+    if (path === '/v2/' || path === '/v2') {
+      await authorize(ctx, req, '', []);
+      return sendJson(res, 200, {});
+    }
+    if (path === '/v2/_catalog') return await catalogRoute(ctx, { req, res, method, url, name: '', ref: '' });
+    for (const [pattern, handler] of ROUTES) {
+      const match = pattern.exec(path);
+      if (!match) continue;
+      const name = safeDecode(match[1]!);
+      validateRepositoryName(name);
+      return await handler(ctx, { req, res, method, url, name, ref: safeDecode(match[2] ?? '') });
+    }
+    throw new OciError('UNSUPPORTED', `no registry API at ${path}`, { status: 404 });
+  } catch (error) {
+    if (error instanceof OciError) return sendError(res, error, method === 'HEAD');
+    if (isClientGone(error, req)) return void res.destroy();
+    ctx.log.error({ err: error, method, url: req.url }, 'registry request failed');
+    if (res.headersSent) return void res.destroy();
+    sendJson(res, 500, { errors: [{ code: 'UNKNOWN', message: 'internal error; see the registry log' }] });
+  }
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new OciError('NAME_INVALID', `"${value}" is not valid percent-encoding`);
+  }
+}
+
+function isClientGone(error: unknown, req: IncomingMessage): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return req.destroyed || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}

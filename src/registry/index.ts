@@ -1,0 +1,80 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { RegistryConfig } from '../config/registry.js';
+import { parseListen, urlFor } from '../lib/listen.js';
+import { silentLogger, type Logger } from '../lib/logger.js';
+import type { RunningService } from '../lib/service.js';
+import { allowAll, type AccessControl } from './access/index.js';
+import { buildRegistryServer } from './api/app.js';
+import { collectGarbage, type GcReport } from './gc.js';
+import { openRegistryStorage } from './storage.js';
+
+export type { GcReport } from './gc.js';
+export type { BlobStore } from './store/index.js';
+export { FsBlobStore, AzureBlobStore } from './store/index.js';
+export { openRegistryStorage, type RegistryStorage } from './storage.js';
+export { OciError, type OciErrorCode } from './errors.js';
+export { parseDigest, digestOf } from './digest.js';
+export { validateRepositoryName } from './names.js';
+export { MEDIA_TYPES } from './manifest.js';
+
+export interface RegistryOptions {
+  config: RegistryConfig;
+  /** The registry's own data folder (blobs, uploads, SQLite file): already resolved by the caller. */
+  dataDir: string;
+  logger?: Logger;
+  /** Access control; defaults to allowing everything (`allowAll`). */
+  access?: AccessControl;
+}
+
+/** Builds the registry's Fastify app without listening (tests inject or listen on port 0 themselves). */
+export async function createRegistryApp(options: RegistryOptions): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  const storage = await openRegistryStorage(options.config, options.dataDir);
+  const app = buildRegistryServer({
+    config: options.config,
+    meta: storage.meta,
+    store: storage.store,
+    access: options.access ?? allowAll(),
+    logger: options.logger,
+  });
+  let closed = false;
+  return {
+    app,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await storage.close();
+    },
+  };
+}
+
+/** Starts the registry on `config.listen` and returns its real URL (the real port when the config asks for 0). */
+export async function startRegistry(options: RegistryOptions): Promise<RunningService> {
+  const { app, close } = await createRegistryApp(options);
+  const { host, port } = parseListen(options.config.listen);
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const address = app.server.address() as AddressInfo;
+  const url = urlFor({ host, port: address.port }, '');
+  (options.logger ?? silentLogger).info({ url }, 'registry listening');
+  return { name: 'registry', urls: [url], close };
+}
+
+/** Garbage collection for `berth registry gc`: opens the same storage as the server and sweeps it. */
+export async function runGc(options: { config: RegistryConfig; dataDir: string; dryRun?: boolean; gracePeriodMs?: number }): Promise<GcReport> {
+  const storage = await openRegistryStorage(options.config, options.dataDir);
+  try {
+    return await collectGarbage(storage.meta, storage.store, {
+      gracePeriodMs: options.gracePeriodMs ?? options.config.gc.gracePeriod,
+      uploadExpiryMs: options.config.uploads.expireAfter,
+      dryRun: options.dryRun,
+    });
+  } finally {
+    await storage.close();
+  }
+}

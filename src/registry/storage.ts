@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+import type { RegistryConfig } from '../config/registry.js';
+import { openMetadata } from './meta/open.js';
+import { MetadataStore } from './meta/store.js';
+import { createBlobStore, type BlobStore } from './store/index.js';
+
+export interface RegistryStorage {
+  meta: MetadataStore;
+  store: BlobStore;
+  close(): Promise<void>;
+}
+
+/** Opens the blob store and metadata database the config names (shared by the server and gc). */
+export async function openRegistryStorage(config: RegistryConfig, dataDir: string): Promise<RegistryStorage> {
+  const metadata = config.metadata;
+  const connection = await openMetadata(
+    metadata.driver === 'postgres'
+      ? { driver: 'postgres', url: metadata.url!, schema: metadata.schema }
+      : { driver: 'sqlite', path: resolve(dataDir, metadata.path ?? 'registry.sqlite') },
+  );
+  const meta = new MetadataStore(connection);
+  let store: BlobStore;
+  try {
+    store = await createBlobStore(config.storage, dataDir);
+  } catch (error) {
+    await meta.close();
+    throw error;
+  }
+  return {
+    meta,
+    store,
+    async close() {
+      await store.close();
+      await meta.close();
+    },
+  };
+}

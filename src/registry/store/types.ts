@@ -1,0 +1,63 @@
+import type { Readable } from 'node:stream';
+
+/** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface StoredBlob {
+  digest: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+export interface StoredUpload {
+  id: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+export interface AppendOptions {
+  /** Sees every chunk as it is written (the upload service hashes with it). */
+  observe?: (chunk: Buffer) => void;
+  /** Fail with SizeLimitError once the upload would grow past this many bytes. */
+  maxSize?: number;
+}
+
+export class SizeLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`blob exceeds the limit of ${limit} bytes`);
+    this.name = 'SizeLimitError';
+  }
+}
+
+/**
+ * Where blob bytes live: content-addressed, immutable blobs plus private upload files. Uploads are
+ * written to their own location and only `commitUpload` (after the caller verified the digest) makes
+ * bytes visible under a digest, so a killed upload never leaves a partial blob behind.
+ */
+export interface BlobStore {
+  readonly driver: string;
+  stat(digest: string): Promise<{ size: number } | undefined>;
+  /** A stream of the blob's bytes (or one range of them). Throws when the blob is missing. */
+  read(digest: string, range?: ByteRange): Promise<Readable>;
+  delete(digest: string): Promise<boolean>;
+  /** Every stored blob, for garbage collection. */
+  list(): AsyncIterable<StoredBlob>;
+
+  createUpload(id: string): Promise<void>;
+  /** Bytes received so far, or undefined when there is no such upload. */
+  uploadSize(id: string): Promise<number | undefined>;
+  /**
+   * Appends `data` at `offset` (which must be the current size). All or nothing: when the stream
+   * fails or is cut, the upload is left at `offset`. Returns the new size.
+   */
+  appendUpload(id: string, offset: number, data: Readable, options?: AppendOptions): Promise<number>;
+  readUpload(id: string): Promise<Readable>;
+  /** Moves a verified upload into place under `digest` and removes the upload. */
+  commitUpload(id: string, digest: string): Promise<void>;
+  deleteUpload(id: string): Promise<void>;
+  listUploads(): AsyncIterable<StoredUpload>;
+  close(): Promise<void>;
+}
