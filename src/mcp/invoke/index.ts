@@ -1,0 +1,71 @@
+import type { CallContext, CallToolResult, ToolDefinition } from '../types.js';
+import { InvalidToolCall } from '../types.js';
+import type { OperationPlan } from './plan.js';
+import { buildRequest } from './request.js';
+import { toResult } from './result.js';
+import { send, UpstreamFailure } from './send.js';
+import { childTraceparent } from './trace.js';
+import { ArgumentValidator } from './validate.js';
+
+export type { OperationPlan, ParamPlan, BodyPlan, ParamLocation, ParamStyle, BodyKind, BodyEncoding } from './plan.js';
+export { ArgumentValidator } from './validate.js';
+export { childTraceparent } from './trace.js';
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+
+export interface InvokeOptions {
+  /** Base URL of the REST API. */
+  upstream: string;
+  /** Whole-request deadline (default 30 s). */
+  timeoutMs?: number;
+  /** Larger responses fail the call with isError (default 10 MiB). */
+  maxResponseBytes?: number;
+  /**
+   * True when the upstream is the site itself (built-in MCP): only then is the caller's Authorization
+   * forwarded. Never true for a third-party upstream.
+   */
+  sameOrigin?: boolean;
+  /** Fixed headers for every upstream request (e.g. an API key the operator configured). */
+  headers?: Record<string, string>;
+}
+
+export interface InvocableTool {
+  definition: ToolDefinition;
+  plan: OperationPlan;
+}
+
+export type CallFunction = (name: string, args: Record<string, unknown>, context: CallContext) => Promise<CallToolResult>;
+
+/** The `call` of a ToolCatalog: validate, build the request, send it, map the response. */
+export function createInvoker(tools: Map<string, InvocableTool>, options: InvokeOptions): CallFunction {
+  const upstream = new URL(options.upstream);
+  const validator = new ArgumentValidator();
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const fixedHeaders = Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+
+  return async (name, args, context) => {
+    const tool = tools.get(name);
+    if (!tool) throw new InvalidToolCall(`unknown tool "${name}"`);
+    const input = args ?? {};
+    if (typeof input !== 'object' || Array.isArray(input)) throw new InvalidToolCall(`arguments for tool "${name}" must be an object`);
+    validator.check(name, tool.definition.inputSchema, input);
+
+    const request = await buildRequest(tool.plan, upstream, input);
+    Object.assign(request.headers, fixedHeaders);
+    request.headers.traceparent = childTraceparent(context.traceparent);
+    if (context.tracestate) request.headers.tracestate = context.tracestate;
+    if (options.sameOrigin && context.callerAuthorization) request.headers.authorization = context.callerAuthorization;
+    request.headers['user-agent'] = 'berth-mcp';
+
+    const url = `${request.origin}${request.path}`;
+    try {
+      const response = await send(request, { timeoutMs, maxResponseBytes, signal: context.signal });
+      return toResult(response, url);
+    } catch (error) {
+      if (error instanceof UpstreamFailure) return { isError: true, content: [{ type: 'text', text: `${error.message} (${tool.plan.method} ${url})` }] };
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * How one tool call becomes one HTTP request. mcp/openapi builds a plan per operation; mcp/invoke
+ * executes it. The plan is plain data so the protocol layer never sees OpenAPI.
+ */
+export type ParamLocation = 'path' | 'query' | 'header' | 'cookie';
+
+export type ParamStyle =
+  | 'simple'
+  | 'label'
+  | 'matrix'
+  | 'form'
+  | 'spaceDelimited'
+  | 'pipeDelimited'
+  | 'tabDelimited'
+  | 'deepObject';
+
+export interface ParamPlan {
+  /** The argument name in the tool's inputSchema (may carry a `__query`-style suffix after a clash). */
+  arg: string;
+  /** The parameter name on the wire. */
+  name: string;
+  in: ParamLocation;
+  style: ParamStyle;
+  explode: boolean;
+  allowReserved: boolean;
+  /** Set when the parameter uses `content` instead of `schema`: the value is serialized as this media type (JSON). */
+  contentType?: string;
+}
+
+export type BodyKind = 'json' | 'form' | 'multipart' | 'text' | 'binary';
+
+export interface BodyEncoding {
+  style?: ParamStyle;
+  explode?: boolean;
+  contentType?: string;
+}
+
+export interface BodyPlan {
+  /** Always `body`: the request body travels as one argument. */
+  arg: string;
+  mediaType: string;
+  kind: BodyKind;
+  /** Top-level form fields that carry files ({data: base64, contentType?, filename?}), and whether they are arrays. */
+  fileFields: Record<string, 'single' | 'array'>;
+  /** OpenAPI `encoding` per form field (style/explode for urlencoded, contentType for multipart). */
+  encoding: Record<string, BodyEncoding>;
+}
+
+export interface OperationPlan {
+  method: string;
+  /** The OpenAPI path template, e.g. `/pet/{petId}`. */
+  pathTemplate: string;
+  /** The path of the spec's server URL (`/v2`), used when the upstream URL has no path of its own. */
+  basePath: string;
+  params: ParamPlan[];
+  body?: BodyPlan;
+  /** The Accept header to send (from the documented response media types). */
+  accept: string;
+}

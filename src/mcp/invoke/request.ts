@@ -1,0 +1,70 @@
+import { InvalidToolCall } from '../types.js';
+import { encodeBody } from './body.js';
+import type { OperationPlan } from './plan.js';
+import { cookiePair, headerValue, pathValue, queryPairs } from './serialize.js';
+
+export interface UpstreamRequest {
+  origin: string;
+  /** Path and query exactly as sent: already encoded, never re-parsed (a URL parser would collapse `%2E%2E`). */
+  path: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: Buffer | string;
+}
+
+/**
+ * Builds the HTTP request for one call. The upstream URL's own path, when it has one, is the base;
+ * otherwise the spec's server path (`/v2`) is.
+ */
+export async function buildRequest(plan: OperationPlan, upstream: URL, args: Record<string, unknown>): Promise<UpstreamRequest> {
+  const base = upstream.pathname.replace(/\/+$/, '') || plan.basePath;
+  let path = plan.pathTemplate;
+  const query: string[] = [];
+  const cookies: string[] = [];
+  const headers: Record<string, string> = { accept: plan.accept };
+
+  for (const param of plan.params) {
+    const value = args[param.arg];
+    if (value === undefined) continue;
+    switch (param.in) {
+      case 'path': {
+        const text = pathValue(param, value);
+        if (text === '' || text === '%2E' || text === '%2E%2E') {
+          throw new InvalidToolCall(`path parameter "${param.arg}" must not be empty, "." or ".."`);
+        }
+        path = path.split(`{${param.name}}`).join(text);
+        break;
+      }
+      case 'query':
+        query.push(...queryPairs(param, value));
+        break;
+      case 'header':
+        headers[param.name.toLowerCase()] = headerValue(param, value);
+        break;
+      case 'cookie':
+        cookies.push(cookiePair(param, value));
+        break;
+    }
+  }
+  if (/\{[^}]*\}/.test(path)) {
+    // A path parameter that is declared in the template but not in `parameters`: nothing can fill it.
+    throw new InvalidToolCall(`the operation's path ${plan.pathTemplate} has a parameter the arguments cannot fill`);
+  }
+  if (cookies.length > 0) headers.cookie = cookies.join('; ');
+
+  let body: Buffer | string | undefined;
+  if (plan.body && args[plan.body.arg] !== undefined) {
+    const encoded = await encodeBody(plan.body, args[plan.body.arg]);
+    body = encoded.body;
+    headers['content-type'] = encoded.contentType;
+  }
+  const search = upstream.search && upstream.search !== '?' ? [upstream.search.slice(1)] : [];
+  const queryString = [...search, ...query].join('&');
+  return {
+    origin: upstream.origin,
+    path: `${base}${path.startsWith('/') ? '' : '/'}${path}${queryString ? `?${queryString}` : ''}`,
+    method: plan.method,
+    headers,
+    body,
+  };
+}

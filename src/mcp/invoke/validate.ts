@@ -1,0 +1,57 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { InvalidToolCall } from '../types.js';
+
+// ajv-formats is CommonJS; under NodeNext its default import is the module object in some loaders.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => void;
+
+/**
+ * Argument validation against a tool's inputSchema, compiled lazily (a 1,200-tool document must not
+ * pay for 1,200 compilations up front) and cached per schema object.
+ */
+export class ArgumentValidator {
+  private readonly ajv: Ajv2020;
+  private readonly compiled = new WeakMap<object, ValidateFunction>();
+
+  constructor() {
+    // strict: false because OpenAPI documents carry annotations ajv does not know (they are legal JSON Schema).
+    this.ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true, logger: false });
+    addFormats(this.ajv);
+  }
+
+  compile(schema: object): ValidateFunction {
+    let validate = this.compiled.get(schema);
+    if (!validate) {
+      validate = this.ajv.compile(schema);
+      this.compiled.set(schema, validate);
+    }
+    return validate;
+  }
+
+  check(tool: string, schema: object, args: Record<string, unknown>): void {
+    const validate = this.compile(schema);
+    if (validate(args)) return;
+    throw new InvalidToolCall(`invalid arguments for tool "${tool}": ${describeError(validate.errors?.[0])}`);
+  }
+}
+
+/** One error, naming the field: `body.name must be string`, `missing required argument "petId"`. */
+export function describeError(error: ErrorObject | undefined): string {
+  if (!error) return 'arguments do not match the input schema';
+  const field = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .join('.');
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'required') {
+    const name = field ? `${field}.${String(params.missingProperty)}` : String(params.missingProperty);
+    return `missing required argument "${name}"`;
+  }
+  if (error.keyword === 'additionalProperties') {
+    const name = field ? `${field}.${String(params.additionalProperty)}` : String(params.additionalProperty);
+    return `unknown argument "${name}"`;
+  }
+  const allowed = error.keyword === 'enum' && Array.isArray(params.allowedValues) ? ` (${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')})` : '';
+  return `${field ? `"${field}"` : 'arguments'} ${error.message ?? 'is invalid'}${allowed}`;
+}

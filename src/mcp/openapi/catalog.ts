@@ -1,0 +1,111 @@
+import type { ToolCatalog, ToolDefinition } from '../types.js';
+import { createInvoker, type InvokeOptions } from '../invoke/index.js';
+import { canonicalHash } from './canonical.js';
+import { SpecError } from './errors.js';
+import type { OperationModel } from './model.js';
+import { toolNames } from './names.js';
+import { operations2 } from './operations2.js';
+import { operations3, type Skipped } from './operations3.js';
+import { isObject } from './pointer.js';
+import { SchemaConverter, type Dialect } from './schema.js';
+import { buildTool, type BuiltTool } from './tool.js';
+
+export interface OperationFilter {
+  tags?: string[];
+  operationIds?: string[];
+}
+
+export interface CatalogOptions extends Omit<InvokeOptions, 'upstream'> {
+  /** Base URL of the REST API the tools call, e.g. http://127.0.0.1:3000 (its path, if any, replaces the spec's server path). */
+  upstream: string;
+  /** Keep only operations with one of these tags or operation ids (both lists together: either matches). */
+  include?: OperationFilter;
+  /** Then drop operations with one of these tags or operation ids. */
+  exclude?: OperationFilter;
+  /**
+   * App Service's ToolList: ["*"] (default) every operation, also ones added later; [] none; otherwise
+   * an allow-list of operation ids (or generated tool names). Unknown ids are ignored.
+   */
+  tools?: string[];
+}
+
+export interface OpenApiCatalog extends ToolCatalog {
+  /** Operations that could not become tools, with the reason (the rest still converted). */
+  skipped: Skipped[];
+  /** Non-fatal conversion notes: unresolved or external $refs, truncated schemas. */
+  warnings: string[];
+  /** Operations in the document before filtering. */
+  operationCount: number;
+}
+
+/** Turns an OpenAPI 3.0/3.1 or Swagger 2.0 document into an MCP tool catalog whose calls reach `upstream`. */
+export function buildCatalog(document: object, options: CatalogOptions): OpenApiCatalog {
+  checkUpstream(options.upstream);
+  const dialect = detectDialect(document);
+  const doc = document as Record<string, unknown>;
+  const schemas = new SchemaConverter(doc, dialect);
+  const { operations, skipped } = dialect === 'swagger2' ? operations2(doc, schemas) : operations3(doc, schemas);
+
+  const names = toolNames(operations);
+  const built: BuiltTool[] = [];
+  for (const op of operations) {
+    if (!selected(op, names.get(op)!, options)) continue;
+    built.push(buildTool(names.get(op)!, op, schemas));
+  }
+  built.sort((a, b) => (a.definition.name < b.definition.name ? -1 : 1));
+  const tools: ToolDefinition[] = built.map((b) => b.definition);
+  const invoker = createInvoker(new Map(built.map((b) => [b.definition.name, b])), { ...options, upstream: options.upstream });
+
+  return {
+    tools,
+    hash: canonicalHash(tools),
+    call: invoker,
+    skipped,
+    warnings: schemas.warnings,
+    operationCount: operations.length + skipped.length,
+  };
+}
+
+export function detectDialect(document: unknown): Dialect {
+  if (!isObject(document)) throw new SpecError('an OpenAPI document must be a JSON or YAML object');
+  const { openapi, swagger, paths } = document;
+  let dialect: Dialect;
+  if (swagger !== undefined) {
+    if (String(swagger) !== '2.0') throw new SpecError(`unsupported Swagger version "${String(swagger)}"; only "2.0" exists`, '/swagger');
+    dialect = 'swagger2';
+  } else if (typeof openapi === 'string') {
+    if (/^3\.0(\.|$)/.test(openapi)) dialect = 'openapi30';
+    else if (/^3\.[12](\.|$)/.test(openapi)) dialect = 'openapi31';
+    else throw new SpecError(`unsupported OpenAPI version "${openapi}"; expected 3.0.x, 3.1.x or Swagger 2.0`, '/openapi');
+  } else if (openapi !== undefined) {
+    throw new SpecError(`"openapi" must be a version string such as "3.0.3", got ${JSON.stringify(openapi)}`, '/openapi');
+  } else {
+    throw new SpecError('not an OpenAPI document: it has neither an "openapi" nor a "swagger" field');
+  }
+  if (paths === undefined && dialect !== 'openapi31') throw new SpecError('the document has no "paths"', '/paths');
+  if (paths !== undefined && !isObject(paths)) throw new SpecError('"paths" must be an object mapping paths to operations', '/paths');
+  return dialect;
+}
+
+function selected(op: OperationModel, name: string, options: CatalogOptions): boolean {
+  const matches = (filter: OperationFilter | undefined): boolean =>
+    !!filter &&
+    ((filter.tags ?? []).some((tag) => op.tags.includes(tag)) ||
+      (filter.operationIds ?? []).some((id) => id === op.operationId || id === name));
+  const include = options.include;
+  if (include && ((include.tags?.length ?? 0) > 0 || (include.operationIds?.length ?? 0) > 0) && !matches(include)) return false;
+  if (matches(options.exclude)) return false;
+  const tools = options.tools ?? ['*'];
+  if (tools.includes('*')) return true;
+  return tools.some((id) => id === op.operationId || id === name);
+}
+
+function checkUpstream(upstream: string): void {
+  let url: URL;
+  try {
+    url = new URL(upstream);
+  } catch {
+    throw new SpecError(`upstream "${upstream}" is not a URL; expected e.g. http://127.0.0.1:3000`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SpecError(`upstream "${upstream}" must be an http or https URL`);
+}

@@ -1,0 +1,8 @@
+/** OpenAPI → MCP tools: what other parts may use. The protocol layer needs only buildCatalog and loadSpec. */
+export { buildCatalog, detectDialect } from './catalog.js';
+export type { CatalogOptions, OpenApiCatalog, OperationFilter } from './catalog.js';
+export { loadSpec, parseSpecText, MAX_SPEC_BYTES } from './load.js';
+export type { LoadOptions, LoadedSpec } from './load.js';
+export { SpecError } from './errors.js';
+export type { Skipped } from './operations3.js';
+export { canonicalHash } from './canonical.js';

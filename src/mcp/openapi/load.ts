@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { SpecError } from './errors.js';
+
+/** Larger documents are refused: GitHub's, the largest real one we know, is 13 MB. */
+export const MAX_SPEC_BYTES = 64 * 1024 * 1024;
+
+export interface LoadOptions {
+  /** Relative file paths resolve against this (default: the working directory). */
+  baseDir?: string;
+  fetchImpl?: typeof fetch;
+  /** The ETag from the previous load: a URL answering 304, or a file with the same content, gives notModified. */
+  etag?: string;
+  /** Aborts a URL fetch. */
+  signal?: AbortSignal;
+}
+
+export interface LoadedSpec {
+  document: object;
+  etag?: string;
+  notModified?: boolean;
+}
+
+/** Reads an OpenAPI document from a file or an http(s) URL, JSON or YAML. */
+export async function loadSpec(source: string, options: LoadOptions = {}): Promise<LoadedSpec> {
+  if (/^https?:\/\//i.test(source)) return loadUrl(source, options);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) throw new SpecError(`unsupported spec location "${source}": use a file path or an http(s) URL`);
+  const file = isAbsolute(source) ? source : resolve(options.baseDir ?? process.cwd(), source);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new SpecError(code === 'ENOENT' ? `spec file not found: ${file}` : `cannot read spec file ${file}: ${(error as Error).message}`);
+  }
+  if (bytes.length > MAX_SPEC_BYTES) throw new SpecError(`spec file ${file} is ${bytes.length} bytes; the limit is ${MAX_SPEC_BYTES}`);
+  const etag = `"sha256-${createHash('sha256').update(bytes).digest('base64url')}"`;
+  if (options.etag === etag) return { document: {}, etag, notModified: true };
+  return { document: parseSpecText(bytes.toString('utf8'), file), etag };
+}
+
+async function loadUrl(url: string, options: LoadOptions): Promise<LoadedSpec> {
+  const fetchImpl = options.fetchImpl ?? fetch;
+  let response: Response;
+  try {
+    response = await fetchImpl(url, {
+      headers: { accept: 'application/json, application/yaml, text/yaml, */*;q=0.5', ...(options.etag ? { 'if-none-match': options.etag } : {}) },
+      redirect: 'follow',
+      signal: options.signal ?? AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    throw new SpecError(`cannot fetch spec ${url}: ${(error as Error).message}`);
+  }
+  const etag = response.headers.get('etag') ?? undefined;
+  if (response.status === 304) {
+    await response.body?.cancel();
+    return { document: {}, etag: etag ?? options.etag, notModified: true };
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new SpecError(`cannot fetch spec ${url}: HTTP ${response.status}`);
+  }
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > MAX_SPEC_BYTES) throw new SpecError(`spec ${url} is ${declared} bytes; the limit is ${MAX_SPEC_BYTES}`);
+  const body = await readCapped(response, url);
+  return { document: parseSpecText(body, url), etag };
+}
+
+async function readCapped(response: Response, url: string): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (response.body) {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      total += chunk.byteLength;
+      if (total > MAX_SPEC_BYTES) throw new SpecError(`spec ${url} is larger than the ${MAX_SPEC_BYTES}-byte limit`);
+      chunks.push(chunk);
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** JSON when it looks like JSON (fast path for 13 MB documents), YAML otherwise; errors give the line. */
+export function parseSpecText(text: string, where: string): object {
+  const trimmed = text.replace(/^\uFEFF/, '').trimStart();
+  if (trimmed === '') throw new SpecError(`spec ${where} is empty`);
+  let value: unknown;
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      value = JSON.parse(trimmed);
+    } catch (error) {
+      throw new SpecError(`spec ${where} is not valid JSON: ${(error as Error).message}`);
+    }
+  } else {
+    try {
+      value = parseYaml(trimmed, { maxAliasCount: 1000, uniqueKeys: true, prettyErrors: true });
+    } catch (error) {
+      const detail = error instanceof YAMLParseError ? error.message.split('\n')[0] : (error as Error).message;
+      throw new SpecError(`spec ${where} is not valid YAML: ${detail}`);
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SpecError(`spec ${where} must be a JSON or YAML object (an OpenAPI document), got ${Array.isArray(value) ? 'an array' : typeof value}`);
+  }
+  return value;
+}

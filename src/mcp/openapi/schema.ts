@@ -1,0 +1,210 @@
+import { mergeAllOf } from './allof.js';
+import { isObject, refTokens, resolveTokens } from './pointer.js';
+
+/** A JSON Schema (2020-12) node as produced here: an object or a boolean. */
+export type JsonSchema = Record<string, unknown> | boolean;
+
+export type Dialect = 'swagger2' | 'openapi30' | 'openapi31';
+
+/** OpenAPI-only keywords that are not JSON Schema, and bulky annotations a tool list does not need. */
+const DROPPED = new Set(['discriminator', 'xml', 'externalDocs', 'nullable', 'x-nullable', 'example', 'examples', '$id', '$schema', '$comment']);
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
+const SCHEMA_SINGLES = new Set([
+  'additionalProperties',
+  'not',
+  'contains',
+  'if',
+  'then',
+  'else',
+  'propertyNames',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+  'additionalItems',
+  'contentSchema',
+]);
+/** Deeper than this, a document is hostile or broken; the rest of the branch becomes `{}`. */
+const MAX_DEPTH = 64;
+
+interface Def {
+  key: string;
+  schema: JsonSchema;
+  done: boolean;
+  deps?: string[];
+}
+
+/**
+ * Converts OpenAPI schema objects (2.0 / 3.0 / 3.1) to JSON Schema 2020-12.
+ *
+ * Every local `$ref` to a schema becomes `{"$ref": "#/$defs/<key>"}` and the target is converted once
+ * into a shared table; each tool then carries only the `$defs` it reaches. This keeps recursion finite
+ * (a recursive schema is a `$ref` back to its own `$defs` entry, never an infinite expansion) and the
+ * output linear in the size of the document. Network `$ref`s are never fetched: they become `{}` with
+ * a description saying so, and a warning.
+ */
+export class SchemaConverter {
+  private readonly defs = new Map<string, Def>(); // by pointer string
+  private readonly byKey = new Map<string, Def>();
+  readonly warnings: string[] = [];
+
+  constructor(
+    private readonly document: unknown,
+    private readonly dialect: Dialect,
+  ) {}
+
+  convert(node: unknown, at: string, depth = 0): JsonSchema {
+    if (typeof node === 'boolean') return node;
+    if (!isObject(node)) return {};
+    if (depth > MAX_DEPTH) {
+      this.warn(`schema nested deeper than ${MAX_DEPTH} levels truncated to {}`, at);
+      return {};
+    }
+    if (typeof node.$ref === 'string') return this.convertRef(node, at);
+
+    const out: Record<string, unknown> = {};
+    for (const [keyword, value] of Object.entries(node)) {
+      if (DROPPED.has(keyword) || keyword.startsWith('x-')) continue;
+      if (SCHEMA_MAPS.has(keyword) && isObject(value)) {
+        const map: Record<string, JsonSchema> = {};
+        for (const [name, sub] of Object.entries(value)) map[name] = this.convert(sub, `${at}/${keyword}/${name}`, depth + 1);
+        out[keyword === 'definitions' ? '$defs' : keyword] = map;
+      } else if (SCHEMA_LISTS.has(keyword) && Array.isArray(value)) {
+        out[keyword] = value.map((sub, i) => this.convert(sub, `${at}/${keyword}/${i}`, depth + 1));
+      } else if (SCHEMA_SINGLES.has(keyword) && (isObject(value) || typeof value === 'boolean')) {
+        out[keyword] = this.convert(value, `${at}/${keyword}`, depth + 1);
+      } else if (keyword === 'items') {
+        // Draft-04 tuple form (an array) is prefixItems in 2020-12.
+        if (Array.isArray(value)) out.prefixItems = value.map((sub, i) => this.convert(sub, `${at}/items/${i}`, depth + 1));
+        else out.items = this.convert(value, `${at}/items`, depth + 1);
+      } else if (keyword === 'type' && value === 'file') {
+        // Swagger 2.0 file parameters: binary content, carried as base64 by the tool.
+        out.type = 'string';
+        out.format = 'binary';
+      } else if ((keyword === 'exclusiveMinimum' || keyword === 'exclusiveMaximum') && typeof value === 'boolean') {
+        const bound = keyword === 'exclusiveMinimum' ? 'minimum' : 'maximum';
+        if (value && typeof node[bound] === 'number') out[keyword] = node[bound];
+      } else if (keyword === 'required' && !Array.isArray(value)) {
+        // `required: true` on a property (a common mistake) is not JSON Schema; drop it.
+        continue;
+      } else {
+        out[keyword] = value;
+      }
+    }
+    for (const bound of ['minimum', 'maximum'] as const) {
+      const exclusive = bound === 'minimum' ? 'exclusiveMinimum' : 'exclusiveMaximum';
+      if (node[exclusive] === true && typeof out[exclusive] === 'number') delete out[bound];
+    }
+    if (node.nullable === true || node['x-nullable'] === true) addNull(out);
+    if (Array.isArray(out.allOf)) return mergeAllOf(out, (ref) => this.defByRef(ref));
+    return out;
+  }
+
+  /** The converted body of a `#/$defs/<key>` reference, when that definition is complete (not mid-conversion). */
+  defByRef(ref: string): Record<string, unknown> | undefined {
+    if (!ref.startsWith('#/$defs/')) return undefined;
+    const def = this.byKey.get(ref.slice('#/$defs/'.length));
+    return def && def.done && isObject(def.schema) ? def.schema : undefined;
+  }
+
+  /** Follows a root `$ref` (and merges a root allOf) so the caller sees the schema's own keywords. */
+  resolveRoot(schema: JsonSchema): JsonSchema {
+    let current = schema;
+    for (let hops = 0; hops < 16 && isObject(current) && typeof current.$ref === 'string'; hops++) {
+      const target = this.defByRef(current.$ref);
+      if (!target) break;
+      const { $ref: _ignored, ...siblings } = current;
+      current = { ...target, ...siblings };
+    }
+    return current;
+  }
+
+  /** The `$defs` a schema reaches, transitively. */
+  defsFor(schema: JsonSchema): Record<string, JsonSchema> | undefined {
+    const seen = new Set<string>();
+    const queue = directRefs(schema);
+    while (queue.length > 0) {
+      const key = queue.pop()!;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const def = this.byKey.get(key);
+      if (!def) continue;
+      def.deps ??= directRefs(def.schema);
+      queue.push(...def.deps);
+    }
+    if (seen.size === 0) return undefined;
+    const defs: Record<string, JsonSchema> = {};
+    for (const key of [...seen].sort()) defs[key] = this.byKey.get(key)?.schema ?? {};
+    return defs;
+  }
+
+  warn(message: string, at: string): void {
+    if (this.warnings.length < 1000) this.warnings.push(`${message} (at ${at})`);
+  }
+
+  private convertRef(node: Record<string, unknown>, at: string): JsonSchema {
+    const ref = node.$ref as string;
+    const tokens = refTokens(ref);
+    if (!tokens) {
+      this.warn(`external $ref "${ref}" not followed (network and file references are never fetched)`, at);
+      return { description: `Unresolved external reference ${ref}` };
+    }
+    const key = this.ensureDef(ref, tokens, at);
+    if (!key) return {};
+    const out: Record<string, unknown> = { $ref: `#/$defs/${key}` };
+    // 3.1 allows siblings next to $ref; 3.0 ignores them. Keep the ones that help a reader.
+    if (typeof node.description === 'string') out.description = node.description;
+    if (this.dialect !== 'openapi31' && node.nullable === true) return { anyOf: [out, { type: 'null' }] };
+    return out;
+  }
+
+  private ensureDef(ref: string, tokens: string[], at: string): string | undefined {
+    const pointer = '/' + tokens.join('/');
+    const existing = this.defs.get(pointer);
+    if (existing) return existing.key;
+    const target = resolveTokens(this.document, tokens);
+    if (target === undefined) {
+      this.warn(`$ref "${ref}" points to nothing in the document`, at);
+      return undefined;
+    }
+    const def: Def = { key: this.keyFor(tokens), schema: {}, done: false };
+    this.defs.set(pointer, def);
+    this.byKey.set(def.key, def);
+    def.schema = this.convert(target, ref.slice(1));
+    def.done = true;
+    return def.key;
+  }
+
+  /** A readable, unique `$defs` key: the component name where there is one, else the pointer flattened. */
+  private keyFor(tokens: string[]): string {
+    const isComponent =
+      (tokens.length === 3 && tokens[0] === 'components' && tokens[1] === 'schemas') ||
+      (tokens.length === 2 && tokens[0] === 'definitions');
+    const raw = isComponent ? tokens[tokens.length - 1]! : tokens.join('_');
+    const base = raw.replace(/[^A-Za-z0-9_.-]/g, '_') || 'schema';
+    let key = base;
+    for (let n = 2; this.byKey.has(key); n++) key = `${base}_${n}`;
+    return key;
+  }
+}
+
+function addNull(schema: Record<string, unknown>): void {
+  if (typeof schema.type === 'string') schema.type = schema.type === 'null' ? 'null' : [schema.type, 'null'];
+  else if (Array.isArray(schema.type) && !schema.type.includes('null')) schema.type = [...schema.type, 'null'];
+  if (Array.isArray(schema.enum) && !schema.enum.includes(null)) schema.enum = [...schema.enum, null];
+}
+
+function directRefs(schema: JsonSchema): string[] {
+  const found: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+    } else if (isObject(node)) {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === '$ref' && typeof value === 'string' && value.startsWith('#/$defs/')) found.push(value.slice(8));
+        else if (key !== 'enum' && key !== 'const' && key !== 'default') walk(value);
+      }
+    }
+  };
+  walk(schema);
+  return found;
+}

@@ -1,0 +1,190 @@
+import type { ToolAnnotations, ToolDefinition } from '../types.js';
+import type { BodyPlan, OperationPlan, ParamLocation, ParamPlan } from '../invoke/plan.js';
+import type { BodyModel, OperationModel } from './model.js';
+import { isObject } from './pointer.js';
+import type { JsonSchema, SchemaConverter } from './schema.js';
+
+/** Long descriptions cost every client context on every tools/list; beyond this they are cut. */
+const MAX_DESCRIPTION = 1024;
+const LOCATION_ORDER: ParamLocation[] = ['path', 'query', 'header', 'cookie'];
+
+const FILE_SCHEMA = {
+  type: 'object',
+  description: 'A file: its bytes in base64, optionally its media type and file name.',
+  properties: {
+    data: { type: 'string', contentEncoding: 'base64' },
+    contentType: { type: 'string' },
+    filename: { type: 'string' },
+  },
+  required: ['data'],
+  additionalProperties: false,
+};
+
+export interface BuiltTool {
+  definition: ToolDefinition;
+  plan: OperationPlan;
+}
+
+/**
+ * One MCP tool from one operation.
+ *
+ * inputSchema is a single object. Parameters keep their own names; when the same name occurs in more
+ * than one location, the first location in the order path, query, header, cookie keeps the plain name
+ * and each later one is renamed `<name>__<location>` (e.g. `id` and `id__query`). The request body is
+ * one argument, `body` (renamed `body__body` if a parameter is already called `body`).
+ */
+export function buildTool(name: string, op: OperationModel, schemas: SchemaConverter): BuiltTool {
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  const params: ParamPlan[] = [];
+  const ordered = [...op.params].sort((a, b) => LOCATION_ORDER.indexOf(a.in) - LOCATION_ORDER.indexOf(b.in));
+  for (const param of ordered) {
+    const arg = param.name in properties ? `${param.name}__${param.in}` : param.name;
+    properties[arg] = describe(param.schema, param.description, param.deprecated);
+    if (param.required) required.push(arg);
+    params.push({
+      arg,
+      name: param.name,
+      in: param.in,
+      style: param.style,
+      explode: param.explode,
+      allowReserved: param.allowReserved,
+      contentType: param.contentType,
+    });
+  }
+
+  let body: BodyPlan | undefined;
+  if (op.body) {
+    const arg = 'body' in properties ? 'body__body' : 'body';
+    const { schema, fileFields } = bodySchema(op.body, schemas);
+    properties[arg] = describe(schema, op.body.description, false);
+    if (op.body.required) required.push(arg);
+    body = { arg, mediaType: op.body.mediaType, kind: op.body.kind, fileFields, encoding: op.body.encoding };
+  }
+
+  const inputSchema: ToolDefinition['inputSchema'] = {
+    type: 'object',
+    properties,
+    ...(required.length > 0 ? { required } : {}),
+    additionalProperties: false,
+  };
+  const defs = schemas.defsFor(inputSchema);
+  if (defs) inputSchema.$defs = defs;
+
+  const definition: ToolDefinition = {
+    name,
+    ...(op.summary ? { title: op.summary } : {}),
+    ...(description(op) ? { description: description(op) } : {}),
+    inputSchema,
+    annotations: annotations(op.method),
+  };
+  const outputSchema = objectSchema(op.output, schemas);
+  if (outputSchema) definition.outputSchema = outputSchema;
+
+  return {
+    definition,
+    plan: {
+      method: op.method.toUpperCase(),
+      pathTemplate: op.path,
+      basePath: op.basePath,
+      params,
+      body,
+      accept: accept(op.responseTypes),
+    },
+  };
+}
+
+/** Annotations by method, as App Service documents them. */
+export function annotations(method: string): ToolAnnotations {
+  switch (method) {
+    case 'get':
+    case 'head':
+    case 'options':
+    case 'trace':
+      return { readOnlyHint: true, destructiveHint: false, idempotentHint: true };
+    case 'put':
+    case 'patch':
+      return { readOnlyHint: false, destructiveHint: false, idempotentHint: true };
+    case 'delete':
+      return { readOnlyHint: false, destructiveHint: true, idempotentHint: true };
+    default:
+      return { readOnlyHint: false, destructiveHint: false, idempotentHint: false };
+  }
+}
+
+function description(op: OperationModel): string | undefined {
+  const parts = [op.summary, op.description].filter((p): p is string => !!p);
+  if (parts.length === 2 && parts[0] === parts[1]) parts.pop();
+  let text = parts.join('\n\n');
+  if (op.deprecated) text = `(Deprecated) ${text}`.trim();
+  if (text.length > MAX_DESCRIPTION) text = `${text.slice(0, MAX_DESCRIPTION - 1)}…`;
+  return text || undefined;
+}
+
+function describe(schema: JsonSchema, text: string | undefined, deprecated: boolean): JsonSchema {
+  if (typeof schema === 'boolean' || (!text && !deprecated)) return schema;
+  return { ...schema, ...(text && !schema.description ? { description: text } : {}), ...(deprecated ? { deprecated: true } : {}) };
+}
+
+function bodySchema(body: BodyModel, schemas: SchemaConverter): { schema: JsonSchema; fileFields: BodyPlan['fileFields'] } {
+  if (body.kind === 'binary') {
+    return { schema: { type: 'string', contentEncoding: 'base64', description: `The ${body.mediaType} body, base64-encoded.` }, fileFields: {} };
+  }
+  if (body.kind === 'text') {
+    const root = schemas.resolveRoot(body.schema);
+    return { schema: isObject(root) && root.type === 'string' ? body.schema : { type: 'string' }, fileFields: {} };
+  }
+  if (body.kind !== 'multipart' && body.kind !== 'form') return { schema: body.schema, fileFields: {} };
+
+  // Form bodies: inline the root so each field can be examined, and turn binary fields into file objects.
+  const root = schemas.resolveRoot(body.schema);
+  if (!isObject(root) || !isObject(root.properties)) return { schema: body.schema, fileFields: {} };
+  const fileFields: BodyPlan['fileFields'] = {};
+  const properties: Record<string, JsonSchema> = {};
+  for (const [field, raw] of Object.entries(root.properties)) {
+    const sub = schemas.resolveRoot(raw as JsonSchema);
+    const encodingType = body.encoding[field]?.contentType;
+    if (body.kind === 'multipart' && isBinary(sub, encodingType)) {
+      fileFields[field] = 'single';
+      properties[field] = withDescription(FILE_SCHEMA, sub);
+    } else if (body.kind === 'multipart' && isObject(sub) && sub.type === 'array' && isBinary(schemas.resolveRoot(sub.items as JsonSchema), encodingType)) {
+      fileFields[field] = 'array';
+      properties[field] = { type: 'array', items: FILE_SCHEMA, ...(typeof sub.description === 'string' ? { description: sub.description } : {}) };
+    } else {
+      properties[field] = raw as JsonSchema;
+    }
+  }
+  return { schema: { ...root, type: 'object', properties }, fileFields };
+}
+
+function isBinary(schema: JsonSchema, encodingType: string | undefined): boolean {
+  if (!isObject(schema)) return false;
+  if (schema.format === 'binary') return true;
+  if (typeof schema.contentMediaType === 'string' && !schema.contentMediaType.startsWith('text/')) return true;
+  if (schema.contentEncoding === 'base64' && schema.type === 'string') return true;
+  return !!encodingType && schema.type === 'string' && !/^(text\/|application\/json)/.test(encodingType);
+}
+
+function withDescription(base: Record<string, unknown>, from: JsonSchema): Record<string, unknown> {
+  return isObject(from) && typeof from.description === 'string' ? { ...base, description: from.description } : base;
+}
+
+/** outputSchema: only for an object response (MCP requires `type: "object"` at the root). */
+function objectSchema(output: JsonSchema | undefined, schemas: SchemaConverter): ToolDefinition['outputSchema'] {
+  if (output === undefined) return undefined;
+  const root = schemas.resolveRoot(output);
+  if (!isObject(root)) return undefined;
+  const isObjectType = root.type === 'object' || (root.type === undefined && isObject(root.properties));
+  if (!isObjectType) return undefined;
+  const schema: Record<string, unknown> & { type: 'object' } = { ...root, type: 'object' };
+  delete schema.$defs;
+  const defs = schemas.defsFor(schema);
+  if (defs) schema.$defs = defs;
+  return schema;
+}
+
+function accept(types: string[]): string {
+  if (types.length === 0) return 'application/json, */*;q=0.5';
+  const sorted = [...new Set(types)].sort((a, b) => Number(!a.includes('json')) - Number(!b.includes('json')));
+  return sorted.join(', ');
+}
