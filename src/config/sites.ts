@@ -7,6 +7,28 @@ export const siteNameSchema = z
   .string()
   .regex(/^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$/, 'must be 1-60 lowercase letters, digits or hyphens, not starting or ending with a hyphen');
 
+/** Slot names are host-name labels too (`<site>-<slot>.localhost`); `production` is the main slot. */
+export const slotNameSchema = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be 1-40 lowercase letters, digits or hyphens, not starting or ending with a hyphen');
+
+/** App setting names become environment variable names. */
+const settingNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
+const appSettingsSchema = z.record(settingNameSchema, z.string());
+
+/** A URL path: starts with a slash, no spaces. */
+const pathSchema = z.string().regex(/^\/[^\s]*$/, 'must be a path starting with /');
+
+/** `sites[].slots[]`: a deployment slot besides production (App Service's "staging" etc.). */
+export const slotSchema = z.strictObject({
+  name: slotNameSchema.refine((name) => name !== 'production', 'production is the main slot and is always there'),
+  /** The folder this slot runs from; the site's root when omitted. */
+  root: z.string().optional(),
+  appSettings: appSettingsSchema.default({}),
+  /** Instances of this slot; the site's count when omitted. */
+  instances: z.number().int().min(1).max(64).optional(),
+});
+
 /** One entry of `sites:` in berth.yaml. Owned by the sites part. */
 export const siteSchema = z.strictObject({
   name: siteNameSchema,
@@ -14,15 +36,28 @@ export const siteSchema = z.strictObject({
   command: z.string().min(1),
   /** The folder the site runs from (relative to the config file). */
   root: z.string().optional(),
-  appSettings: z.record(z.string(), z.string()).default({}),
+  appSettings: appSettingsSchema.default({}),
+  /** Names of app settings that stay with their slot on a swap (App Service's "deployment slot settings"). */
+  stickySettings: z.array(settingNameSchema).default([]),
   instances: z.number().int().min(1).max(64).default(1),
-  startTimeLimit: durationSchema.default(230_000),
-  warmupPath: z.string().default('/robots933456.txt'),
-  healthCheckPath: z.string().optional(),
-  hostNames: z.array(z.string()).default([]),
+  startTimeLimit: durationSchema.default(230_000).refine((ms) => ms >= 100 && ms <= 1_800_000, 'must be between 100ms and 1800s'),
+  warmupPath: pathSchema.default('/robots933456.txt'),
+  /** HTTP statuses that count as warm (WEBSITE_WARMUP_STATUSES); any response when empty. */
+  warmupStatuses: z.array(z.number().int().min(100).max(599)).default([]),
+  /** Path probed during a swap before routing switches (WEBSITE_SWAP_WARMUP_PING_PATH). */
+  swapWarmupPath: pathSchema.default('/'),
+  healthCheckPath: pathSchema.optional(),
+  healthCheckInterval: durationSchema.default(30_000),
+  /** Consecutive failed health checks before an instance leaves the rotation and is restarted. */
+  healthCheckMaxFailures: z.number().int().min(1).max(100).default(3),
+  /** How long a stopping instance may finish in-flight work before it is killed. */
+  stopGracePeriod: durationSchema.default(5_000),
+  hostNames: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a host name')).default([]),
   clientAffinityEnabled: z.boolean().default(false),
   loadBalancing: z.enum(['round-robin', 'least-connections']).default('round-robin'),
+  slots: z.array(slotSchema).default([]),
   mcp: siteMcpSchema,
 });
 
 export type SiteConfig = z.infer<typeof siteSchema>;
+export type SlotConfig = z.infer<typeof slotSchema>;

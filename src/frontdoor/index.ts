@@ -1,0 +1,3 @@
+/** What `berth up` and other parts may use from the front door. */
+export { startFrontdoor, type Frontdoor, type FrontdoorOptions } from './server.js';
+export { answerPath, type FrontdoorMiddleware, type MiddlewareMap, type RequestContext } from './middleware.js';

@@ -1,0 +1,68 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** What a middleware knows about the request besides the request itself. */
+export interface RequestContext {
+  /** The X-Request-Id sent to the instance and back to the client. */
+  requestId: string;
+  site: string;
+  slot: string;
+  /**
+   * Base URL (`http://127.0.0.1:<port>`) of an instance picked by the site's load balancer, for a
+   * middleware that calls the site itself (the built-in MCP calling the REST API); undefined when
+   * no instance is in rotation.
+   */
+  serviceUrl(): string | undefined;
+}
+
+/**
+ * A step between router and service (Traefik's vocabulary). `handle` either answers the request
+ * itself (writes `res`, never calls `next`) or calls `next()` to pass it on. `upgrade` is the same
+ * for WebSocket upgrades; a middleware without it lets upgrades through.
+ */
+export interface FrontdoorMiddleware {
+  name: string;
+  handle(req: IncomingMessage, res: ServerResponse, next: () => void, context: RequestContext): void | Promise<void>;
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, next: () => void, context: RequestContext): void | Promise<void>;
+}
+
+/** Per-site middlewares; the key `*` applies to every site, before the site's own. */
+export type MiddlewareMap = Record<string, FrontdoorMiddleware[]>;
+
+/** A middleware that answers one path (and everything below it) itself, e.g. MCP at /mcp. */
+export function answerPath(
+  name: string,
+  path: string,
+  handle: (req: IncomingMessage, res: ServerResponse, context: RequestContext) => void | Promise<void>,
+): FrontdoorMiddleware {
+  return {
+    name,
+    handle(req, res, next, context) {
+      const url = req.url ?? '/';
+      const pathname = url.split('?', 1)[0]!;
+      if (pathname === path || pathname.startsWith(path.endsWith('/') ? path : `${path}/`)) return handle(req, res, context);
+      next();
+    },
+  };
+}
+
+/** Runs `list` in order, then `last`; a throwing middleware ends in `onError`. */
+export function runChain(
+  list: FrontdoorMiddleware[],
+  call: (mw: FrontdoorMiddleware, next: () => void) => void | Promise<void> | undefined,
+  last: () => void,
+  onError: (error: unknown, middleware: string) => void,
+): void {
+  let index = 0;
+  const next = (): void => {
+    const mw = list[index++];
+    if (!mw) return last();
+    try {
+      const result = call(mw, next);
+      if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).catch((error) => onError(error, mw.name));
+    } catch (error) {
+      onError(error, mw.name);
+    }
+  };
+  next();
+}

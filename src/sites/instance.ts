@@ -1,0 +1,343 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../lib/logger.js';
+import type { LogSink } from '../logs/types.js';
+import { pipeLines } from './lines.js';
+import { freePort, listeningPorts } from './ports.js';
+import { describeProbe, probe } from './probe.js';
+import { StartupAttempt } from './startup-log.js';
+import type { StartupLogs } from './startup-logs.js';
+import type { InstanceState, InstanceStatus } from './types.js';
+
+/** What an instance runs: one version of a site with one set of app settings. */
+export interface InstanceSpec {
+  site: string;
+  command: string;
+  cwd: string;
+  settings: Record<string, string>;
+  version: string;
+  startTimeLimit: number;
+  warmupPath: string;
+  warmupStatuses: number[];
+  healthCheckPath?: string;
+  healthCheckInterval: number;
+  healthCheckMaxFailures: number;
+  stopGracePeriod: number;
+}
+
+export interface InstanceServices {
+  sink: LogSink;
+  startupLogs: StartupLogs;
+  logger: Logger;
+  /** Restart delays after a crash: base * 2^(failures-1), capped. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+export interface LaunchResult {
+  ok: boolean;
+  startupLog?: string;
+  hints: string[];
+  reason?: string;
+}
+
+/** An instance that stayed up this long counts as healthy again, so its next crash restarts quickly. */
+const STABLE_AFTER_MS = 30_000;
+/** Environment an app needs to run at all; everything else comes from its app settings. */
+const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR', 'NODE_EXTRA_CA_CERTS'];
+
+/**
+ * One process of a site: started with PORT, warmed with the probe, watched by health checks and
+ * restarted with exponential backoff when supervised. Every attempt writes a startup log.
+ */
+export class Instance {
+  readonly id = randomBytes(4).toString('hex');
+  state: InstanceState = 'stopped';
+  port = 0;
+  pid?: number;
+  startedAt?: Date;
+  restarts = 0;
+  /** Requests in flight through the front door; least-connections reads it, draining waits for 0. */
+  active = 0;
+  lastStartupLog?: string;
+  private child?: ChildProcess;
+  private stopping = false;
+  private supervised = false;
+  private consecutiveFailures = 0;
+  private timers = new Set<NodeJS.Timeout>();
+  private attempt?: StartupAttempt;
+  private exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(
+    readonly spec: InstanceSpec,
+    private readonly services: InstanceServices,
+    /** The slot this instance serves; changes when a swap moves it. */
+    public slot: string,
+  ) {}
+
+  get routable(): boolean {
+    return this.state === 'running';
+  }
+
+  status(): InstanceStatus {
+    return {
+      id: this.id,
+      state: this.state,
+      port: this.port,
+      ...(this.pid ? { pid: this.pid } : {}),
+      ...(this.startedAt ? { startedAt: this.startedAt.toISOString() } : {}),
+      restarts: this.restarts,
+      version: this.spec.version,
+    };
+  }
+
+  /** From now on a crash, a failed start or failing health checks lead to a restart. */
+  supervise(): void {
+    this.supervised = true;
+  }
+
+  /** One start attempt: spawn, warm up, write the startup log. */
+  async launch(): Promise<LaunchResult> {
+    const { spec } = this;
+    this.port = await freePort();
+    const attempt = new StartupAttempt(this.services.startupLogs.folder(spec.site, this.slot), spec.site, this.slot, this.id, this.services.sink);
+    this.attempt = attempt;
+    this.state = 'starting';
+    const started = performance.now();
+    const elapsed = () => ((performance.now() - started) / 1000).toFixed(2);
+    attempt.step(`Starting instance ${this.id} of site ${spec.site} (slot ${this.slot}), version ${spec.version}, attempt ${this.restarts + 1}.`);
+    attempt.step(`Command: ${spec.command}`);
+    attempt.step(`Working directory: ${spec.cwd}`);
+    const names = Object.keys(spec.settings).sort();
+    attempt.step(`App settings given (names only; values are never logged): ${names.length > 0 ? names.join(', ') : '(none)'}`);
+    attempt.step(`Port: PORT=${this.port} and WEBSITES_PORT=${this.port}; the app must listen on it.`);
+
+    const env: NodeJS.ProcessEnv = {};
+    for (const key of INHERITED_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
+    Object.assign(env, spec.settings, {
+      PORT: String(this.port),
+      WEBSITES_PORT: String(this.port),
+      WEBSITE_SITE_NAME: spec.site,
+      WEBSITE_SLOT_NAME: this.slot,
+      WEBSITE_INSTANCE_ID: this.id,
+      WEBSITE_HOSTNAME: `${spec.site}.localhost`,
+    });
+
+    let spawnError: string | undefined;
+    const child = spawn('/bin/sh', ['-c', spec.command], { cwd: spec.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const spawned = new Promise<boolean>((resolve) => {
+      child.once('spawn', () => resolve(true));
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        spawnError = error.code === 'ENOENT' ? `working directory ${spec.cwd} does not exist` : error.message;
+        resolve(false);
+      });
+    });
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    for (const stream of ['stdout', 'stderr'] as const) {
+      pipeLines(child[stream]!, (line) => {
+        this.services.sink.write({ site: spec.site, slot: this.slot, instance: this.id, type: 'application', stream, message: line });
+        this.attempt?.appOutput(stream, line);
+      });
+    }
+    const facts = { command: spec.command, expectedPort: this.port, startTimeLimitMs: spec.startTimeLimit, listeningPorts: [] as number[] };
+    if (!(await spawned)) {
+      attempt.step(`The process could not be started: ${spawnError}`, 'error');
+      return this.endAttempt(attempt, { ...facts, outcome: 'failure', failure: 'spawn-error', spawnError }, spawnError!);
+    }
+    this.pid = child.pid;
+    attempt.step(`Process started (pid ${child.pid}).`);
+    this.state = 'warming';
+    attempt.step(
+      `Initiating warmup probe: GET ${spec.warmupPath} on port ${this.port}; ${spec.warmupStatuses.length > 0 ? `status ${spec.warmupStatuses.join('/')}` : 'any HTTP response'} means ready; time limit ${(spec.startTimeLimit / 1000).toFixed(1)} s.`,
+    );
+
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    void this.exited.then((e) => (exit = e));
+    const deadline = started + spec.startTimeLimit;
+    let probeNumber = 0;
+    let repeated = { text: '', first: 0, count: 0 };
+    const flushRepeated = () => {
+      if (repeated.count > 1) attempt.step(`Warmup probes ${repeated.first}-${repeated.first + repeated.count - 1}: ${repeated.text} (same result each time).`);
+      else if (repeated.count === 1) attempt.step(`Warmup probe ${repeated.first}: ${repeated.text}.`);
+      repeated = { text: '', first: 0, count: 0 };
+    };
+    let lastPortCheck = performance.now();
+    let lastProbe: string | undefined;
+    while (!this.stopping && !exit && performance.now() < deadline) {
+      probeNumber++;
+      const result = await probe(this.port, spec.warmupPath, Math.max(100, Math.min(2000, deadline - performance.now())));
+      lastProbe = describeProbe(result);
+      const text = result.status !== undefined ? `HTTP ${result.status}` : (result.error ?? 'no answer');
+      if (text === repeated.text) repeated.count++;
+      else {
+        flushRepeated();
+        repeated = { text, first: probeNumber, count: 1 };
+      }
+      const ready = result.status !== undefined && (spec.warmupStatuses.length === 0 || spec.warmupStatuses.includes(result.status));
+      if (ready) {
+        flushRepeated();
+        attempt.step(`Site startup probe succeeded after ${elapsed()} seconds.`);
+        attempt.step(`Instance ${this.id} is ready to serve requests on port ${this.port}.`);
+        this.state = 'running';
+        this.startedAt = new Date();
+        const done = await this.endAttempt(attempt, { ...facts, outcome: 'success' });
+        this.watch();
+        return done;
+      }
+      if (performance.now() - lastPortCheck > 5000 && this.pid) {
+        lastPortCheck = performance.now();
+        const ports = await listeningPorts(this.pid);
+        if (ports.length > 0 && !ports.includes(this.port)) {
+          flushRepeated();
+          attempt.step(`The process listens on port ${ports.join(', ')}, not on ${this.port}; still waiting.`, 'warn');
+        }
+      }
+      // Probe often at first so fast apps are in rotation quickly, then once a second.
+      const pause = performance.now() - started < 5000 ? 100 : 1000;
+      await Promise.race([this.sleep(pause), this.exited]);
+    }
+    flushRepeated();
+    if (this.stopping) {
+      attempt.step('Site startup cancelled: the instance was stopped while it started.', 'warn');
+      await this.kill();
+      return this.endAttempt(attempt, { ...facts, outcome: 'failure', failure: 'stopped', lastProbe }, 'stopped while starting');
+    }
+    if (exit) {
+      await this.settleOutput();
+      const how = exit.signal ? `signal ${exit.signal}` : `exit code: ${exit.code}`;
+      attempt.step(`Container has finished running with ${how}; site startup failed after ${elapsed()} seconds.`, 'error');
+      return this.endAttempt(attempt, { ...facts, outcome: 'failure', failure: 'exited', exitCode: exit.code, signal: exit.signal, lastProbe }, `the process exited (${how})`);
+    }
+    const ports = this.pid ? await listeningPorts(this.pid) : [];
+    attempt.step(`Site startup probe failed after ${elapsed()} seconds: did not start within the expected time limit.`, 'error');
+    if (ports.length > 0) attempt.step(`Listening sockets of the process: ${ports.join(', ')} (expected ${this.port}).`, 'error');
+    await this.kill();
+    return this.endAttempt(attempt, { ...facts, outcome: 'failure', failure: 'timeout', listeningPorts: ports, lastProbe }, 'start time limit passed');
+  }
+
+  private async endAttempt(attempt: StartupAttempt, facts: Parameters<StartupAttempt['finish']>[0], reason?: string): Promise<LaunchResult> {
+    let written: { file: string; hints: string[] } = { file: '', hints: [] };
+    try {
+      written = await attempt.finish(facts);
+      this.lastStartupLog = written.file;
+    } catch (error) {
+      this.services.logger.error({ err: error, site: this.spec.site, instance: this.id }, 'cannot write startup log');
+    }
+    if (this.attempt === attempt) this.attempt = undefined;
+    if (facts.outcome === 'failure' && !this.stopping) {
+      this.state = 'crashed';
+      this.child = undefined;
+      this.pid = undefined;
+      if (this.supervised && !this.stopping) this.scheduleRestart();
+    }
+    return { ok: facts.outcome === 'success', startupLog: written.file || undefined, hints: written.hints, ...(reason ? { reason } : {}) };
+  }
+
+  /** After a successful start: restart on crash, run health checks. */
+  private watch(): void {
+    const startedAt = Date.now();
+    void this.exited!.then(({ code, signal }) => {
+      if (this.stopping) return;
+      this.platform(`Instance ${this.id} exited with ${signal ? `signal ${signal}` : `code ${code}`} while running.`, 'error');
+      this.state = 'crashed';
+      this.child = undefined;
+      this.pid = undefined;
+      if (Date.now() - startedAt > STABLE_AFTER_MS) this.consecutiveFailures = 0;
+      if (this.supervised) this.scheduleRestart();
+    });
+    const { healthCheckPath, healthCheckInterval, healthCheckMaxFailures } = this.spec;
+    if (!healthCheckPath) return;
+    let failures = 0;
+    const child = this.child;
+    const timer = setInterval(async () => {
+      if (this.child !== child || this.state !== 'running') return clearInterval(timer);
+      const result = await probe(this.port, healthCheckPath, Math.min(healthCheckInterval, 5000), 'Berth-HealthCheck/1.0');
+      const healthy = result.status !== undefined && result.status >= 200 && result.status < 400;
+      if (healthy) {
+        failures = 0;
+        return;
+      }
+      failures++;
+      this.platform(`Health check ${failures}/${healthCheckMaxFailures} failed: GET ${healthCheckPath} -> ${describeProbe(result)}.`, 'warn');
+      if (failures >= healthCheckMaxFailures && this.child === child && this.state === 'running') {
+        clearInterval(timer);
+        this.state = 'unhealthy';
+        this.platform(`Instance ${this.id} left the rotation after ${failures} failed health checks and is being restarted.`, 'error');
+        await this.kill();
+        if (!this.stopping && this.supervised) this.scheduleRestart();
+      }
+    }, healthCheckInterval);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private scheduleRestart(): void {
+    this.consecutiveFailures++;
+    const base = this.services.backoffBaseMs ?? 1000;
+    const delay = Math.min(base * 2 ** (this.consecutiveFailures - 1), this.services.backoffMaxMs ?? 60_000);
+    this.state = 'backoff';
+    this.platform(`Restarting instance ${this.id} in ${(delay / 1000).toFixed(1)} s (failure ${this.consecutiveFailures} in a row).`, 'warn');
+    void this.sleep(delay).then(async () => {
+      if (this.stopping) return;
+      this.restarts++;
+      await this.launch().catch((error) => this.services.logger.error({ err: error, instance: this.id }, 'restart failed'));
+    });
+  }
+
+  /** Stops the process: SIGTERM to its process group, SIGKILL after the grace period. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    if (this.child) {
+      this.state = 'stopping';
+      this.platform(`Instance ${this.id} is terminating. Grace period: ${(this.spec.stopGracePeriod / 1000).toFixed(1)} seconds.`);
+      await this.kill();
+    }
+    this.state = 'stopped';
+  }
+
+  private async kill(): Promise<void> {
+    const child = this.child;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = this.exited!;
+    signalGroup(child.pid, 'SIGTERM');
+    const timer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), this.spec.stopGracePeriod);
+    await exited;
+    clearTimeout(timer);
+    // Whatever else the app started in its group goes too.
+    signalGroup(child.pid, 'SIGKILL');
+    this.child = undefined;
+    this.pid = undefined;
+  }
+
+  /** Lets the last output lines of an exited process arrive before the log is written. */
+  private async settleOutput(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    await Promise.race([new Promise((resolve) => child.once('close', resolve)), this.sleep(300)]);
+  }
+
+  private platform(message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+    this.services.sink.write({ site: this.spec.site, slot: this.slot, instance: this.id, type: 'platform', level, message });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* already gone */
+  }
+}

@@ -1,0 +1,88 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'node:http';
+import { configSchema, type BerthConfig } from '../../src/config/schema.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import type { LogInput, LogSink } from '../../src/logs/types.js';
+import { createSiteManager, type SiteManager } from '../../src/sites/index.js';
+import { startFrontdoor, type Frontdoor, type MiddlewareMap } from '../../src/frontdoor/index.js';
+
+export const EXAMPLES = new URL('../../examples/sites/', import.meta.url).pathname;
+
+/** The test's LogSink: collects into an array (the real store belongs to the logs part). */
+export class ArraySink implements LogSink {
+  lines: LogInput[] = [];
+  write(line: LogInput): void {
+    this.lines.push(line);
+  }
+  messages(filter: Partial<LogInput> = {}): string[] {
+    return this.lines.filter((l) => Object.entries(filter).every(([k, v]) => l[k as keyof LogInput] === v)).map((l) => l.message);
+  }
+}
+
+export function configWith(sites: unknown[], frontdoor: Record<string, unknown> = {}): BerthConfig {
+  return configSchema.parse({ sites, frontdoor: { listen: '127.0.0.1:0', ...frontdoor } });
+}
+
+export interface Harness {
+  manager: SiteManager;
+  frontdoor: Frontdoor;
+  sink: ArraySink;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/** A site manager over `sites` and a front door on an ephemeral port, torn down by close(). */
+export async function harness(sites: unknown[], options: { frontdoor?: Record<string, unknown>; middlewares?: MiddlewareMap; dataDir?: string; wait?: boolean } = {}): Promise<Harness> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-sites-')));
+  const sink = new ArraySink();
+  const config = configWith(sites, options.frontdoor);
+  const manager = createSiteManager({ config, baseDir: EXAMPLES, dataDir, logSink: sink, logger: silentLogger, backoffBaseMs: 100, backoffMaxMs: 1000 });
+  await manager.start();
+  const frontdoor = await startFrontdoor({ config: config.frontdoor, manager, logger: silentLogger, middlewares: options.middlewares });
+  if (options.wait !== false) await manager.waitUntilReady(20_000);
+  return {
+    manager,
+    frontdoor,
+    sink,
+    dataDir,
+    async close() {
+      await frontdoor.close();
+      await manager.stop();
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One HTTP request to the front door with a chosen Host header. */
+export function call(port: number, host: string, path = '/', init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: Agent } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host, ...init.headers }, agent: init.agent ?? keepAlive }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export const apiSite = (extra: Record<string, unknown> = {}) => ({ name: 'api', command: 'node server.mjs', root: 'api', instances: 2, stopGracePeriod: '2s', ...extra });
