@@ -52,8 +52,8 @@ export class InstanceGroup {
     return this.instances.filter((i) => i.routable);
   }
 
-  private create(version = this.version, settings = this.settings): Instance {
-    return new Instance({ ...this.base(), cwd: version.dir, settings, version: version.id }, this.services, this.slot);
+  private create(version = this.version, settings = this.settings, slot = this.slot): Instance {
+    return new Instance({ ...this.base(), cwd: version.dir, settings, version: version.id }, this.services, slot);
   }
 
   /** Starts the instances, supervised from the first attempt (a failing app keeps being retried). */
@@ -92,7 +92,7 @@ export class InstanceGroup {
    * old instances serving, when any new instance fails its first start. `warmPath` is an extra
    * request each new instance must answer before the switch (the swap warm-up ping).
    */
-  async replace(change: { version?: Version; settings?: Record<string, string>; count?: number; warmPath?: string }): Promise<LaunchResult[]> {
+  async replace(change: { version?: Version; settings?: Record<string, string>; count?: number; warmPath?: string; slot?: string }): Promise<LaunchResult[]> {
     const version = change.version ?? this.version;
     const settings = change.settings ?? this.settings;
     const count = change.count ?? this.count;
@@ -100,7 +100,8 @@ export class InstanceGroup {
       Object.assign(this, { version, settings, count });
       return [];
     }
-    const fresh = Array.from({ length: count }, () => this.create(version, settings));
+    // During a swap the new instances are started for the slot they are about to serve.
+    const fresh = Array.from({ length: count }, () => this.create(version, settings, change.slot));
     const results = await Promise.all(fresh.map((i) => i.launch()));
     const failed = results.find((r) => !r.ok);
     if (failed) {

@@ -20,7 +20,7 @@ export interface AttemptFacts {
 
 /** "listening on 3000", "Listening on port 3000", "running at http://0.0.0.0:3000", "bound to :3000". */
 const PORT_IN_OUTPUT =
-  /\b(?:listen(?:ing)?|running|started|serving|bound|server)\b[^\n]{0,60}?(?:\bport\b\s*[:=]?\s*|https?:\/\/[^\s/:]*:|[\s[]:)(\d{2,5})\b/i;
+  /\b(?:listen(?:ing)?|running|started|serving|bound|server)\b[^\n]{0,60}?(?:\bport\b\s*[:=]?\s*|https?:\/\/[^\s/:]*:|[\s[]:|\b(?:on|at)\s+)(\d{2,5})\b/i;
 
 /** Ports an app said it listens on, in the order it said so. */
 export function portsFromOutput(lines: string[]): number[] {
@@ -61,7 +61,8 @@ export function hintsFor(facts: AttemptFacts): string[] {
   if (facts.failure === 'spawn-error') {
     hints.push(`The platform could not start the command: ${facts.spawnError}. Check that the site's folder exists.`);
   }
-  const notFound = /(?:^|\s|:)([^\s:]+): (?:\d+: )?(?:[^\s:]+: )?(?:command )?not found/m.exec(text) ?? /(\S+): No such file or directory/.exec(text);
+  // dash: "/bin/sh: 1: foo: not found"; bash: "bash: line 1: foo: command not found"; exec: "foo: No such file or directory".
+  const notFound = /(?:^|\n)(?:\S*sh): (?:\d+: |line \d+: )?([^:\n]+): (?:command )?not found/.exec(text) ?? /(?:^|\n)(?:\S*sh): (?:\d+: |line \d+: )?([^:\n]+): No such file or directory/.exec(text);
   if (facts.exitCode === 127 || (notFound && facts.failure === 'exited')) {
     const name = notFound?.[1] ?? facts.command.split(/\s+/)[0];
     hints.push(`Command not found: "${name}" could not be run (exit code ${facts.exitCode ?? 'none'}). Check the start command "${facts.command}" and that the program is installed and on PATH.`);

@@ -114,14 +114,14 @@ export class Site {
     const warmPath = this.definition.swapWarmupPath;
 
     progress(`Applying the settings of slot ${targetName} to the instances of slot ${sourceName} and warming them.`);
-    await source.replace({ settings: forTarget, count: targetCount, warmPath });
+    await source.replace({ settings: forTarget, count: targetCount, warmPath, slot: targetName });
     progress(`Switching routing: ${targetName} is now served by the instances that served ${sourceName}.`);
     this.slots.set(targetName, source);
     this.slots.set(sourceName, target);
     source.setSlot(targetName);
     target.setSlot(sourceName);
     progress(`Applying the settings of slot ${sourceName} to the instances now serving it and warming them.`);
-    await target.replace({ settings: forSource, count: sourceCount, warmPath });
+    await target.replace({ settings: forSource, count: sourceCount, warmPath, slot: sourceName });
     progress('Swap finished.');
   }
 

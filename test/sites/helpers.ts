@@ -86,3 +86,35 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
 }
 
 export const apiSite = (extra: Record<string, unknown> = {}) => ({ name: 'api', command: 'node server.mjs', root: 'api', instances: 2, stopGracePeriod: '2s', ...extra });
+
+/** Keeps `workers` clients requesting `path` until stopped; counts every failure (not 200, or an error). */
+export function loadTest(port: number, host: string, path = '/', workers = 6) {
+  let running = true;
+  const stats = { ok: 0, failed: 0, errors: [] as string[], bodies: new Map<string, number>() };
+  const loops = Array.from({ length: workers }, async () => {
+    while (running) {
+      try {
+        const reply = await call(port, host, path);
+        if (reply.status === 200) {
+          stats.ok++;
+          const key = reply.body;
+          stats.bodies.set(key, (stats.bodies.get(key) ?? 0) + 1);
+        } else {
+          stats.failed++;
+          if (stats.errors.length < 5) stats.errors.push(`${reply.status} ${reply.body.slice(0, 200)}`);
+        }
+      } catch (error) {
+        stats.failed++;
+        if (stats.errors.length < 5) stats.errors.push(String(error));
+      }
+    }
+  });
+  return {
+    stats,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return stats;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXAMPLES, apiSite, call, harness, loadTest } from './helpers.js';
+
+test('slot swap follows App Service: sticky settings stay, content and other settings move, zero failed requests under load', async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'berth-slots-'));
+  const h = await harness([
+    apiSite({
+      instances: 2,
+      appSettings: { GREETING: 'from-prod', STAGE: 'prod-db' },
+      stickySettings: ['STAGE'],
+      slots: [{ name: 'staging', instances: 1, appSettings: { GREETING: 'from-staging', STAGE: 'staging-db' } }],
+    }),
+  ]);
+  t.after(async () => {
+    await h.close();
+    await rm(work, { recursive: true, force: true });
+  });
+  const port = h.frontdoor.port;
+  const v2 = join(work, 'v2');
+  await cp(join(EXAMPLES, 'api'), v2, { recursive: true });
+  await writeFile(join(v2, 'VERSION'), 'v2');
+  await h.manager.deploy('api', { kind: 'directory', path: v2 }, 'staging');
+
+  const get = async (headers: Record<string, string> = {}, path = '/', host = 'api.localhost') => {
+    const reply = await call(port, host, path, { headers });
+    assert.equal(reply.status, 200, reply.body);
+    return { ...(JSON.parse(reply.body) as Record<string, string>), setCookie: reply.headers['set-cookie'] };
+  };
+  assert.deepEqual(
+    (({ version, greeting, stage, slot }) => ({ version, greeting, stage, slot }))(await get()),
+    { version: 'dev', greeting: 'from-prod', stage: 'prod-db', slot: 'production' },
+  );
+  // Slot host name, the routing query (which sets the pinning cookie) and the cookie itself.
+  assert.equal((await get({}, '/', 'api-staging.localhost')).version, 'v2');
+  const pinned = await get({}, '/?x-ms-routing-name=staging');
+  assert.equal(pinned.version, 'v2');
+  assert.ok(String(pinned.setCookie).includes('x-ms-routing-name=staging'), 'the query pins the client with a cookie');
+  assert.equal((await get({ cookie: 'x-ms-routing-name=staging' })).version, 'v2');
+  assert.equal((await get({ cookie: 'x-ms-routing-name=self' })).version, 'dev');
+  assert.equal((await get({ cookie: 'x-ms-routing-name=nosuchslot' })).version, 'dev', 'an unknown slot falls back to production');
+
+  const load = loadTest(port, 'api.localhost', '/', 8);
+  const steps: string[] = [];
+  await h.manager.swap('api', 'staging', 'production', (s) => steps.push(s));
+  await new Promise((r) => setTimeout(r, 200));
+  const stats = await load.stop();
+  assert.equal(stats.failed, 0, `failed requests during the swap: ${stats.errors.join(' | ')}`);
+  assert.ok(stats.ok > 50, `made ${stats.ok} requests`);
+  assert.deepEqual(steps.slice(0, 2), [
+    'Applying the settings of slot production to the instances of slot staging and warming them.',
+    'Switching routing: production is now served by the instances that served staging.',
+  ]);
+
+  const prod = await get();
+  assert.deepEqual({ version: prod.version, greeting: prod.greeting, stage: prod.stage, slot: prod.slot }, { version: 'v2', greeting: 'from-staging', stage: 'prod-db', slot: 'production' });
+  const staging = await get({ cookie: 'x-ms-routing-name=staging' });
+  assert.deepEqual({ version: staging.version, greeting: staging.greeting, stage: staging.stage, slot: staging.slot }, { version: 'dev', greeting: 'from-prod', stage: 'staging-db', slot: 'staging' });
+  // Scale stays with the slot: production keeps 2 instances, staging 1.
+  const slots = h.manager.siteStatus('api').slots;
+  assert.equal(slots.find((s) => s.name === 'production')!.instances.length, 2);
+  assert.equal(slots.find((s) => s.name === 'staging')!.instances.length, 1);
+  // During a swap every request saw one consistent version: either the old or the new production.
+  for (const body of stats.bodies.keys()) assert.ok(['dev', 'v2'].includes(JSON.parse(body).version));
+});
+
+test('slots created at run time; swap refuses unknown slots and bad names', async (t) => {
+  const h = await harness([apiSite({ instances: 1, appSettings: { GREETING: 'hi' } })]);
+  t.after(() => h.close());
+  await h.manager.createSlot('api', 'blue', 'production');
+  await h.manager.waitUntilReady();
+  const status = h.manager.siteStatus('api');
+  assert.deepEqual(status.slots.map((s) => s.name).sort(), ['blue', 'production']);
+  const blue = await call(h.frontdoor.port, 'api-blue.localhost', '/');
+  assert.equal(JSON.parse(blue.body).greeting, 'hi', 'settings cloned from production');
+  await assert.rejects(h.manager.createSlot('api', 'blue'), /already has a slot "blue"/);
+  await assert.rejects(h.manager.createSlot('api', 'Bad_Slot'), /invalid slot name/);
+  await assert.rejects(h.manager.swap('api', 'green'), /has no slot "green"/);
+  await assert.rejects(h.manager.swap('api', 'production', 'production'), /the same/);
+  await h.manager.deleteSlot('api', 'blue');
+  assert.equal(h.manager.siteStatus('api').slots.length, 1);
+});
