@@ -34,7 +34,7 @@ export function registerRegistryCommands(program: Command): void {
     const log = createLogger({ level: loaded.config.log.level, name: 'registry' });
     let service;
     try {
-      service = await startRegistry({ config, dataDir: registryDataDir(loaded, options.dataDir), logger: log });
+      service = await startRegistry({ config, dataDir: registryDataDir(loaded, options.dataDir), baseDir: loaded.baseDir, logger: log });
     } catch (error) {
       fail(`cannot start the registry: ${(error as Error).message}`);
     }

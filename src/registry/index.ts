@@ -4,10 +4,10 @@ import type { RegistryConfig } from '../config/registry.js';
 import { parseListen, urlFor } from '../lib/listen.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';
-import { allowAll, type AccessControl } from './access/index.js';
+import { createAccessControl, type AccessControl } from './access/index.js';
 import { buildRegistryServer } from './api/app.js';
 import { collectGarbage, type GcReport } from './gc.js';
-import { openRegistryStorage } from './storage.js';
+import { openRegistryStorage, type RegistryStorage } from './storage.js';
 
 export type { GcReport } from './gc.js';
 export type { BlobStore } from './store/index.js';
@@ -23,23 +23,26 @@ export interface RegistryOptions {
   /** The registry's own data folder (blobs, uploads, SQLite file): already resolved by the caller. */
   dataDir: string;
   logger?: Logger;
-  /** Access control; defaults to allowing everything (`allowAll`). */
+  /** Access control; defaults to `createAccessControl(config.auth)` (open when no htpasswd file is set). */
   access?: AccessControl;
+  /** Folder relative paths in the config (htpasswd, signing key) are resolved against; default cwd. */
+  baseDir?: string;
 }
 
 /** Builds the registry's Fastify app without listening (tests inject or listen on port 0 themselves). */
-export async function createRegistryApp(options: RegistryOptions): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+export async function createRegistryApp(options: RegistryOptions): Promise<{ app: FastifyInstance; storage: RegistryStorage; close(): Promise<void> }> {
   const storage = await openRegistryStorage(options.config, options.dataDir);
   const app = buildRegistryServer({
     config: options.config,
     meta: storage.meta,
     store: storage.store,
-    access: options.access ?? allowAll(),
+    access: options.access ?? createAccessControl(options.config.auth, { dataDir: options.dataDir, baseDir: options.baseDir, logger: options.logger ?? silentLogger }),
     logger: options.logger,
   });
   let closed = false;
   return {
     app,
+    storage,
     async close() {
       if (closed) return;
       closed = true;

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { RegistryConfig } from '../../config/registry.js';
 import { silentLogger, type Logger } from '../../lib/logger.js';
@@ -36,7 +37,7 @@ export function buildRegistryServer(options: { config: RegistryConfig; meta: Met
   });
   const route = {
     method: [...METHODS],
-    onRequest: async (request: { raw: import('node:http').IncomingMessage }, reply: { hijack(): void; raw: import('node:http').ServerResponse }) => {
+    onRequest: async (request: { raw: IncomingMessage }, reply: { hijack(): void; raw: ServerResponse }) => {
       reply.hijack();
       await handleRegistryRequest(ctx, request.raw, reply.raw);
     },
