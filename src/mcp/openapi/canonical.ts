@@ -1,49 +1,33 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 /**
- * SHA-256 of the canonical JSON of a value: object keys sorted, no whitespace (RFC 8785's ordering
- * for the ASCII keys OpenAPI uses). Streams into the hash so a large tool list is never one string;
- * shared sub-objects (the `$defs` several tools reach) are serialized once and reused.
+ * Canonical JSON: object keys sorted, no whitespace, undefined members dropped (RFC 8785's ordering
+ * for the ASCII keys OpenAPI uses). Uses the engine's JSON.stringify with a key-sorting replacer,
+ * which measured several times faster than a hand-written serializer on 1,000-tool documents.
  */
-export function canonicalHash(value: unknown): string {
-  const hash = createHash('sha256');
-  const memo = new WeakMap<object, string>();
-  write(hash, value, memo);
-  return hash.digest('hex');
-}
-
 export function canonicalJson(value: unknown): string {
-  return serialize(value, new WeakMap());
+  return JSON.stringify(value, sortKeys) ?? 'null';
 }
 
-function write(hash: Hash, value: unknown, memo: WeakMap<object, string>): void {
-  if (Array.isArray(value)) {
-    // Top-level arrays (the tool list) stream item by item.
-    hash.update('[');
-    value.forEach((item, i) => {
-      if (i > 0) hash.update(',');
-      hash.update(serialize(item, memo));
-    });
-    hash.update(']');
-  } else {
-    hash.update(serialize(value, memo));
-  }
+/** SHA-256 (hex) of the canonical JSON of a value: the ToolCatalog hash. */
+export function canonicalHash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
-function serialize(value: unknown, memo: WeakMap<object, string>): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  const cached = memo.get(value);
-  if (cached !== undefined) return cached;
-  let out: string;
-  if (Array.isArray(value)) {
-    out = '[' + value.map((item) => serialize(item, memo)).join(',') + ']';
-  } else {
-    const entries = Object.keys(value)
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .sort()
-      .map((key) => JSON.stringify(key) + ':' + serialize((value as Record<string, unknown>)[key], memo));
-    out = '{' + entries.join(',') + '}';
+function sortKeys(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let sorted = true;
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      sorted = false;
+      break;
+    }
   }
-  memo.set(value, out);
+  if (sorted) return value;
+  // No prototype: a document may have a "__proto__" key, which must stay data.
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of keys.sort()) out[key] = record[key];
   return out;
 }

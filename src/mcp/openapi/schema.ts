@@ -31,6 +31,7 @@ interface Def {
   schema: JsonSchema;
   done: boolean;
   deps?: string[];
+  size?: number;
 }
 
 /**
@@ -83,6 +84,9 @@ export class SchemaConverter {
       } else if ((keyword === 'exclusiveMinimum' || keyword === 'exclusiveMaximum') && typeof value === 'boolean') {
         const bound = keyword === 'exclusiveMinimum' ? 'minimum' : 'maximum';
         if (value && typeof node[bound] === 'number') out[keyword] = node[bound];
+      } else if (keyword === 'pattern' && typeof value === 'string' && !validPattern(value)) {
+        // JSON Schema patterns are ECMA-262 with the u flag (as ajv and most clients compile them).
+        this.warn(`pattern ${JSON.stringify(value)} is not a valid regular expression; dropped`, at);
       } else if (keyword === 'required' && !Array.isArray(value)) {
         // `required: true` on a property (a common mistake) is not JSON Schema; drop it.
         continue;
@@ -118,23 +122,39 @@ export class SchemaConverter {
     return current;
   }
 
-  /** The `$defs` a schema reaches, transitively. */
-  defsFor(schema: JsonSchema): Record<string, JsonSchema> | undefined {
+  /**
+   * The `$defs` a schema reaches, breadth first (nearest references first), within a size budget in
+   * bytes of JSON. Definitions past the budget are not carried: references to them become `{}` with a
+   * note, so a schema that reaches half the document (Stripe's responses reach 500 definitions) stays a
+   * bounded, still valid, more permissive schema. Returns the schema (rewritten only if something was cut).
+   */
+  withDefs<T extends Record<string, unknown>>(root: T, budgetBytes: number): { schema: T; defs?: Record<string, JsonSchema> } {
+    const included = new Map<string, JsonSchema>();
+    const excluded = new Set<string>();
     const seen = new Set<string>();
-    const queue = directRefs(schema);
-    while (queue.length > 0) {
-      const key = queue.pop()!;
+    const queue = directRefs(root);
+    let total = 0;
+    for (let i = 0; i < queue.length; i++) {
+      const key = queue[i]!;
       if (seen.has(key)) continue;
       seen.add(key);
       const def = this.byKey.get(key);
       if (!def) continue;
+      def.size ??= JSON.stringify(def.schema).length;
+      if (total + def.size > budgetBytes) {
+        excluded.add(key);
+        continue;
+      }
+      total += def.size;
+      included.set(key, def.schema);
       def.deps ??= directRefs(def.schema);
       queue.push(...def.deps);
     }
-    if (seen.size === 0) return undefined;
+    if (included.size === 0 && excluded.size === 0) return { schema: root };
+    const cut = (schema: JsonSchema) => (excluded.size > 0 ? (replaceRefs(schema, excluded) as JsonSchema) : schema);
     const defs: Record<string, JsonSchema> = {};
-    for (const key of [...seen].sort()) defs[key] = this.byKey.get(key)?.schema ?? {};
-    return defs;
+    for (const key of [...included.keys()].sort()) defs[key] = cut(included.get(key)!);
+    return { schema: cut(root) as T, defs: included.size > 0 ? defs : undefined };
   }
 
   warn(message: string, at: string): void {
@@ -187,6 +207,15 @@ export class SchemaConverter {
   }
 }
 
+function validPattern(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function addNull(schema: Record<string, unknown>): void {
   if (typeof schema.type === 'string') schema.type = schema.type === 'null' ? 'null' : [schema.type, 'null'];
   else if (Array.isArray(schema.type) && !schema.type.includes('null')) schema.type = [...schema.type, 'null'];
@@ -207,4 +236,17 @@ function directRefs(schema: JsonSchema): string[] {
   };
   walk(schema);
   return found;
+}
+
+/** A copy of `schema` where references to the given `$defs` keys become `{}` with a note. */
+function replaceRefs(node: unknown, keys: Set<string>): unknown {
+  if (Array.isArray(node)) return node.map((item) => replaceRefs(item, keys));
+  if (!isObject(node)) return node;
+  if (typeof node.$ref === 'string' && node.$ref.startsWith('#/$defs/') && keys.has(node.$ref.slice(8))) {
+    const name = node.$ref.slice(8);
+    return { description: typeof node.description === 'string' ? `${node.description} (schema ${name} not expanded: too large)` : `A ${name} (schema not expanded: too large)` };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) out[key] = key === 'enum' || key === 'const' || key === 'default' ? value : replaceRefs(value, keys);
+  return out;
 }

@@ -6,6 +6,12 @@ import type { JsonSchema, SchemaConverter } from './schema.js';
 
 /** Long descriptions cost every client context on every tools/list; beyond this they are cut. */
 const MAX_DESCRIPTION = 1024;
+/**
+ * Size budgets (bytes of JSON) for the `$defs` one tool carries. Inputs get more room because they are
+ * also what arguments are validated against; outputs only guide the model and the client's check.
+ */
+const INPUT_DEFS_BUDGET = 128 * 1024;
+const OUTPUT_DEFS_BUDGET = 32 * 1024;
 const LOCATION_ORDER: ParamLocation[] = ['path', 'query', 'header', 'cookie'];
 
 const FILE_SCHEMA = {
@@ -62,14 +68,11 @@ export function buildTool(name: string, op: OperationModel, schemas: SchemaConve
     body = { arg, mediaType: op.body.mediaType, kind: op.body.kind, fileFields, encoding: op.body.encoding };
   }
 
-  const inputSchema: ToolDefinition['inputSchema'] = {
-    type: 'object',
-    properties,
-    ...(required.length > 0 ? { required } : {}),
-    additionalProperties: false,
-  };
-  const defs = schemas.defsFor(inputSchema);
-  if (defs) inputSchema.$defs = defs;
+  const bounded = schemas.withDefs(
+    { type: 'object' as const, properties, ...(required.length > 0 ? { required } : {}), additionalProperties: false },
+    INPUT_DEFS_BUDGET,
+  );
+  const inputSchema: ToolDefinition['inputSchema'] = bounded.defs ? { ...bounded.schema, $defs: bounded.defs } : bounded.schema;
 
   const definition: ToolDefinition = {
     name,
@@ -176,11 +179,9 @@ function objectSchema(output: JsonSchema | undefined, schemas: SchemaConverter):
   if (!isObject(root)) return undefined;
   const isObjectType = root.type === 'object' || (root.type === undefined && isObject(root.properties));
   if (!isObjectType) return undefined;
-  const schema: Record<string, unknown> & { type: 'object' } = { ...root, type: 'object' };
-  delete schema.$defs;
-  const defs = schemas.defsFor(schema);
-  if (defs) schema.$defs = defs;
-  return schema;
+  const { $defs: _inline, ...rest } = root;
+  const bounded = schemas.withDefs({ ...rest, type: 'object' as const }, OUTPUT_DEFS_BUDGET);
+  return bounded.defs ? { ...bounded.schema, $defs: bounded.defs } : bounded.schema;
 }
 
 function accept(types: string[]): string {
