@@ -25,8 +25,11 @@ const ROUTES: [RegExp, Handler][] = [
 export async function handleRegistryRequest(ctx: RegistryContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = req.method ?? 'GET';
   try {
-    const url = new URL(req.url ?? '/', 'http://registry');
-    const path = url.pathname;
+    const raw = req.url ?? '/';
+    const url = new URL(raw, 'http://registry');
+    // Match the path as sent: URL parsing would resolve "a/../b" to "b" and hide an invalid name.
+    const query = raw.indexOf('?');
+    const path = query === -1 ? raw : raw.slice(0, query);
     if (path === '/v2/' || path === '/v2') {
       await authorize(ctx, req, '', []);
       return sendJson(res, 200, {});
