@@ -13,7 +13,8 @@ const skip = missingTools('skopeo', 'umoci');
 const ALICE = 'alice:Alice-pw-7f3a';
 const BOB = 'bob:Bob-pw-19c2';
 
-function authConfig(work: string, extra: string): string {
+/** berth.yaml for startBerth (written into <work>/berth); `htpasswdPath` as the config names it. */
+function authConfig(work: string, extra: string, htpasswdPath = join(work, 'htpasswd')): string {
   const htpasswd = join(work, 'htpasswd');
   writeFileSync(
     htpasswd,
@@ -22,7 +23,7 @@ function authConfig(work: string, extra: string): string {
   return `log: { level: debug }
 registry:
   auth:
-    htpasswd: ${htpasswd}
+    htpasswd: ${htpasswdPath}
 ${extra}
     permissions:
       - { users: [alice], repositories: ["*"], actions: [pull, push, delete] }
@@ -58,7 +59,8 @@ describe('skopeo --creds against Basic auth', { skip }, () => {
     work = mkdtempSync(join(tmpdir(), 'berth-e2e-basic-'));
     [berth, layout] = await Promise.all([
       startBerth(join(work, 'berth'), {
-        configYaml: authConfig(work, '    scheme: basic\n    anonymousPull: true'),
+        // A relative htpasswd path: resolved against the config file's folder (<work>/berth).
+        configYaml: authConfig(work, '    scheme: basic\n    anonymousPull: true', '../htpasswd'),
       }),
       umociImage(join(work, 'image'), 'v1', 64 * 1024),
     ]);
