@@ -239,7 +239,8 @@ export class Instance {
     const startedAt = Date.now();
     void this.exited!.then(({ code, signal }) => {
       if (this.stopping) return;
-      this.platform(`Instance ${this.id} exited with ${signal ? `signal ${signal}` : `code ${code}`} while running.`, 'error');
+      if (this.state === 'unhealthy') this.platform(`Instance ${this.id} stopped after failing its health checks.`, 'warn');
+      else this.platform(`Instance ${this.id} exited with ${signal ? `signal ${signal}` : `code ${code}`} while running.`, 'error');
       this.state = 'crashed';
       this.child = undefined;
       this.pid = undefined;
@@ -264,8 +265,8 @@ export class Instance {
         clearInterval(timer);
         this.state = 'unhealthy';
         this.platform(`Instance ${this.id} left the rotation after ${failures} failed health checks and is being restarted.`, 'error');
+        // The exit handler above restarts it.
         await this.kill();
-        if (!this.stopping && this.supervised) this.scheduleRestart();
       }
     }, healthCheckInterval);
     timer.unref();
