@@ -1,0 +1,78 @@
+import type { ServerResponse } from 'node:http';
+
+/** Events held for a reader whose socket is full; past this, events are dropped and the reader told. */
+const MAX_BUFFERED = 10_000;
+
+/**
+ * One Server-Sent Events response. Writes go straight to the socket (no Nagle, no proxy buffering);
+ * a slow reader gets a bounded buffer and then a `dropped` event instead of growing memory.
+ */
+export class SseStream {
+  private buffered: string[] = [];
+  private blocked = false;
+  private dropped = 0;
+  private closed = false;
+  private readonly ping: NodeJS.Timeout;
+  private readonly onCloseCallbacks: Array<() => void> = [];
+
+  constructor(
+    private readonly res: ServerResponse,
+    pingMs: number,
+  ) {
+    res.socket?.setNoDelay(true);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write(': connected\n\n');
+    res.on('drain', () => this.drain());
+    res.on('close', () => this.close());
+    this.ping = setInterval(() => this.raw(': ping\n\n'), pingMs);
+    this.ping.unref();
+  }
+
+  onClose(callback: () => void): void {
+    if (this.closed) callback();
+    else this.onCloseCallbacks.push(callback);
+  }
+
+  send(event: string, data: unknown, id?: number | string): void {
+    this.raw(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  private raw(chunk: string): void {
+    if (this.closed) return;
+    if (this.blocked) {
+      if (this.buffered.length < MAX_BUFFERED) this.buffered.push(chunk);
+      else this.dropped++;
+      return;
+    }
+    if (!this.res.write(chunk)) this.blocked = true;
+  }
+
+  private drain(): void {
+    this.blocked = false;
+    const chunks = this.buffered;
+    this.buffered = [];
+    if (chunks.length > 0) this.raw(chunks.join(''));
+    if (this.dropped > 0 && !this.blocked) {
+      const count = this.dropped;
+      this.dropped = 0;
+      this.send('dropped', { count, reason: 'the reader was slower than the log stream' });
+    }
+  }
+
+  end(): void {
+    if (!this.closed) this.res.end();
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.ping);
+    for (const callback of this.onCloseCallbacks.splice(0)) callback();
+  }
+}
