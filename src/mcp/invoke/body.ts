@@ -1,6 +1,6 @@
 import { InvalidToolCall } from '../types.js';
 import type { BodyPlan } from './plan.js';
-import { deepPairs, encodeStrict, scalar } from './serialize.js';
+import { deepPairs, encodeComponent, scalar } from './serialize.js';
 
 export interface EncodedBody {
   body: Buffer | string;
@@ -41,10 +41,10 @@ function formUrlEncoded(plan: BodyPlan, value: Record<string, unknown>): string 
       if (v.some((x) => x !== null && typeof x === 'object')) pairs.push(...deepPairs(field, v));
       else if (encoding.explode === false) {
         const separator = encoding.style === 'spaceDelimited' ? '%20' : encoding.style === 'pipeDelimited' ? '|' : ',';
-        pairs.push(`${encodeStrict(field)}=${v.map((x) => encodeStrict(scalar(x))).join(separator)}`);
-      } else pairs.push(...v.map((x) => `${encodeStrict(field)}=${encodeStrict(scalar(x))}`));
+        pairs.push(`${encodeComponent(field)}=${v.map((x) => encodeComponent(scalar(x))).join(separator)}`);
+      } else pairs.push(...v.map((x) => `${encodeComponent(field)}=${encodeComponent(scalar(x))}`));
     } else {
-      pairs.push(`${encodeStrict(field)}=${encodeStrict(scalar(v))}`);
+      pairs.push(`${encodeComponent(field)}=${encodeComponent(scalar(v))}`);
     }
   }
   return pairs.join('&');

@@ -43,7 +43,7 @@ export async function send(request: UpstreamRequest, options: SendOptions): Prom
     });
     const declared = Number(response.headers['content-length'] ?? 0);
     if (declared > options.maxResponseBytes) {
-      response.body.destroy();
+      discard(response.body);
       throw new UpstreamFailure(`the upstream response is ${declared} bytes, over the ${options.maxResponseBytes}-byte limit`);
     }
     const chunks: Buffer[] = [];
@@ -51,7 +51,7 @@ export async function send(request: UpstreamRequest, options: SendOptions): Prom
     for await (const chunk of response.body) {
       total += (chunk as Buffer).length;
       if (total > options.maxResponseBytes) {
-        response.body.destroy();
+        discard(response.body);
         throw new UpstreamFailure(`the upstream response exceeded the ${options.maxResponseBytes}-byte limit`);
       }
       chunks.push(chunk as Buffer);
@@ -64,4 +64,10 @@ export async function send(request: UpstreamRequest, options: SendOptions): Prom
     const code = (error as { code?: string }).code;
     throw new UpstreamFailure(`the upstream request failed: ${code ? `${code} ` : ''}${(error as Error).message}`);
   }
+}
+
+/** Stops reading a body we will not use. undici reports the early close as an error event: swallow it. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }

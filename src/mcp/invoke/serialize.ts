@@ -11,6 +11,11 @@ export function encodeStrict(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*.~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
+/** For query strings, cookies and form bodies: `.` needs no escaping there. */
+export function encodeComponent(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
 /** allowReserved keeps RFC 3986 reserved characters except those that would end a query pair. */
 function encodeReserved(text: string): string {
   return encodeURI(text).replace(/[&=#+]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
@@ -55,8 +60,8 @@ export function pathValue(param: ParamPlan, value: unknown): string {
 
 /** Query pairs (already encoded) for one parameter. */
 export function queryPairs(param: ParamPlan, value: unknown): string[] {
-  const enc = param.allowReserved ? encodeReserved : encodeStrict;
-  const name = encodeStrict(param.name);
+  const enc = param.allowReserved ? encodeReserved : encodeComponent;
+  const name = encodeComponent(param.name);
   if (param.contentType) return [`${name}=${enc(JSON.stringify(value))}`];
   if (Array.isArray(value)) {
     const items = value.map((x) => enc(scalar(x)));
@@ -74,12 +79,12 @@ export function queryPairs(param: ParamPlan, value: unknown): string[] {
 }
 
 /** `name[a][b]=v` for nested objects, `name[a][0]=v` for arrays inside them. */
-export function deepPairs(prefix: string, value: unknown, enc: (s: string) => string = encodeStrict): string[] {
+export function deepPairs(prefix: string, value: unknown, enc: (s: string) => string = encodeComponent): string[] {
   if (Array.isArray(value)) return value.flatMap((item, i) => deepPairs(`${prefix}[${i}]`, item, enc));
   if (value !== null && typeof value === 'object') {
     return Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : deepPairs(`${prefix}[${k}]`, v, enc)));
   }
-  return [`${encodeStrict(prefix).replace(/%5B/g, '[').replace(/%5D/g, ']')}=${enc(scalar(value))}`];
+  return [`${encodeComponent(prefix).replace(/%5B/g, '[').replace(/%5D/g, ']')}=${enc(scalar(value))}`];
 }
 
 /** A header value (style simple). CR, LF and NUL would split or corrupt the request: refused. */
@@ -99,7 +104,7 @@ export function headerValue(param: ParamPlan, value: unknown): string {
 
 /** `name=value` for the Cookie header (style form). */
 export function cookiePair(param: ParamPlan, value: unknown): string {
-  const enc = encodeStrict;
+  const enc = encodeComponent;
   if (param.contentType) return `${param.name}=${enc(JSON.stringify(value))}`;
   if (Array.isArray(value)) return `${param.name}=${value.map((x) => enc(scalar(x))).join(',')}`;
   if (value !== null && typeof value === 'object') {
