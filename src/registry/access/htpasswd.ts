@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
 import type { Logger } from '../../lib/logger.js';
@@ -9,6 +9,8 @@ const VERIFIED_TTL_MS = 60_000;
 const MAX_CACHED = 1000;
 /** The file is re-read when its mtime or size changes, looked at no more often than this. */
 const RECHECK_MS = 1000;
+/** A bcrypt hash (cost 10, the usual htpasswd -B cost) of a random string nobody knows; made on first use. */
+let unknownUserHash: Promise<string> | undefined;
 
 /**
  * Users from an htpasswd file with bcrypt entries (`htpasswd -B`, `$2y$`/`$2a$`/`$2b$`). Other hash
@@ -37,7 +39,12 @@ export class HtpasswdUsers {
   async verify(user: string, password: string): Promise<boolean> {
     this.reloadIfChanged();
     const hash = this.users.get(user);
-    if (!hash) return false;
+    if (!hash) {
+      // Spend the same bcrypt time as for a real user, so response times do not reveal which names exist.
+      unknownUserHash ??= bcrypt.hash(randomBytes(16).toString('hex'), 10);
+      await bcrypt.compare(password, await unknownUserHash);
+      return false;
+    }
     const key = createHash('sha256')
       .update(user)
       .update('\0')

@@ -77,14 +77,12 @@ async function handleGet(deps: TokenEndpointDeps, request: FastifyRequest, reply
     else if (credentials.kind !== 'none')
       throw new TokenRequestError(401, 'UNAUTHORIZED', 'send Basic credentials to get a token');
     const token = await grant(deps, subject, scopesOf(query.scope));
-    return reply
-      .header('cache-control', 'no-store')
-      .send({
-        token: token.token,
-        access_token: token.token,
-        expires_in: token.expiresIn,
-        issued_at: token.issuedAt,
-      });
+    return reply.header('cache-control', 'no-store').send({
+      token: token.token,
+      access_token: token.token,
+      expires_in: token.expiresIn,
+      issued_at: token.issuedAt,
+    });
   } catch (error) {
     return sendError(deps, reply, error);
   }
