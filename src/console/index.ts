@@ -30,7 +30,7 @@ export interface ConsoleOptions {
 export async function startConsole(options: ConsoleOptions): Promise<RunningService> {
   const log = options.logger ?? silentLogger;
   const address = parseListen(options.listen ?? options.config.listen);
-  const app = Fastify({ loggerInstance: log.child({ part: 'console' }), disableRequestLogging: true, return503OnClosing: true });
+  const app = Fastify({ loggerInstance: log.child({ part: 'console' }), return503OnClosing: true });
   const streams = new Set<{ end(): void }>();
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {

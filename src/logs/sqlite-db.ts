@@ -82,6 +82,14 @@ export class LogDatabase {
     });
   }
 
+  /** Lines stored; counted once at open and kept up to date, so retention need not count 10M rows. */
+  private rows = -1;
+
+  count(): number {
+    if (this.rows < 0) this.rows = this.db.prepare('SELECT count(*) FROM logs').pluck().get() as number;
+    return this.rows;
+  }
+
   lastId(): number {
     return (this.db.prepare('SELECT max(id) FROM logs').pluck().get() as number | null) ?? 0;
   }
@@ -97,6 +105,7 @@ export class LogDatabase {
         lead = Math.max(lead, e.id - e.time * ID_PER_MS);
       }
       this.indexFrom.run(entries[0]!.id);
+      if (this.rows >= 0) this.rows += entries.length;
       if (lead !== this.maxLead) {
         this.maxLead = lead;
         this.setMeta.run('maxLead', lead);
@@ -206,11 +215,17 @@ export class LogDatabase {
       this.db.prepare("INSERT INTO logs_fts (logs_fts, rowid, message) SELECT 'delete', id, message FROM logs WHERE id < ?").run(end);
       return this.db.prepare('DELETE FROM logs WHERE id < ?').run(end).changes;
     });
-    return tx();
+    const deleted = tx();
+    if (this.rows >= 0) this.rows -= deleted;
+    return deleted;
   }
 
-  /** Gives freed pages back to the file system. */
+  /**
+   * Gives freed pages back to the file system. FTS5 only frees the index space of deleted lines when
+   * it merges segments, so after a large delete the index is merged first.
+   */
   shrink(): void {
+    this.db.prepare("INSERT INTO logs_fts (logs_fts, rank) VALUES ('merge', -2000)").run();
     this.db.pragma('incremental_vacuum');
   }
 

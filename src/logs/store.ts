@@ -179,10 +179,17 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       n = db.deleteOldest(cutoff, RETENTION_CHUNK);
       deleted += n;
     }
-    while (db.usedBytes() > maxSize) {
-      const n = db.deleteOldest(Number.MAX_SAFE_INTEGER, RETENTION_CHUNK);
-      if (n === 0) break;
-      deleted += n;
+    const used = db.usedBytes();
+    if (used > maxSize) {
+      // Space comes back only after the FTS index merges, so measuring while deleting would delete
+      // everything: delete the share of lines that brings the store to 90% of maxSize, then shrink.
+      let toDelete = Math.ceil(db.count() * Math.min(1, (used - maxSize * 0.9) / used));
+      while (toDelete > 0) {
+        const n = db.deleteOldest(Number.MAX_SAFE_INTEGER, Math.min(toDelete, RETENTION_CHUNK));
+        if (n === 0) break;
+        deleted += n;
+        toDelete -= n;
+      }
     }
     if (deleted > 0) {
       db.shrink();
