@@ -1,6 +1,112 @@
 import type { Command } from 'commander';
-import { withExample } from './common.js';
+import { createLogger } from '../lib/logger.js';
+import { runUntilSignal } from '../lib/service.js';
+import { conformanceCatalog, startMcpServer } from '../mcp/index.js';
+import { fail, printResult, withExample, withOutput } from './common.js';
+
+interface ServeOptions {
+  spec?: string;
+  upstream?: string;
+  path: string;
+  listen?: string;
+  tools?: string;
+  description?: string;
+  fixture?: string;
+  poll: string;
+  output: string;
+}
 
 export function registerMcpCommands(program: Command): void {
-  withExample(program.command('mcp').description('mcp commands'), 'berth mcp serve --spec openapi.json --upstream http://127.0.0.1:3000');
+  const mcp = withExample(
+    program
+      .command('mcp')
+      .description('serve a REST API described by OpenAPI as an MCP server (both protocol eras)'),
+    'berth mcp serve --spec openapi.json --upstream http://127.0.0.1:3000',
+  );
+
+  const serve = mcp
+    .command('serve')
+    .description(
+      'answer MCP (2026-07-28 and 2025-11-25) at --path, one tool per OpenAPI operation, with hot reload of the spec',
+    )
+    .option(
+      '--spec <file|url>',
+      'OpenAPI 3.0/3.1 or Swagger 2.0 document (a file is watched, a URL polled with ETag)',
+    )
+    .option('--upstream <url>', 'base URL of the REST API the tools call')
+    .option('--path <path>', 'MCP endpoint path', '/mcp')
+    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:0, loopback only)')
+    .option('--tools <ids>', 'comma-separated operation ids to expose ("*" all, "" none; default all)')
+    .option('--description <text>', 'server description shown to clients (256 characters at most)')
+    .option('--poll <seconds>', 'how often a spec URL is polled for changes', '30')
+    .option(
+      '--fixture <name>',
+      'serve built-in test tools instead of a spec ("conformance": the MCP conformance suite\'s tools)',
+    )
+    .option('--data-dir <dir>', 'unused by this command (accepted for the common server shape)')
+    .option('--config <file>', 'unused by this command (accepted for the common server shape)');
+  withOutput(serve);
+  withExample(
+    serve,
+    'berth mcp serve --spec examples/petstore/openapi.yaml --upstream http://127.0.0.1:3000 --listen 127.0.0.1:8080',
+    'berth mcp serve --spec https://api.example.com/openapi.json --upstream https://api.example.com --poll 60',
+    'berth mcp serve --fixture conformance --listen 127.0.0.1:3001 --output json',
+  );
+  serve.action(async (opts: ServeOptions) => {
+    if (opts.fixture !== undefined && opts.fixture !== 'conformance')
+      fail(`unknown --fixture "${opts.fixture}"; the only fixture is "conformance"`);
+    if (!opts.fixture && (!opts.spec || !opts.upstream))
+      fail('berth mcp serve needs --spec <file|url> and --upstream <url> (or --fixture conformance)');
+    if (!opts.path.startsWith('/')) fail(`--path must start with "/", got "${opts.path}"`);
+    if (opts.description !== undefined && opts.description.length > 256)
+      fail('--description must be 256 characters or fewer');
+    const poll = Number(opts.poll);
+    if (!Number.isFinite(poll) || poll <= 0)
+      fail(`--poll must be a positive number of seconds, got "${opts.poll}"`);
+    if (opts.upstream !== undefined && !/^https?:\/\//i.test(opts.upstream))
+      fail(`--upstream must be an http(s) URL, got "${opts.upstream}"`);
+
+    const logger = createLogger({ name: 'mcp' });
+    let service: Awaited<ReturnType<typeof startMcpServer>> | undefined;
+    // The fixture's test_trigger_tool_change swaps the tool list; route that through hot reload.
+    const fixture = opts.fixture
+      ? conformanceCatalog({ onToolsChanged: (next) => service?.handler.setCatalog(next) })
+      : undefined;
+    try {
+      service = await startMcpServer({
+        spec: opts.spec,
+        upstream: opts.upstream,
+        catalog: fixture,
+        path: opts.path,
+        listen: opts.listen,
+        tools:
+          opts.tools === undefined
+            ? undefined
+            : opts.tools
+                .split(',')
+                .map((t) => t.trim())
+                .filter((t) => t !== ''),
+        description: opts.description,
+        handleSecret: process.env.BERTH_MCP_SECRET,
+        pollIntervalMs: poll * 1000,
+        logger,
+      });
+    } catch (error) {
+      fail((error as Error).message);
+    }
+    if (opts.output === 'json') {
+      printResult(
+        'json',
+        {
+          urls: service.urls,
+          tools: service.handler.catalog.tools.length,
+          hash: service.handler.catalog.hash,
+        },
+        () => '',
+      );
+    } else {
+      process.stderr.write(`serving ${service.handler.catalog.tools.length} tools\n`);
+    }
+    await runUntilSignal([service], logger);
+  });
 }

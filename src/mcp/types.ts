@@ -24,7 +24,11 @@ export type ContentBlock =
   | { type: 'text'; text: string }
   | { type: 'image'; data: string; mimeType: string }
   | { type: 'audio'; data: string; mimeType: string }
-  | { type: 'resource'; resource: { uri: string; mimeType: string; blob: string } | { uri: string; mimeType: string; text: string } };
+  | {
+      type: 'resource';
+      resource:
+        { uri: string; mimeType: string; blob: string } | { uri: string; mimeType: string; text: string };
+    };
 
 export interface CallToolResult {
   content: ContentBlock[];
@@ -52,6 +56,8 @@ export interface CallContext {
   progress?: (progress: number, total?: number, message?: string) => void;
   /** Sends a log message to the client (notifications/message) while the call runs. */
   log?: (level: 'debug' | 'info' | 'notice' | 'warning' | 'error', data: unknown) => void;
+  /** What the client declared it can do (2026-07-28 `_meta`, or the 2025 initialize capabilities). */
+  clientCapabilities?: Record<string, unknown>;
 }
 
 /** Thrown by `call` for problems the MCP client caused (unknown tool, bad arguments): JSON-RPC -32602. */
@@ -59,6 +65,19 @@ export class InvalidToolCall extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'InvalidToolCall';
+  }
+}
+
+/**
+ * Thrown by `call` when the tool needs a client capability the client did not declare: JSON-RPC
+ * -32021 with `data.requiredCapabilities`, e.g. `{ sampling: {} }`.
+ */
+export class MissingClientCapability extends Error {
+  constructor(readonly requiredCapabilities: Record<string, unknown>) {
+    super(
+      `this tool needs client capabilities the client did not declare: ${Object.keys(requiredCapabilities).join(', ')}`,
+    );
+    this.name = 'MissingClientCapability';
   }
 }
 
