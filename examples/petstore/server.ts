@@ -37,12 +37,18 @@ function registerParsers(app: FastifyInstance): void {
   });
   // multipart: parsed with the WHATWG FormData parser undici already ships.
   app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (req, body, done) => {
-    new Response(new Uint8Array(body as Buffer), { headers: { 'content-type': req.headers['content-type'] ?? '' } })
+    new Response(new Uint8Array(body as Buffer), {
+      headers: { 'content-type': req.headers['content-type'] ?? '' },
+    })
       .formData()
       .then((form) => done(null, form))
       .catch((error: Error) => done(Object.assign(error, { statusCode: 400 }), undefined));
   });
-  app.addContentTypeParser(['application/octet-stream', 'image/png', 'image/jpeg'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['application/octet-stream', 'image/png', 'image/jpeg'],
+    { parseAs: 'buffer' },
+    (_req, body, done) => done(null, body),
+  );
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 }
 
@@ -61,14 +67,18 @@ function petId(raw: string): number | undefined {
 
 async function routes(app: FastifyInstance, data: PetstoreData): Promise<void> {
   const validPet = (body: unknown): body is Pet =>
-    !!body && typeof body === 'object' && typeof (body as Pet).name === 'string' && Array.isArray((body as Pet).photoUrls);
+    !!body &&
+    typeof body === 'object' &&
+    typeof (body as Pet).name === 'string' &&
+    Array.isArray((body as Pet).photoUrls);
 
   app.post('/pet', async (req, reply) => {
     if (!validPet(req.body)) return error(reply, 405, 'Invalid input: a pet needs a name and photoUrls');
     return data.addPet(req.body);
   });
   app.put('/pet', async (req, reply) => {
-    if (!validPet(req.body) || typeof req.body.id !== 'number') return error(reply, 400, 'Invalid ID supplied');
+    if (!validPet(req.body) || typeof req.body.id !== 'number')
+      return error(reply, 400, 'Invalid ID supplied');
     if (!data.pets.has(req.body.id)) return error(reply, 404, 'Pet not found');
     return data.addPet(req.body);
   });
@@ -88,7 +98,10 @@ async function routes(app: FastifyInstance, data: PetstoreData): Promise<void> {
   app.post<{ Params: { petId: string } }>('/pet/:petId', async (req, reply) => {
     const pet = data.pets.get(petId(req.params.petId) ?? -1);
     if (!pet) return error(reply, 404, 'Pet not found');
-    const form = { ...(req.query as Record<string, string>), ...((req.body as Record<string, string>) ?? {}) };
+    const form = {
+      ...(req.query as Record<string, string>),
+      ...((req.body as Record<string, string>) ?? {}),
+    };
     if (form.name) pet.name = form.name;
     if (form.status) pet.status = form.status as Pet['status'];
     return { code: 200, type: 'unknown', message: String(pet.id) };
@@ -96,7 +109,11 @@ async function routes(app: FastifyInstance, data: PetstoreData): Promise<void> {
   app.delete<{ Params: { petId: string } }>('/pet/:petId', async (req, reply) => {
     const id = petId(req.params.petId) ?? -1;
     if (!data.pets.delete(id)) return error(reply, 404, 'Pet not found');
-    return { code: 200, type: 'unknown', message: `${id}${req.headers.api_key ? ` (api_key ${String(req.headers.api_key).length} chars)` : ''}` };
+    return {
+      code: 200,
+      type: 'unknown',
+      message: `${id}${req.headers.api_key ? ` (api_key ${String(req.headers.api_key).length} chars)` : ''}`,
+    };
   });
   app.post<{ Params: { petId: string } }>('/pet/:petId/uploadImage', async (req, reply) => {
     const id = petId(req.params.petId) ?? -1;
@@ -117,7 +134,11 @@ async function routes(app: FastifyInstance, data: PetstoreData): Promise<void> {
       return error(reply, 415, 'send multipart/form-data or application/octet-stream');
     }
     data.images.set(id, { bytes, contentType });
-    return { code: 200, type: 'unknown', message: `additionalMetadata: ${metadata}\nFile uploaded, ${bytes.length} bytes, ${contentType}` };
+    return {
+      code: 200,
+      type: 'unknown',
+      message: `additionalMetadata: ${metadata}\nFile uploaded, ${bytes.length} bytes, ${contentType}`,
+    };
   });
   app.get<{ Params: { petId: string } }>('/pet/:petId/photo', async (req, reply) => {
     const image = data.images.get(petId(req.params.petId) ?? -1);
@@ -138,7 +159,8 @@ async function routes(app: FastifyInstance, data: PetstoreData): Promise<void> {
 
   app.get('/store/inventory', async () => {
     const counts: Record<string, number> = {};
-    for (const pet of data.pets.values()) counts[pet.status ?? 'unknown'] = (counts[pet.status ?? 'unknown'] ?? 0) + 1;
+    for (const pet of data.pets.values())
+      counts[pet.status ?? 'unknown'] = (counts[pet.status ?? 'unknown'] ?? 0) + 1;
     return counts;
   });
   app.post('/store/order', async (req, reply) => {
@@ -152,7 +174,9 @@ async function routes(app: FastifyInstance, data: PetstoreData): Promise<void> {
     return data.orders.get(petId(req.params.orderId) ?? -1) ?? error(reply, 404, 'Order not found');
   });
   app.delete<{ Params: { orderId: string } }>('/store/order/:orderId', async (req, reply) => {
-    return data.orders.delete(petId(req.params.orderId) ?? -1) ? { code: 200, type: 'unknown', message: req.params.orderId } : error(reply, 404, 'Order not found');
+    return data.orders.delete(petId(req.params.orderId) ?? -1)
+      ? { code: 200, type: 'unknown', message: req.params.orderId }
+      : error(reply, 404, 'Order not found');
   });
 
   const saveUsers = (users: unknown, reply: FastifyReply) => {
@@ -172,19 +196,34 @@ async function routes(app: FastifyInstance, data: PetstoreData): Promise<void> {
     const { username, password } = req.query as Record<string, string>;
     const user = data.users.get(username ?? '');
     if (!user || user.password !== password) return error(reply, 400, 'Invalid username/password supplied');
-    return reply.header('x-expires-after', new Date(Date.now() + 3600_000).toUTCString()).send(`logged in user session:${data.newId()}`);
+    return reply
+      .header('x-expires-after', new Date(Date.now() + 3600_000).toUTCString())
+      .send(`logged in user session:${data.newId()}`);
   });
   app.get('/user/logout', async () => ({ code: 200, type: 'unknown', message: 'ok' }));
-  app.get<{ Params: { username: string } }>('/user/:username', async (req, reply) => data.users.get(req.params.username) ?? error(reply, 404, 'User not found'));
+  app.get<{ Params: { username: string } }>(
+    '/user/:username',
+    async (req, reply) => data.users.get(req.params.username) ?? error(reply, 404, 'User not found'),
+  );
   app.put<{ Params: { username: string } }>('/user/:username', async (req, reply) => {
     if (!data.users.has(req.params.username)) return error(reply, 404, 'User not found');
-    data.users.set(req.params.username, { ...(req.body as User), username: (req.body as User)?.username ?? req.params.username });
+    data.users.set(req.params.username, {
+      ...(req.body as User),
+      username: (req.body as User)?.username ?? req.params.username,
+    });
     return { code: 200, type: 'unknown', message: 'ok' };
   });
   app.delete<{ Params: { username: string } }>('/user/:username', async (req, reply) =>
-    data.users.delete(req.params.username) ? { code: 200, type: 'unknown', message: req.params.username } : error(reply, 404, 'User not found'),
+    data.users.delete(req.params.username)
+      ? { code: 200, type: 'unknown', message: req.params.username }
+      : error(reply, 404, 'User not found'),
   );
 
   // Shows exactly what arrived: tests use it to check paths, headers and trace context end to end.
-  app.all('/echo/*', async (req) => ({ method: req.method, url: req.raw.url, headers: req.headers, body: req.body ?? null }));
+  app.all('/echo/*', async (req) => ({
+    method: req.method,
+    url: req.raw.url,
+    headers: req.headers,
+    body: req.body ?? null,
+  }));
 }

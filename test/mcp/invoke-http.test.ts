@@ -24,7 +24,12 @@ before(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      last = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      last = {
+        method: req.method!,
+        url: req.url!,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       const path = req.url!;
       if (path.startsWith('/slow')) return void setTimeout(() => res.end('{}'), 2000);
       if (path.startsWith('/big')) {
@@ -48,17 +53,30 @@ before(async () => {
 });
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-const ctx = (extra: Partial<CallContext> = {}): CallContext => ({ signal: new AbortController().signal, ...extra });
+const ctx = (extra: Partial<CallContext> = {}): CallContext => ({
+  signal: new AbortController().signal,
+  ...extra,
+});
 
 function spec(paths: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return { openapi: '3.0.3', info: { title: 't', version: '1' }, paths, ...extra };
 }
-const json = { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object' } } } } };
+const json = {
+  '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object' } } } },
+};
 const catalogFor = (paths: Record<string, unknown>, options: Partial<CatalogOptions> = {}, extra = {}) =>
   buildCatalog(spec(paths, extra), { upstream, ...options });
 
 test('path parameters cannot change the path: ../, %2F, ?, # and unicode stay inside the segment', async () => {
-  const catalog = catalogFor({ '/files/{name}/meta': { get: { operationId: 'meta', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: json } } });
+  const catalog = catalogFor({
+    '/files/{name}/meta': {
+      get: {
+        operationId: 'meta',
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: json,
+      },
+    },
+  });
   const cases: [string, string][] = [
     ['../../admin', '/files/%2E%2E%2F%2E%2E%2Fadmin/meta'],
     ['a%2Fb', '/files/a%252Fb/meta'],
@@ -73,7 +91,10 @@ test('path parameters cannot change the path: ../, %2F, ?, # and unicode stay in
     assert.equal(last?.url, expected, `value ${JSON.stringify(value)}`);
   }
   for (const value of ['..', '.', '']) {
-    await assert.rejects(catalog.call('meta', { name: value }, ctx()), (e: Error) => e instanceof InvalidToolCall && /must not be empty, "\." or "\.\."/.test(e.message));
+    await assert.rejects(
+      catalog.call('meta', { name: value }, ctx()),
+      (e: Error) => e instanceof InvalidToolCall && /must not be empty, "\." or "\.\."/.test(e.message),
+    );
   }
 });
 
@@ -83,13 +104,53 @@ test('parameter styles: label, matrix, form, spaceDelimited, pipeDelimited, deep
       get: {
         operationId: 'styles',
         parameters: [
-          { name: 'label', in: 'path', required: true, style: 'label', explode: true, schema: { type: 'array', items: { type: 'string' } } },
-          { name: 'matrix', in: 'path', required: true, style: 'matrix', schema: { type: 'array', items: { type: 'integer' } } },
-          { name: 'ids', in: 'query', style: 'form', explode: false, schema: { type: 'array', items: { type: 'integer' } } },
-          { name: 'words', in: 'query', style: 'spaceDelimited', schema: { type: 'array', items: { type: 'string' } } },
-          { name: 'pipes', in: 'query', style: 'pipeDelimited', schema: { type: 'array', items: { type: 'string' } } },
-          { name: 'filter', in: 'query', style: 'deepObject', explode: true, schema: { type: 'object', properties: { color: { type: 'string' }, size: { type: 'integer' } } } },
-          { name: 'point', in: 'query', explode: true, schema: { type: 'object', properties: { x: { type: 'integer' }, y: { type: 'integer' } } } },
+          {
+            name: 'label',
+            in: 'path',
+            required: true,
+            style: 'label',
+            explode: true,
+            schema: { type: 'array', items: { type: 'string' } },
+          },
+          {
+            name: 'matrix',
+            in: 'path',
+            required: true,
+            style: 'matrix',
+            schema: { type: 'array', items: { type: 'integer' } },
+          },
+          {
+            name: 'ids',
+            in: 'query',
+            style: 'form',
+            explode: false,
+            schema: { type: 'array', items: { type: 'integer' } },
+          },
+          {
+            name: 'words',
+            in: 'query',
+            style: 'spaceDelimited',
+            schema: { type: 'array', items: { type: 'string' } },
+          },
+          {
+            name: 'pipes',
+            in: 'query',
+            style: 'pipeDelimited',
+            schema: { type: 'array', items: { type: 'string' } },
+          },
+          {
+            name: 'filter',
+            in: 'query',
+            style: 'deepObject',
+            explode: true,
+            schema: { type: 'object', properties: { color: { type: 'string' }, size: { type: 'integer' } } },
+          },
+          {
+            name: 'point',
+            in: 'query',
+            explode: true,
+            schema: { type: 'object', properties: { x: { type: 'integer' }, y: { type: 'integer' } } },
+          },
           { name: 'session', in: 'cookie', schema: { type: 'string' } },
           { name: 'theme', in: 'cookie', schema: { type: 'string' } },
           { name: 'X-Tags', in: 'header', schema: { type: 'array', items: { type: 'string' } } },
@@ -139,15 +200,33 @@ test('name clashes between locations: first of path, query, header, cookie keeps
     },
   });
   const tool = catalog.tools[0]!;
-  assert.deepEqual(Object.keys(tool.inputSchema.properties as object), ['id', 'id__query', 'body', 'id__header', 'body__body']);
-  await catalog.call('clash', { id: 'P', id__query: 'Q', id__header: 'H', body: 'B', body__body: { a: 1 } }, ctx());
+  assert.deepEqual(Object.keys(tool.inputSchema.properties as object), [
+    'id',
+    'id__query',
+    'body',
+    'id__header',
+    'body__body',
+  ]);
+  await catalog.call(
+    'clash',
+    { id: 'P', id__query: 'Q', id__header: 'H', body: 'B', body__body: { a: 1 } },
+    ctx(),
+  );
   assert.equal(last?.url, '/items/P?id=Q&body=B');
   assert.equal(last?.headers.id, 'H');
   assert.equal(last?.body, '{"a":1}');
 });
 
 test('header values with CR/LF are refused, not sent', async () => {
-  const catalog = catalogFor({ '/h': { get: { operationId: 'h', parameters: [{ name: 'X-Note', in: 'header', schema: { type: 'string' } }], responses: json } } });
+  const catalog = catalogFor({
+    '/h': {
+      get: {
+        operationId: 'h',
+        parameters: [{ name: 'X-Note', in: 'header', schema: { type: 'string' } }],
+        responses: json,
+      },
+    },
+  });
   last = undefined;
   await assert.rejects(catalog.call('h', { 'X-Note': 'a\r\nX-Evil: 1' }, ctx()), InvalidToolCall);
   assert.equal(last, undefined);
@@ -170,13 +249,19 @@ test("the caller's Authorization reaches the upstream only when sameOrigin is se
   const paths = { '/a': { get: { operationId: 'a', responses: json } } };
   await catalogFor(paths).call('a', {}, ctx({ callerAuthorization: 'Bearer caller-token' }));
   assert.equal(last?.headers.authorization, undefined);
-  await catalogFor(paths, { sameOrigin: true }).call('a', {}, ctx({ callerAuthorization: 'Bearer caller-token' }));
+  await catalogFor(paths, { sameOrigin: true }).call(
+    'a',
+    {},
+    ctx({ callerAuthorization: 'Bearer caller-token' }),
+  );
   assert.equal(last?.headers.authorization, 'Bearer caller-token');
 });
 
 test('upstream URL with a path replaces the spec server path; without one the server path is used', async () => {
   const paths = { '/pets': { get: { operationId: 'pets', responses: json } } };
-  const servers = { servers: [{ url: 'https://api.example.com/{version}', variables: { version: { default: 'v3' } } }] };
+  const servers = {
+    servers: [{ url: 'https://api.example.com/{version}', variables: { version: { default: 'v3' } } }],
+  };
   await catalogFor(paths, {}, servers).call('pets', {}, ctx());
   assert.equal(last?.url, '/v3/pets');
   await buildCatalog(spec(paths, servers), { upstream: `${upstream}/api/` }).call('pets', {}, ctx());
@@ -209,11 +294,25 @@ test('timeout, size cap and unreachable upstream are isError results; cancellati
 
 test('binary responses become an embedded resource; JSON arrays are wrapped in structuredContent.result', async () => {
   const catalog = catalogFor({
-    '/bytes': { get: { operationId: 'bytes', responses: { '200': { description: 'pdf', content: { 'application/pdf': {} } } } } },
+    '/bytes': {
+      get: {
+        operationId: 'bytes',
+        responses: { '200': { description: 'pdf', content: { 'application/pdf': {} } } },
+      },
+    },
     '/list': { get: { operationId: 'list', responses: json } },
   });
   const bytes = await catalog.call('bytes', {}, ctx());
-  assert.deepEqual(bytes.content, [{ type: 'resource', resource: { uri: `${upstream}/bytes`, mimeType: 'application/pdf', blob: Buffer.from([0x25, 0x50, 0x44, 0x46, 0x00, 0xff]).toString('base64') } }]);
+  assert.deepEqual(bytes.content, [
+    {
+      type: 'resource',
+      resource: {
+        uri: `${upstream}/bytes`,
+        mimeType: 'application/pdf',
+        blob: Buffer.from([0x25, 0x50, 0x44, 0x46, 0x00, 0xff]).toString('base64'),
+      },
+    },
+  ]);
   const list = await catalog.call('list', {}, ctx());
   assert.deepEqual(list.structuredContent, { result: [1, 2, 3] });
 });
@@ -243,9 +342,16 @@ test('form bodies: nested objects and deepObject use brackets (as Stripe expects
       },
     },
   });
-  await catalog.call('PostCustomers', { body: { email: 'a+b@example.com', metadata: { plan: 'pro' }, expand: ['x', 'y'], tags: ['t1', 't2'] } }, ctx());
+  await catalog.call(
+    'PostCustomers',
+    { body: { email: 'a+b@example.com', metadata: { plan: 'pro' }, expand: ['x', 'y'], tags: ['t1', 't2'] } },
+    ctx(),
+  );
   assert.equal(last?.headers['content-type'], 'application/x-www-form-urlencoded');
-  assert.equal(last?.body, 'email=a%2Bb%40example.com&metadata[plan]=pro&expand[0]=x&expand[1]=y&tags=t1&tags=t2');
+  assert.equal(
+    last?.body,
+    'email=a%2Bb%40example.com&metadata[plan]=pro&expand[0]=x&expand[1]=y&tags=t1&tags=t2',
+  );
 });
 
 test('a bad base64 file is refused before anything is sent', async () => {
@@ -253,7 +359,9 @@ test('a bad base64 file is refused before anything is sent', async () => {
     '/up': {
       post: {
         operationId: 'up',
-        requestBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        requestBody: {
+          content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+        },
         responses: json,
       },
     },

@@ -26,7 +26,11 @@ test('path parameter and JSON response: structuredContent plus a text copy', asy
 });
 
 test('JSON body round-trips: addPet then getPetById', async () => {
-  const added = await catalog.call('addPet', { body: { name: 'Bella', photoUrls: ['p.png'], status: 'available' } }, ctx());
+  const added = await catalog.call(
+    'addPet',
+    { body: { name: 'Bella', photoUrls: ['p.png'], status: 'available' } },
+    ctx(),
+  );
   const id = added.structuredContent?.id as number;
   assert.equal(typeof id, 'number');
   const fetched = await catalog.call('getPetById', { petId: id }, ctx());
@@ -39,11 +43,18 @@ test('query arrays: explode=true repeats the key, explode=false joins with comma
   const names = (byStatus.structuredContent?.result as { name: string }[]).map((p) => p.name).sort();
   assert.deepEqual(names, ['Nemo', 'Tom']);
   const byTags = await catalog.call('findPetsByTags', { tags: ['dog', 'fish'] }, ctx());
-  assert.deepEqual((byTags.structuredContent?.result as { name: string }[]).map((p) => p.name).sort(), ['Nemo', 'Rex']);
+  assert.deepEqual((byTags.structuredContent?.result as { name: string }[]).map((p) => p.name).sort(), [
+    'Nemo',
+    'Rex',
+  ]);
 });
 
 test('form-urlencoded body updates the pet', async () => {
-  const result = await catalog.call('updatePetWithForm', { petId: 2, body: { name: 'Thomas', status: 'sold' } }, ctx());
+  const result = await catalog.call(
+    'updatePetWithForm',
+    { petId: 2, body: { name: 'Thomas', status: 'sold' } },
+    ctx(),
+  );
   assert.equal(result.isError, undefined);
   assert.equal(petstore.data.pets.get(2)?.name, 'Thomas');
   assert.equal(petstore.data.pets.get(2)?.status, 'sold');
@@ -53,11 +64,20 @@ test('multipart upload with a base64 file, then the binary download comes back a
   const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
   const upload = await catalog.call(
     'uploadFile',
-    { petId: 1, body: { additionalMetadata: 'front', file: { data: png.toString('base64'), contentType: 'image/png', filename: 'rex.png' } } },
+    {
+      petId: 1,
+      body: {
+        additionalMetadata: 'front',
+        file: { data: png.toString('base64'), contentType: 'image/png', filename: 'rex.png' },
+      },
+    },
     ctx(),
   );
   assert.equal(upload.isError, undefined, JSON.stringify(upload));
-  assert.match(String(upload.structuredContent?.message), /additionalMetadata: front\nFile uploaded, 20 bytes, image\/png/);
+  assert.match(
+    String(upload.structuredContent?.message),
+    /additionalMetadata: front\nFile uploaded, 20 bytes, image\/png/,
+  );
   const photo = await catalog.call('getPetPhoto', { petId: 1 }, ctx());
   assert.deepEqual(photo.content, [{ type: 'image', data: png.toString('base64'), mimeType: 'image/png' }]);
 });
@@ -84,12 +104,24 @@ test('header parameter reaches the API; delete removes the pet', async () => {
 });
 
 test('unknown tool and bad arguments are InvalidToolCall naming the problem', async () => {
-  await assert.rejects(catalog.call('noSuchTool', {}, ctx()), (e: Error) => e instanceof InvalidToolCall && /unknown tool "noSuchTool"/.test(e.message));
-  await assert.rejects(catalog.call('getPetById', {}, ctx()), (e: Error) => e instanceof InvalidToolCall && /missing required argument "petId"/.test(e.message));
-  await assert.rejects(catalog.call('getPetById', { petId: 'one' }, ctx()), (e: Error) => e instanceof InvalidToolCall && /"petId" must be integer/.test(e.message));
+  await assert.rejects(
+    catalog.call('noSuchTool', {}, ctx()),
+    (e: Error) => e instanceof InvalidToolCall && /unknown tool "noSuchTool"/.test(e.message),
+  );
+  await assert.rejects(
+    catalog.call('getPetById', {}, ctx()),
+    (e: Error) => e instanceof InvalidToolCall && /missing required argument "petId"/.test(e.message),
+  );
+  await assert.rejects(
+    catalog.call('getPetById', { petId: 'one' }, ctx()),
+    (e: Error) => e instanceof InvalidToolCall && /"petId" must be integer/.test(e.message),
+  );
   await assert.rejects(
     catalog.call('addPet', { body: { name: 5, photoUrls: [] } }, ctx()),
     (e: Error) => e instanceof InvalidToolCall && /"body.name" must be string/.test(e.message),
   );
-  await assert.rejects(catalog.call('getPetById', { petId: 1, extra: true }, ctx()), (e: Error) => e instanceof InvalidToolCall && /unknown argument "extra"/.test(e.message));
+  await assert.rejects(
+    catalog.call('getPetById', { petId: 1, extra: true }, ctx()),
+    (e: Error) => e instanceof InvalidToolCall && /unknown argument "extra"/.test(e.message),
+  );
 });

@@ -8,8 +8,14 @@ import { buildCatalog, SpecError, type CatalogOptions } from '../../src/mcp/open
 
 const UPSTREAM = 'http://127.0.0.1:9';
 const ok = { '200': { description: 'ok' } };
-const doc = (paths: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ openapi: '3.0.3', info: { title: 't', version: '1' }, paths, ...extra });
-const build = (document: object, options: Partial<CatalogOptions> = {}) => buildCatalog(document, { upstream: UPSTREAM, ...options });
+const doc = (paths: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  openapi: '3.0.3',
+  info: { title: 't', version: '1' },
+  paths,
+  ...extra,
+});
+const build = (document: object, options: Partial<CatalogOptions> = {}) =>
+  buildCatalog(document, { upstream: UPSTREAM, ...options });
 const compiles = (schema: object) => new Ajv2020({ strict: false, logger: false }).compile(schema);
 
 test('names: operationId sanitized; {method}_{path} without one; long names cut with a hash; duplicates made unique', () => {
@@ -47,7 +53,9 @@ test('names and hash are stable across reloads and key order; the hash changes w
     first.tools.map((t) => t.name),
   );
   assert.equal(reordered.hash, first.hash);
-  const changed = build(doc({ ...paths, '/b': { get: { operationId: 'same', summary: 'B changed', responses: ok } } }));
+  const changed = build(
+    doc({ ...paths, '/b': { get: { operationId: 'same', summary: 'B changed', responses: ok } } }),
+  );
   assert.notEqual(changed.hash, first.hash);
   const added = build(doc({ ...paths, '/c': { get: { operationId: 'other', responses: ok } } }));
   assert.deepEqual(
@@ -76,7 +84,11 @@ test('annotations follow the method; description joins summary and description',
   assert.deepEqual(by.pu!.annotations, { readOnlyHint: false, destructiveHint: false, idempotentHint: true });
   assert.deepEqual(by.pa!.annotations, { readOnlyHint: false, destructiveHint: false, idempotentHint: true });
   assert.deepEqual(by.d!.annotations, { readOnlyHint: false, destructiveHint: true, idempotentHint: true });
-  assert.deepEqual(by.po!.annotations, { readOnlyHint: false, destructiveHint: false, idempotentHint: false });
+  assert.deepEqual(by.po!.annotations, {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+  });
   assert.equal(by.g!.description, 'Get it\n\nLonger text.');
   assert.equal(by.g!.title, 'Get it');
 });
@@ -88,17 +100,36 @@ test('circular schemas: self, mutual and through allOf stay finite and valid', (
         '/tree': {
           post: {
             operationId: 'tree',
-            requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Node' } } } },
-            responses: { '200': { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/A' } } } } },
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Node' } } },
+            },
+            responses: {
+              '200': {
+                description: 'ok',
+                content: { 'application/json': { schema: { $ref: '#/components/schemas/A' } } },
+              },
+            },
           },
         },
       },
       {
         components: {
           schemas: {
-            Node: { type: 'object', properties: { value: { type: 'string' }, children: { type: 'array', items: { $ref: '#/components/schemas/Node' } } } },
+            Node: {
+              type: 'object',
+              properties: {
+                value: { type: 'string' },
+                children: { type: 'array', items: { $ref: '#/components/schemas/Node' } },
+              },
+            },
             A: { type: 'object', properties: { b: { $ref: '#/components/schemas/B' } } },
-            B: { allOf: [{ $ref: '#/components/schemas/A' }, { type: 'object', properties: { extra: { type: 'integer' } } }] },
+            B: {
+              allOf: [
+                { $ref: '#/components/schemas/A' },
+                { type: 'object', properties: { extra: { type: 'integer' } } },
+              ],
+            },
           },
         },
       },
@@ -109,7 +140,11 @@ test('circular schemas: self, mutual and through allOf stay finite and valid', (
   assert.ok(text.length < 5000, 'no infinite or exponential expansion');
   const validate = compiles(tool.inputSchema);
   assert.equal(validate({ body: { value: 'root', children: [{ value: 'leaf', children: [] }] } }), true);
-  assert.equal(validate({ body: { value: 'root', children: [{ value: 7 }] } }), false, 'recursion is still checked');
+  assert.equal(
+    validate({ body: { value: 'root', children: [{ value: 7 }] } }),
+    false,
+    'recursion is still checked',
+  );
   compiles(tool.outputSchema!);
 });
 
@@ -117,10 +152,16 @@ test('a $ref loop on a parameter skips that operation with a reason; the rest co
   const catalog = build(
     doc(
       {
-        '/bad': { get: { operationId: 'bad', parameters: [{ $ref: '#/components/parameters/P' }], responses: ok } },
+        '/bad': {
+          get: { operationId: 'bad', parameters: [{ $ref: '#/components/parameters/P' }], responses: ok },
+        },
         '/good': { get: { operationId: 'good', responses: ok } },
       },
-      { components: { parameters: { P: { $ref: '#/components/parameters/Q' }, Q: { $ref: '#/components/parameters/P' } } } },
+      {
+        components: {
+          parameters: { P: { $ref: '#/components/parameters/Q' }, Q: { $ref: '#/components/parameters/P' } },
+        },
+      },
     ),
   );
   assert.deepEqual(
@@ -142,7 +183,13 @@ test('network $refs are never fetched: schemas become permissive with a warning,
   try {
     const catalog = build(
       doc({
-        '/s': { post: { operationId: 'schemaRef', requestBody: { content: { 'application/json': { schema: { $ref: url } } } }, responses: ok } },
+        '/s': {
+          post: {
+            operationId: 'schemaRef',
+            requestBody: { content: { 'application/json': { schema: { $ref: url } } } },
+            responses: ok,
+          },
+        },
         '/p': { get: { operationId: 'paramRef', parameters: [{ $ref: `${url}#/p` }], responses: ok } },
       }),
     );
@@ -171,7 +218,14 @@ test('allOf is merged into one object; nullable becomes a type union; exclusiveM
               content: {
                 'application/json': {
                   schema: {
-                    allOf: [{ $ref: '#/components/schemas/Base' }, { type: 'object', required: ['extra'], properties: { extra: { type: 'number', minimum: 0, exclusiveMinimum: true } } }],
+                    allOf: [
+                      { $ref: '#/components/schemas/Base' },
+                      {
+                        type: 'object',
+                        required: ['extra'],
+                        properties: { extra: { type: 'number', minimum: 0, exclusiveMinimum: true } },
+                      },
+                    ],
                   },
                 },
               },
@@ -180,7 +234,17 @@ test('allOf is merged into one object; nullable becomes a type union; exclusiveM
           },
         },
       },
-      { components: { schemas: { Base: { type: 'object', required: ['id'], properties: { id: { type: 'string', nullable: true } } } } } },
+      {
+        components: {
+          schemas: {
+            Base: {
+              type: 'object',
+              required: ['id'],
+              properties: { id: { type: 'string', nullable: true } },
+            },
+          },
+        },
+      },
     ),
   );
   const body = (catalog.tools[0]!.inputSchema.properties as Record<string, Record<string, unknown>>).body!;
@@ -188,7 +252,10 @@ test('allOf is merged into one object; nullable becomes a type union; exclusiveM
   assert.equal(body.type, 'object');
   assert.deepEqual(body.required, ['id', 'extra']);
   assert.deepEqual((body.properties as Record<string, unknown>).id, { type: ['string', 'null'] });
-  assert.deepEqual((body.properties as Record<string, unknown>).extra, { type: 'number', exclusiveMinimum: 0 });
+  assert.deepEqual((body.properties as Record<string, unknown>).extra, {
+    type: 'number',
+    exclusiveMinimum: 0,
+  });
 });
 
 test('outputSchema comes from the first 2xx JSON object response only', () => {
@@ -198,11 +265,31 @@ test('outputSchema comes from the first 2xx JSON object response only', () => {
       '/o': {
         get: {
           operationId: 'objectOut',
-          responses: { '201': { description: 'c', content: { 'application/json': { schema: { type: 'string' } } } }, '200': { description: 'ok', content: { 'application/json': { schema: object } } } },
+          responses: {
+            '201': { description: 'c', content: { 'application/json': { schema: { type: 'string' } } } },
+            '200': { description: 'ok', content: { 'application/json': { schema: object } } },
+          },
         },
       },
-      '/a': { get: { operationId: 'arrayOut', responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: object } } } } } } },
-      '/t': { get: { operationId: 'textOut', responses: { '200': { description: 'ok', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/a': {
+        get: {
+          operationId: 'arrayOut',
+          responses: {
+            '200': {
+              description: 'ok',
+              content: { 'application/json': { schema: { type: 'array', items: object } } },
+            },
+          },
+        },
+      },
+      '/t': {
+        get: {
+          operationId: 'textOut',
+          responses: {
+            '200': { description: 'ok', content: { 'text/plain': { schema: { type: 'string' } } } },
+          },
+        },
+      },
     }),
   );
   const by = Object.fromEntries(catalog.tools.map((t) => [t.name, t]));
@@ -213,7 +300,10 @@ test('outputSchema comes from the first 2xx JSON object response only', () => {
 
 test('filters: ToolList ["*"], [], allow-list (unknown ids ignored); include/exclude by tag and operation id', () => {
   const document = doc({
-    '/p': { get: { operationId: 'listPets', tags: ['pet'], responses: ok }, post: { operationId: 'addPet', tags: ['pet', 'write'], responses: ok } },
+    '/p': {
+      get: { operationId: 'listPets', tags: ['pet'], responses: ok },
+      post: { operationId: 'addPet', tags: ['pet', 'write'], responses: ok },
+    },
     '/s': { get: { operationId: 'inventory', tags: ['store'], responses: ok } },
   });
   const names = (options: Partial<CatalogOptions>) => build(document, options).tools.map((t) => t.name);
@@ -237,19 +327,32 @@ test('malformed documents throw SpecError naming the problem', () => {
     [{ openapi: '3.0.0', paths: [] }, /"paths" must be an object/],
   ];
   for (const [document, message] of cases) {
-    assert.throws(() => build(document as object), (e: Error) => e instanceof SpecError && message.test(e.message), JSON.stringify(document));
+    assert.throws(
+      () => build(document as object),
+      (e: Error) => e instanceof SpecError && message.test(e.message),
+      JSON.stringify(document),
+    );
   }
   assert.throws(() => buildCatalog(doc({}), { upstream: 'ftp://x' }), /must be an http or https URL/);
   assert.throws(() => buildCatalog(doc({}), { upstream: 'not a url' }), /is not a URL/);
 });
 
 test('an operation with a broken parameter is skipped and reported, not silently dropped', () => {
-  const catalog = build(doc({ '/x': { get: { operationId: 'x', parameters: [{ in: 'query' }], responses: ok }, post: { operationId: 'y', responses: ok } } }));
+  const catalog = build(
+    doc({
+      '/x': {
+        get: { operationId: 'x', parameters: [{ in: 'query' }], responses: ok },
+        post: { operationId: 'y', responses: ok },
+      },
+    }),
+  );
   assert.deepEqual(
     catalog.tools.map((t) => t.name),
     ['y'],
   );
-  assert.deepEqual(catalog.skipped, [{ method: 'get', path: '/x', reason: 'parameter has no name (at /paths/~1x/get/parameters/0)' }]);
+  assert.deepEqual(catalog.skipped, [
+    { method: 'get', path: '/x', reason: 'parameter has no name (at /paths/~1x/get/parameters/0)' },
+  ]);
 });
 
 test('Swagger 2.0: formData with a file becomes a multipart body; collectionFormat maps to styles', () => {
@@ -265,9 +368,20 @@ test('Swagger 2.0: formData with a file becomes a multipart body; collectionForm
           parameters: [
             { name: 'file', in: 'formData', type: 'file', required: true },
             { name: 'note', in: 'formData', type: 'string' },
-            { name: 'tags', in: 'query', type: 'array', items: { type: 'string' }, collectionFormat: 'pipes' },
+            {
+              name: 'tags',
+              in: 'query',
+              type: 'array',
+              items: { type: 'string' },
+              collectionFormat: 'pipes',
+            },
           ],
-          responses: { '200': { description: 'ok', schema: { type: 'object', properties: { size: { type: 'integer' } } } } },
+          responses: {
+            '200': {
+              description: 'ok',
+              schema: { type: 'object', properties: { size: { type: 'integer' } } },
+            },
+          },
         },
       },
     },
@@ -275,6 +389,6 @@ test('Swagger 2.0: formData with a file becomes a multipart body; collectionForm
   const tool = catalog.tools[0]!;
   const body = (tool.inputSchema.properties as Record<string, Record<string, unknown>>).body!;
   assert.deepEqual(body.required, ['file']);
-  assert.deepEqual(((body.properties as Record<string, Record<string, unknown>>).file!.required), ['data']);
+  assert.deepEqual((body.properties as Record<string, Record<string, unknown>>).file!.required, ['data']);
   assert.deepEqual(tool.outputSchema, { type: 'object', properties: { size: { type: 'integer' } } });
 });

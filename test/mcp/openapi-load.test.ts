@@ -41,15 +41,27 @@ test('unreadable input gives a SpecError that names the problem', async () => {
     ['ftp://example.com/spec.json', /unsupported spec location/],
   ];
   for (const [source, message] of cases) {
-    await assert.rejects(loadSpec(source, { baseDir: dir }), (e: Error) => e instanceof SpecError && message.test(e.message), source);
+    await assert.rejects(
+      loadSpec(source, { baseDir: dir }),
+      (e: Error) => e instanceof SpecError && message.test(e.message),
+      source,
+    );
   }
 });
 
 test('YAML alias bombs are refused', async () => {
   const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-  for (let i = 0; i < 8; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`);
+  for (let i = 0; i < 8; i++)
+    bomb.push(
+      `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+        .fill(`*${String.fromCharCode(97 + i)}`)
+        .join(',')}]`,
+    );
   write('bomb.yaml', bomb.join('\n') + '\n');
-  await assert.rejects(loadSpec('bomb.yaml', { baseDir: dir }), (e: Error) => e instanceof SpecError && /not valid YAML/.test(e.message));
+  await assert.rejects(
+    loadSpec('bomb.yaml', { baseDir: dir }),
+    (e: Error) => e instanceof SpecError && /not valid YAML/.test(e.message),
+  );
 });
 
 test('URLs: fetched with If-None-Match; 304 is notModified; HTTP errors are SpecErrors', async () => {
@@ -58,7 +70,9 @@ test('URLs: fetched with If-None-Match; 304 is notModified; HTTP errors are Spec
     seen.push(req.headers['if-none-match']);
     if (req.url === '/missing') return void res.writeHead(404).end();
     if (req.headers['if-none-match'] === '"v1"') return void res.writeHead(304).end();
-    res.writeHead(200, { etag: '"v1"', 'content-type': 'application/yaml' }).end('openapi: 3.0.3\npaths: {}\n');
+    res
+      .writeHead(200, { etag: '"v1"', 'content-type': 'application/yaml' })
+      .end('openapi: 3.0.3\npaths: {}\n');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -69,8 +83,14 @@ test('URLs: fetched with If-None-Match; 304 is notModified; HTTP errors are Spec
     const second = await loadSpec(`${base}/openapi.yaml`, { etag: first.etag });
     assert.equal(second.notModified, true);
     assert.deepEqual(seen, [undefined, '"v1"']);
-    await assert.rejects(loadSpec(`${base}/missing`), (e: Error) => e instanceof SpecError && /HTTP 404/.test(e.message));
-    await assert.rejects(loadSpec('http://127.0.0.1:9/x.json'), (e: Error) => e instanceof SpecError && /cannot fetch spec/.test(e.message));
+    await assert.rejects(
+      loadSpec(`${base}/missing`),
+      (e: Error) => e instanceof SpecError && /HTTP 404/.test(e.message),
+    );
+    await assert.rejects(
+      loadSpec('http://127.0.0.1:9/x.json'),
+      (e: Error) => e instanceof SpecError && /cannot fetch spec/.test(e.message),
+    );
   } finally {
     server.close();
   }

@@ -19,7 +19,10 @@ export async function encodeBody(plan: BodyPlan, value: unknown): Promise<Encode
     case 'binary':
       return { body: decodeBase64(value, plan.arg), contentType: plan.mediaType };
     case 'form':
-      return { body: formUrlEncoded(plan, asObject(value, plan.arg)), contentType: 'application/x-www-form-urlencoded' };
+      return {
+        body: formUrlEncoded(plan, asObject(value, plan.arg)),
+        contentType: 'application/x-www-form-urlencoded',
+      };
     case 'multipart':
       return multipart(plan, asObject(value, plan.arg));
   }
@@ -40,7 +43,8 @@ function formUrlEncoded(plan: BodyPlan, value: Record<string, unknown>): string 
     } else if (Array.isArray(v)) {
       if (v.some((x) => x !== null && typeof x === 'object')) pairs.push(...deepPairs(field, v));
       else if (encoding.explode === false) {
-        const separator = encoding.style === 'spaceDelimited' ? '%20' : encoding.style === 'pipeDelimited' ? '|' : ',';
+        const separator =
+          encoding.style === 'spaceDelimited' ? '%20' : encoding.style === 'pipeDelimited' ? '|' : ',';
         pairs.push(`${encodeComponent(field)}=${v.map((x) => encodeComponent(scalar(x))).join(separator)}`);
       } else pairs.push(...v.map((x) => `${encodeComponent(field)}=${encodeComponent(scalar(x))}`));
     } else {
@@ -60,9 +64,16 @@ async function multipart(plan: BodyPlan, value: Record<string, unknown>): Promis
       const files = fileKind === 'array' ? (Array.isArray(v) ? v : [v]) : [v];
       for (const file of files) {
         const f = asObject(file, `${plan.arg}.${field}`);
-        const type = typeof f.contentType === 'string' ? f.contentType : plan.encoding[field]?.contentType ?? 'application/octet-stream';
+        const type =
+          typeof f.contentType === 'string'
+            ? f.contentType
+            : (plan.encoding[field]?.contentType ?? 'application/octet-stream');
         const bytes = decodeBase64(f.data, `${plan.arg}.${field}.data`);
-        form.append(field, new Blob([new Uint8Array(bytes)], { type }), typeof f.filename === 'string' ? f.filename : field);
+        form.append(
+          field,
+          new Blob([new Uint8Array(bytes)], { type }),
+          typeof f.filename === 'string' ? f.filename : field,
+        );
       }
     } else if (Array.isArray(v)) {
       for (const item of v) form.append(field, scalar(item));
@@ -74,16 +85,21 @@ async function multipart(plan: BodyPlan, value: Record<string, unknown>): Promis
   }
   // Response serializes a FormData with a fresh boundary, the same way fetch would send it.
   const encoded = new Response(form);
-  return { body: Buffer.from(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type')! };
+  return {
+    body: Buffer.from(await encoded.arrayBuffer()),
+    contentType: encoded.headers.get('content-type')!,
+  };
 }
 
 function asObject(value: unknown, arg: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidToolCall(`argument "${arg}" must be an object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InvalidToolCall(`argument "${arg}" must be an object`);
   return value as Record<string, unknown>;
 }
 
 function decodeBase64(value: unknown, arg: string): Buffer {
-  if (typeof value !== 'string' || !BASE64.test(value.replace(/\s+/g, ''))) throw new InvalidToolCall(`argument "${arg}" must be base64-encoded bytes`);
+  if (typeof value !== 'string' || !BASE64.test(value.replace(/\s+/g, '')))
+    throw new InvalidToolCall(`argument "${arg}" must be base64-encoded bytes`);
   return Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64');
 }
 

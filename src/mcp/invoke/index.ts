@@ -7,7 +7,15 @@ import { send, UpstreamFailure } from './send.js';
 import { childTraceparent } from './trace.js';
 import { ArgumentValidator } from './validate.js';
 
-export type { OperationPlan, ParamPlan, BodyPlan, ParamLocation, ParamStyle, BodyKind, BodyEncoding } from './plan.js';
+export type {
+  OperationPlan,
+  ParamPlan,
+  BodyPlan,
+  ParamLocation,
+  ParamStyle,
+  BodyKind,
+  BodyEncoding,
+} from './plan.js';
 export { ArgumentValidator } from './validate.js';
 export { childTraceparent } from './trace.js';
 
@@ -35,7 +43,11 @@ export interface InvocableTool {
   plan: OperationPlan;
 }
 
-export type CallFunction = (name: string, args: Record<string, unknown>, context: CallContext) => Promise<CallToolResult>;
+export type CallFunction = (
+  name: string,
+  args: Record<string, unknown>,
+  context: CallContext,
+) => Promise<CallToolResult>;
 
 /** The `call` of a ToolCatalog: validate, build the request, send it, map the response. */
 export function createInvoker(tools: Map<string, InvocableTool>, options: InvokeOptions): CallFunction {
@@ -43,20 +55,24 @@ export function createInvoker(tools: Map<string, InvocableTool>, options: Invoke
   const validator = new ArgumentValidator();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-  const fixedHeaders = Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const fixedHeaders = Object.fromEntries(
+    Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+  );
 
   return async (name, args, context) => {
     const tool = tools.get(name);
     if (!tool) throw new InvalidToolCall(`unknown tool "${name}"`);
     const input = args ?? {};
-    if (typeof input !== 'object' || Array.isArray(input)) throw new InvalidToolCall(`arguments for tool "${name}" must be an object`);
+    if (typeof input !== 'object' || Array.isArray(input))
+      throw new InvalidToolCall(`arguments for tool "${name}" must be an object`);
     validator.check(name, tool.definition.inputSchema, input);
 
     const request = await buildRequest(tool.plan, upstream, input);
     Object.assign(request.headers, fixedHeaders);
     request.headers.traceparent = childTraceparent(context.traceparent);
     if (context.tracestate) request.headers.tracestate = context.tracestate;
-    if (options.sameOrigin && context.callerAuthorization) request.headers.authorization = context.callerAuthorization;
+    if (options.sameOrigin && context.callerAuthorization)
+      request.headers.authorization = context.callerAuthorization;
     request.headers['user-agent'] = 'berth-mcp';
 
     const url = `${request.origin}${request.path}`;
@@ -64,7 +80,11 @@ export function createInvoker(tools: Map<string, InvocableTool>, options: Invoke
       const response = await send(request, { timeoutMs, maxResponseBytes, signal: context.signal });
       return toResult(response, url);
     } catch (error) {
-      if (error instanceof UpstreamFailure) return { isError: true, content: [{ type: 'text', text: `${error.message} (${tool.plan.method} ${url})` }] };
+      if (error instanceof UpstreamFailure)
+        return {
+          isError: true,
+          content: [{ type: 'text', text: `${error.message} (${tool.plan.method} ${url})` }],
+        };
       throw error;
     }
   };

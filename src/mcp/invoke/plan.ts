@@ -5,14 +5,7 @@
 export type ParamLocation = 'path' | 'query' | 'header' | 'cookie';
 
 export type ParamStyle =
-  | 'simple'
-  | 'label'
-  | 'matrix'
-  | 'form'
-  | 'spaceDelimited'
-  | 'pipeDelimited'
-  | 'tabDelimited'
-  | 'deepObject';
+  'simple' | 'label' | 'matrix' | 'form' | 'spaceDelimited' | 'pipeDelimited' | 'tabDelimited' | 'deepObject';
 
 export interface ParamPlan {
   /** The argument name in the tool's inputSchema (may carry a `__query`-style suffix after a clash). */

@@ -16,7 +16,11 @@ export interface UpstreamRequest {
  * Builds the HTTP request for one call. The upstream URL's own path, when it has one, is the base;
  * otherwise the spec's server path (`/v2`) is.
  */
-export async function buildRequest(plan: OperationPlan, upstream: URL, args: Record<string, unknown>): Promise<UpstreamRequest> {
+export async function buildRequest(
+  plan: OperationPlan,
+  upstream: URL,
+  args: Record<string, unknown>,
+): Promise<UpstreamRequest> {
   const base = upstream.pathname.replace(/\/+$/, '') || plan.basePath;
   let path = plan.pathTemplate;
   const query: string[] = [];
@@ -48,7 +52,9 @@ export async function buildRequest(plan: OperationPlan, upstream: URL, args: Rec
   }
   if (/\{[^}]*\}/.test(path)) {
     // A path parameter that is declared in the template but not in `parameters`: nothing can fill it.
-    throw new InvalidToolCall(`the operation's path ${plan.pathTemplate} has a parameter the arguments cannot fill`);
+    throw new InvalidToolCall(
+      `the operation's path ${plan.pathTemplate} has a parameter the arguments cannot fill`,
+    );
   }
   if (cookies.length > 0) headers.cookie = cookies.join('; ');
 

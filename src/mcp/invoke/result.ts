@@ -15,24 +15,35 @@ export function toResult(response: UpstreamResponse, url: string): CallToolResul
   const status = response.status;
 
   if (status >= 400) {
-    const body = isTextual(mediaType) || mediaType === '' ? excerpt(response.body.toString('utf8')) : `<${response.body.length} bytes of ${mediaType}>`;
+    const body =
+      isTextual(mediaType) || mediaType === ''
+        ? excerpt(response.body.toString('utf8'))
+        : `<${response.body.length} bytes of ${mediaType}>`;
     return { isError: true, content: [{ type: 'text', text: `HTTP ${status}${body ? `: ${body}` : ''}` }] };
   }
   if (response.body.length === 0) {
     const location = status >= 300 && status < 400 ? header(response, 'location') : undefined;
-    return { content: [{ type: 'text', text: `HTTP ${status}${location ? ` redirect to ${location}` : ' (no content)'}` }] };
+    return {
+      content: [
+        { type: 'text', text: `HTTP ${status}${location ? ` redirect to ${location}` : ' (no content)'}` },
+      ],
+    };
   }
   if (isJson(mediaType)) {
     const text = response.body.toString('utf8');
     try {
       const value: unknown = JSON.parse(text);
-      const structuredContent = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { result: value };
+      const structuredContent =
+        value !== null && typeof value === 'object' && !Array.isArray(value)
+          ? (value as Record<string, unknown>)
+          : { result: value };
       return { content: [{ type: 'text', text }], structuredContent };
     } catch {
       return { content: [{ type: 'text', text }] };
     }
   }
-  if (isTextual(mediaType) || mediaType === '') return { content: [{ type: 'text', text: response.body.toString('utf8') }] };
+  if (isTextual(mediaType) || mediaType === '')
+    return { content: [{ type: 'text', text: response.body.toString('utf8') }] };
   const data = response.body.toString('base64');
   if (mediaType.startsWith('image/')) return { content: [{ type: 'image', data, mimeType: mediaType }] };
   if (mediaType.startsWith('audio/')) return { content: [{ type: 'audio', data, mimeType: mediaType }] };
@@ -53,11 +64,19 @@ function isTextual(mediaType: string): boolean {
     mediaType.startsWith('text/') ||
     isJson(mediaType) ||
     mediaType.endsWith('+xml') ||
-    ['application/xml', 'application/javascript', 'application/x-www-form-urlencoded', 'application/yaml', 'application/x-yaml'].includes(mediaType)
+    [
+      'application/xml',
+      'application/javascript',
+      'application/x-www-form-urlencoded',
+      'application/yaml',
+      'application/x-yaml',
+    ].includes(mediaType)
   );
 }
 
 function excerpt(text: string): string {
   const trimmed = text.trim();
-  return trimmed.length > ERROR_EXCERPT ? `${trimmed.slice(0, ERROR_EXCERPT)}… (${trimmed.length - ERROR_EXCERPT} more characters)` : trimmed;
+  return trimmed.length > ERROR_EXCERPT
+    ? `${trimmed.slice(0, ERROR_EXCERPT)}… (${trimmed.length - ERROR_EXCERPT} more characters)`
+    : trimmed;
 }

@@ -44,7 +44,9 @@ export async function send(request: UpstreamRequest, options: SendOptions): Prom
     const declared = Number(response.headers['content-length'] ?? 0);
     if (declared > options.maxResponseBytes) {
       discard(response.body);
-      throw new UpstreamFailure(`the upstream response is ${declared} bytes, over the ${options.maxResponseBytes}-byte limit`);
+      throw new UpstreamFailure(
+        `the upstream response is ${declared} bytes, over the ${options.maxResponseBytes}-byte limit`,
+      );
     }
     const chunks: Buffer[] = [];
     let total = 0;
@@ -52,7 +54,9 @@ export async function send(request: UpstreamRequest, options: SendOptions): Prom
       total += (chunk as Buffer).length;
       if (total > options.maxResponseBytes) {
         discard(response.body);
-        throw new UpstreamFailure(`the upstream response exceeded the ${options.maxResponseBytes}-byte limit`);
+        throw new UpstreamFailure(
+          `the upstream response exceeded the ${options.maxResponseBytes}-byte limit`,
+        );
       }
       chunks.push(chunk as Buffer);
     }
@@ -60,9 +64,12 @@ export async function send(request: UpstreamRequest, options: SendOptions): Prom
   } catch (error) {
     if (options.signal.aborted) throw options.signal.reason ?? error;
     if (error instanceof UpstreamFailure) throw error;
-    if (deadline.aborted) throw new UpstreamFailure(`the upstream did not answer within ${options.timeoutMs} ms`);
+    if (deadline.aborted)
+      throw new UpstreamFailure(`the upstream did not answer within ${options.timeoutMs} ms`);
     const code = (error as { code?: string }).code;
-    throw new UpstreamFailure(`the upstream request failed: ${code ? `${code} ` : ''}${(error as Error).message}`);
+    throw new UpstreamFailure(
+      `the upstream request failed: ${code ? `${code} ` : ''}${(error as Error).message}`,
+    );
   }
 }
 

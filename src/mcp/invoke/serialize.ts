@@ -8,12 +8,18 @@ import type { ParamPlan } from './plan.js';
 
 /** Percent-encodes everything outside RFC 3986 unreserved characters, including `.`, so no value can form `..`. */
 export function encodeStrict(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*.~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return encodeURIComponent(text).replace(
+    /[!'()*.~]/g,
+    (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase(),
+  );
 }
 
 /** For query strings, cookies and form bodies: `.` needs no escaping there. */
 export function encodeComponent(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase(),
+  );
 }
 
 /** allowReserved keeps RFC 3986 reserved characters except those that would end a query pair. */
@@ -24,7 +30,8 @@ function encodeReserved(text: string): string {
 export function scalar(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   return JSON.stringify(value);
 }
 
@@ -43,13 +50,15 @@ export function pathValue(param: ParamPlan, value: unknown): string {
   if (Array.isArray(v)) {
     const items = v.map((x) => enc(scalar(x)));
     if (style === 'label') out = '.' + items.join(explode ? '.' : ',');
-    else if (style === 'matrix') out = explode ? items.map((x) => `;${enc(name)}=${x}`).join('') : `;${enc(name)}=${items.join(',')}`;
+    else if (style === 'matrix')
+      out = explode ? items.map((x) => `;${enc(name)}=${x}`).join('') : `;${enc(name)}=${items.join(',')}`;
     else out = items.join(',');
   } else if (v !== null && typeof v === 'object') {
     const pairs = entriesOf(v as Record<string, unknown>).map(([k, x]) => [enc(k), enc(x)] as const);
     const flat = explode ? pairs.map(([k, x]) => `${k}=${x}`) : pairs.flatMap(([k, x]) => [k, x]);
     if (style === 'label') out = '.' + flat.join(explode ? '.' : ',');
-    else if (style === 'matrix') out = explode ? pairs.map(([k, x]) => `;${k}=${x}`).join('') : `;${enc(name)}=${flat.join(',')}`;
+    else if (style === 'matrix')
+      out = explode ? pairs.map(([k, x]) => `;${k}=${x}`).join('') : `;${enc(name)}=${flat.join(',')}`;
     else out = flat.join(',');
   } else {
     const text = enc(scalar(v));
@@ -65,8 +74,16 @@ export function queryPairs(param: ParamPlan, value: unknown): string[] {
   if (param.contentType) return [`${name}=${enc(JSON.stringify(value))}`];
   if (Array.isArray(value)) {
     const items = value.map((x) => enc(scalar(x)));
-    if (param.explode && (param.style === 'form' || param.style === 'deepObject')) return items.map((x) => `${name}=${x}`);
-    const separator = param.style === 'spaceDelimited' ? '%20' : param.style === 'pipeDelimited' ? '|' : param.style === 'tabDelimited' ? '%09' : ',';
+    if (param.explode && (param.style === 'form' || param.style === 'deepObject'))
+      return items.map((x) => `${name}=${x}`);
+    const separator =
+      param.style === 'spaceDelimited'
+        ? '%20'
+        : param.style === 'pipeDelimited'
+          ? '|'
+          : param.style === 'tabDelimited'
+            ? '%09'
+            : ',';
     return [`${name}=${items.join(separator)}`];
   }
   if (value !== null && typeof value === 'object') {
@@ -79,10 +96,16 @@ export function queryPairs(param: ParamPlan, value: unknown): string[] {
 }
 
 /** `name[a][b]=v` for nested objects, `name[a][0]=v` for arrays inside them. */
-export function deepPairs(prefix: string, value: unknown, enc: (s: string) => string = encodeComponent): string[] {
+export function deepPairs(
+  prefix: string,
+  value: unknown,
+  enc: (s: string) => string = encodeComponent,
+): string[] {
   if (Array.isArray(value)) return value.flatMap((item, i) => deepPairs(`${prefix}[${i}]`, item, enc));
   if (value !== null && typeof value === 'object') {
-    return Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : deepPairs(`${prefix}[${k}]`, v, enc)));
+    return Object.entries(value).flatMap(([k, v]) =>
+      v === undefined ? [] : deepPairs(`${prefix}[${k}]`, v, enc),
+    );
   }
   return [`${encodeComponent(prefix).replace(/%5B/g, '[').replace(/%5D/g, ']')}=${enc(scalar(value))}`];
 }
@@ -97,7 +120,9 @@ export function headerValue(param: ParamPlan, value: unknown): string {
     text = (param.explode ? pairs.map(([k, x]) => `${k}=${x}`) : pairs.flatMap(([k, x]) => [k, x])).join(',');
   } else text = scalar(value);
   if (/[\r\n\0]/.test(text) || /[^\t\x20-\x7e\x80-\xff]/.test(text)) {
-    throw new InvalidToolCall(`argument "${param.arg}" cannot be sent as the ${param.name} header: it contains control or non-Latin-1 characters`);
+    throw new InvalidToolCall(
+      `argument "${param.arg}" cannot be sent as the ${param.name} header: it contains control or non-Latin-1 characters`,
+    );
   }
   return text;
 }

@@ -3,25 +3,28 @@ import addFormatsModule from 'ajv-formats';
 import { InvalidToolCall } from '../types.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object in some loaders.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => void;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  ajv: Ajv2020,
+) => void;
 
 /**
  * Argument validation against a tool's inputSchema, compiled lazily (a 1,200-tool document must not
  * pay for 1,200 compilations up front) and cached per schema object.
  */
 export class ArgumentValidator {
-  private readonly ajv: Ajv2020;
+  // Created on the first call: building a catalog (and every hot reload) should not pay for ajv's setup.
+  // One instance per catalog, so a reload drops the old compiled schemas with the old catalog.
+  private ajv?: Ajv2020;
   private readonly compiled = new WeakMap<object, ValidateFunction>();
-
-  constructor() {
-    // strict: false because OpenAPI documents carry annotations ajv does not know (they are legal JSON Schema).
-    this.ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true, logger: false });
-    addFormats(this.ajv);
-  }
 
   compile(schema: object): ValidateFunction {
     let validate = this.compiled.get(schema);
     if (!validate) {
+      if (!this.ajv) {
+        // strict: false because OpenAPI documents carry annotations ajv does not know (legal in JSON Schema).
+        this.ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true, logger: false });
+        addFormats(this.ajv);
+      }
       validate = this.ajv.compile(schema);
       this.compiled.set(schema, validate);
     }
@@ -52,6 +55,9 @@ export function describeError(error: ErrorObject | undefined): string {
     const name = field ? `${field}.${String(params.additionalProperty)}` : String(params.additionalProperty);
     return `unknown argument "${name}"`;
   }
-  const allowed = error.keyword === 'enum' && Array.isArray(params.allowedValues) ? ` (${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')})` : '';
+  const allowed =
+    error.keyword === 'enum' && Array.isArray(params.allowedValues)
+      ? ` (${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')})`
+      : '';
   return `${field ? `"${field}"` : 'arguments'} ${error.message ?? 'is invalid'}${allowed}`;
 }

@@ -22,7 +22,10 @@ export function mergeAllOf(
   return merged;
 }
 
-function memberBody(member: unknown, resolve: (ref: string) => Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+function memberBody(
+  member: unknown,
+  resolve: (ref: string) => Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
   if (!isObject(member)) return undefined;
   if (typeof member.$ref !== 'string') return member;
   const target = resolve(member.$ref);
@@ -41,7 +44,8 @@ function mergeInto(into: Record<string, unknown>, from: Record<string, unknown>)
     if (keyword === 'properties' && isObject(value)) {
       const properties = { ...(isObject(into.properties) ? into.properties : {}) };
       for (const [name, sub] of Object.entries(value)) {
-        properties[name] = name in properties && properties[name] !== sub ? { allOf: [properties[name], sub] } : sub;
+        properties[name] =
+          name in properties && properties[name] !== sub ? { allOf: [properties[name], sub] } : sub;
       }
       into.properties = properties;
     } else if (keyword === 'required' && Array.isArray(value)) {

@@ -44,7 +44,8 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
   const dialect = detectDialect(document);
   const doc = document as Record<string, unknown>;
   const schemas = new SchemaConverter(doc, dialect);
-  const { operations, skipped } = dialect === 'swagger2' ? operations2(doc, schemas) : operations3(doc, schemas);
+  const { operations, skipped } =
+    dialect === 'swagger2' ? operations2(doc, schemas) : operations3(doc, schemas);
 
   const names = toolNames(operations);
   const built: BuiltTool[] = [];
@@ -54,7 +55,10 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
   }
   built.sort((a, b) => (a.definition.name < b.definition.name ? -1 : 1));
   const tools: ToolDefinition[] = built.map((b) => b.definition);
-  const invoker = createInvoker(new Map(built.map((b) => [b.definition.name, b])), { ...options, upstream: options.upstream });
+  const invoker = createInvoker(new Map(built.map((b) => [b.definition.name, b])), {
+    ...options,
+    upstream: options.upstream,
+  });
 
   return {
     tools,
@@ -71,19 +75,29 @@ export function detectDialect(document: unknown): Dialect {
   const { openapi, swagger, paths } = document;
   let dialect: Dialect;
   if (swagger !== undefined) {
-    if (String(swagger) !== '2.0') throw new SpecError(`unsupported Swagger version "${String(swagger)}"; only "2.0" exists`, '/swagger');
+    if (String(swagger) !== '2.0')
+      throw new SpecError(`unsupported Swagger version "${String(swagger)}"; only "2.0" exists`, '/swagger');
     dialect = 'swagger2';
   } else if (typeof openapi === 'string') {
     if (/^3\.0(\.|$)/.test(openapi)) dialect = 'openapi30';
     else if (/^3\.[12](\.|$)/.test(openapi)) dialect = 'openapi31';
-    else throw new SpecError(`unsupported OpenAPI version "${openapi}"; expected 3.0.x, 3.1.x or Swagger 2.0`, '/openapi');
+    else
+      throw new SpecError(
+        `unsupported OpenAPI version "${openapi}"; expected 3.0.x, 3.1.x or Swagger 2.0`,
+        '/openapi',
+      );
   } else if (openapi !== undefined) {
-    throw new SpecError(`"openapi" must be a version string such as "3.0.3", got ${JSON.stringify(openapi)}`, '/openapi');
+    throw new SpecError(
+      `"openapi" must be a version string such as "3.0.3", got ${JSON.stringify(openapi)}`,
+      '/openapi',
+    );
   } else {
     throw new SpecError('not an OpenAPI document: it has neither an "openapi" nor a "swagger" field');
   }
-  if (paths === undefined && dialect !== 'openapi31') throw new SpecError('the document has no "paths"', '/paths');
-  if (paths !== undefined && !isObject(paths)) throw new SpecError('"paths" must be an object mapping paths to operations', '/paths');
+  if (paths === undefined && dialect !== 'openapi31')
+    throw new SpecError('the document has no "paths"', '/paths');
+  if (paths !== undefined && !isObject(paths))
+    throw new SpecError('"paths" must be an object mapping paths to operations', '/paths');
   return dialect;
 }
 
@@ -93,7 +107,12 @@ function selected(op: OperationModel, name: string, options: CatalogOptions): bo
     ((filter.tags ?? []).some((tag) => op.tags.includes(tag)) ||
       (filter.operationIds ?? []).some((id) => id === op.operationId || id === name));
   const include = options.include;
-  if (include && ((include.tags?.length ?? 0) > 0 || (include.operationIds?.length ?? 0) > 0) && !matches(include)) return false;
+  if (
+    include &&
+    ((include.tags?.length ?? 0) > 0 || (include.operationIds?.length ?? 0) > 0) &&
+    !matches(include)
+  )
+    return false;
   if (matches(options.exclude)) return false;
   const tools = options.tools ?? ['*'];
   if (tools.includes('*')) return true;
@@ -107,5 +126,6 @@ function checkUpstream(upstream: string): void {
   } catch {
     throw new SpecError(`upstream "${upstream}" is not a URL; expected e.g. http://127.0.0.1:3000`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SpecError(`upstream "${upstream}" must be an http or https URL`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new SpecError(`upstream "${upstream}" must be an http or https URL`);
 }

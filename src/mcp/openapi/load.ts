@@ -26,16 +26,22 @@ export interface LoadedSpec {
 /** Reads an OpenAPI document from a file or an http(s) URL, JSON or YAML. */
 export async function loadSpec(source: string, options: LoadOptions = {}): Promise<LoadedSpec> {
   if (/^https?:\/\//i.test(source)) return loadUrl(source, options);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) throw new SpecError(`unsupported spec location "${source}": use a file path or an http(s) URL`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source))
+    throw new SpecError(`unsupported spec location "${source}": use a file path or an http(s) URL`);
   const file = isAbsolute(source) ? source : resolve(options.baseDir ?? process.cwd(), source);
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new SpecError(code === 'ENOENT' ? `spec file not found: ${file}` : `cannot read spec file ${file}: ${(error as Error).message}`);
+    throw new SpecError(
+      code === 'ENOENT'
+        ? `spec file not found: ${file}`
+        : `cannot read spec file ${file}: ${(error as Error).message}`,
+    );
   }
-  if (bytes.length > MAX_SPEC_BYTES) throw new SpecError(`spec file ${file} is ${bytes.length} bytes; the limit is ${MAX_SPEC_BYTES}`);
+  if (bytes.length > MAX_SPEC_BYTES)
+    throw new SpecError(`spec file ${file} is ${bytes.length} bytes; the limit is ${MAX_SPEC_BYTES}`);
   const etag = `"sha256-${createHash('sha256').update(bytes).digest('base64url')}"`;
   if (options.etag === etag) return { document: {}, etag, notModified: true };
   return { document: parseSpecText(bytes.toString('utf8'), file), etag };
@@ -46,7 +52,10 @@ async function loadUrl(url: string, options: LoadOptions): Promise<LoadedSpec> {
   let response: Response;
   try {
     response = await fetchImpl(url, {
-      headers: { accept: 'application/json, application/yaml, text/yaml, */*;q=0.5', ...(options.etag ? { 'if-none-match': options.etag } : {}) },
+      headers: {
+        accept: 'application/json, application/yaml, text/yaml, */*;q=0.5',
+        ...(options.etag ? { 'if-none-match': options.etag } : {}),
+      },
       redirect: 'follow',
       signal: options.signal ?? AbortSignal.timeout(30_000),
     });
@@ -63,7 +72,8 @@ async function loadUrl(url: string, options: LoadOptions): Promise<LoadedSpec> {
     throw new SpecError(`cannot fetch spec ${url}: HTTP ${response.status}`);
   }
   const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > MAX_SPEC_BYTES) throw new SpecError(`spec ${url} is ${declared} bytes; the limit is ${MAX_SPEC_BYTES}`);
+  if (declared > MAX_SPEC_BYTES)
+    throw new SpecError(`spec ${url} is ${declared} bytes; the limit is ${MAX_SPEC_BYTES}`);
   const body = await readCapped(response, url);
   return { document: parseSpecText(body, url), etag };
 }
@@ -74,7 +84,8 @@ async function readCapped(response: Response, url: string): Promise<string> {
   if (response.body) {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       total += chunk.byteLength;
-      if (total > MAX_SPEC_BYTES) throw new SpecError(`spec ${url} is larger than the ${MAX_SPEC_BYTES}-byte limit`);
+      if (total > MAX_SPEC_BYTES)
+        throw new SpecError(`spec ${url} is larger than the ${MAX_SPEC_BYTES}-byte limit`);
       chunks.push(chunk);
     }
   }
@@ -83,10 +94,13 @@ async function readCapped(response: Response, url: string): Promise<string> {
 
 /** JSON when it looks like JSON (fast path for 13 MB documents), YAML otherwise; errors give the line. */
 export function parseSpecText(text: string, where: string): object {
-  const trimmed = text.replace(/^\uFEFF/, '').trimStart();
-  if (trimmed === '') throw new SpecError(`spec ${where} is empty`);
+  // Looks at the first meaningful character without copying a 13 MB string (JSON.parse skips whitespace itself).
+  const first = /[^\s\uFEFF]/.exec(text.length > 4096 ? text.slice(0, 4096) : text)?.[0];
+  const withoutBom = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (first === undefined && /^\s*$/.test(withoutBom)) throw new SpecError(`spec ${where} is empty`);
+  const trimmed = first === '{' || first === '[' ? withoutBom : withoutBom.trimStart();
   let value: unknown;
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+  if (first === '{' || first === '[') {
     try {
       value = JSON.parse(trimmed);
     } catch (error) {
@@ -96,12 +110,15 @@ export function parseSpecText(text: string, where: string): object {
     try {
       value = parseYaml(trimmed, { maxAliasCount: 1000, uniqueKeys: true, prettyErrors: true });
     } catch (error) {
-      const detail = error instanceof YAMLParseError ? error.message.split('\n')[0] : (error as Error).message;
+      const detail =
+        error instanceof YAMLParseError ? error.message.split('\n')[0] : (error as Error).message;
       throw new SpecError(`spec ${where} is not valid YAML: ${detail}`);
     }
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SpecError(`spec ${where} must be a JSON or YAML object (an OpenAPI document), got ${Array.isArray(value) ? 'an array' : typeof value}`);
+    throw new SpecError(
+      `spec ${where} must be a JSON or YAML object (an OpenAPI document), got ${Array.isArray(value) ? 'an array' : typeof value}`,
+    );
   }
   return value;
 }

@@ -32,7 +32,8 @@ export function toolNames(operations: OperationModel[]): Map<OperationModel, str
     for (const op of group.slice(1)) {
       const identity = `${op.method.toUpperCase()} ${op.path}`;
       let candidate = withSuffix(name, hash(identity, 6));
-      for (let length = 8; taken.has(candidate); length += 2) candidate = withSuffix(name, hash(identity, length));
+      for (let length = 8; taken.has(candidate); length += 2)
+        candidate = withSuffix(name, hash(identity, length));
       names.set(op, candidate);
       taken.add(candidate);
     }

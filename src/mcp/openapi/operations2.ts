@@ -1,7 +1,14 @@
 import type { ParamLocation, ParamStyle } from '../invoke/plan.js';
 import { OperationError } from './errors.js';
 import { isJsonMediaType, preferredRequestType } from './media.js';
-import { IGNORED_HEADERS, METHODS, text, type BodyModel, type OperationModel, type ParamModel } from './model.js';
+import {
+  IGNORED_HEADERS,
+  METHODS,
+  text,
+  type BodyModel,
+  type OperationModel,
+  type ParamModel,
+} from './model.js';
 import type { Skipped } from './operations3.js';
 import { successCodes } from './operations3.js';
 import { isObject, pointerOf } from './pointer.js';
@@ -29,7 +36,10 @@ const VALUE_KEYWORDS = [
 ];
 
 /** Walks `paths` of a Swagger 2.0 document into the same model as 3.x. */
-export function operations2(document: Record<string, unknown>, schemas: SchemaConverter): { operations: OperationModel[]; skipped: Skipped[] } {
+export function operations2(
+  document: Record<string, unknown>,
+  schemas: SchemaConverter,
+): { operations: OperationModel[]; skipped: Skipped[] } {
   const operations: OperationModel[] = [];
   const skipped: Skipped[] = [];
   const paths = isObject(document.paths) ? document.paths : {};
@@ -78,7 +88,8 @@ function operation(
     if (!Array.isArray(list)) throw new OperationError('parameters must be an array', listAt);
     list.forEach((entry, i) => {
       const param = deref(document, entry, `${listAt}/${i}`);
-      if (typeof param.name !== 'string' || param.name === '') throw new OperationError('parameter has no name', `${listAt}/${i}`);
+      if (typeof param.name !== 'string' || param.name === '')
+        throw new OperationError('parameter has no name', `${listAt}/${i}`);
       raw.set(`${String(param.in)}\0${param.name}`, { param, at: `${listAt}/${i}` });
     });
   }
@@ -90,7 +101,10 @@ function operation(
     const name = param.name as string;
     if (param.in === 'body') {
       body = {
-        mediaType: preferredRequestType(consumes.filter((t) => !t.startsWith('multipart/') && t !== 'application/x-www-form-urlencoded')) ?? 'application/json',
+        mediaType:
+          preferredRequestType(
+            consumes.filter((t) => !t.startsWith('multipart/') && t !== 'application/x-www-form-urlencoded'),
+          ) ?? 'application/json',
         kind: 'json',
         schema: param.schema === undefined ? {} : schemas.convert(param.schema, `${paramAt}/schema`),
         required: param.required === true,
@@ -126,7 +140,12 @@ function operation(
   };
 }
 
-function simpleParam(schemas: SchemaConverter, param: Record<string, unknown>, location: ParamLocation, at: string): ParamModel {
+function simpleParam(
+  schemas: SchemaConverter,
+  param: Record<string, unknown>,
+  location: ParamLocation,
+  at: string,
+): ParamModel {
   const { style, explode } = collectionStyle(param.collectionFormat, location);
   return {
     name: param.name as string,
@@ -157,7 +176,11 @@ function collectionStyle(format: unknown, location: ParamLocation): { style: Par
   return { style: location === 'query' ? 'form' : 'simple', explode: false }; // csv, the default
 }
 
-function formBody(schemas: SchemaConverter, fields: { param: Record<string, unknown>; at: string }[], consumes: string[]): BodyModel {
+function formBody(
+  schemas: SchemaConverter,
+  fields: { param: Record<string, unknown>; at: string }[],
+  consumes: string[],
+): BodyModel {
   const hasFile = fields.some(({ param }) => param.type === 'file');
   const multipart = hasFile || consumes.some((t) => t.startsWith('multipart/form-data'));
   const properties: Record<string, JsonSchema> = {};
@@ -166,10 +189,14 @@ function formBody(schemas: SchemaConverter, fields: { param: Record<string, unkn
   for (const { param, at } of fields) {
     const name = param.name as string;
     const schema = valueSchema(schemas, param, at);
-    properties[name] = typeof schema === 'object' && text(param.description) ? { ...schema, description: text(param.description) } : schema;
+    properties[name] =
+      typeof schema === 'object' && text(param.description)
+        ? { ...schema, description: text(param.description) }
+        : schema;
     if (param.required === true) required.push(name);
     if (param.collectionFormat === 'multi') encoding[name] = { style: 'form', explode: true };
-    else if (param.type === 'array') encoding[name] = { style: collectionStyle(param.collectionFormat, 'query').style, explode: false };
+    else if (param.type === 'array')
+      encoding[name] = { style: collectionStyle(param.collectionFormat, 'query').style, explode: false };
   }
   return {
     mediaType: multipart ? 'multipart/form-data' : 'application/x-www-form-urlencoded',
@@ -180,14 +207,22 @@ function formBody(schemas: SchemaConverter, fields: { param: Record<string, unkn
   };
 }
 
-function output(document: unknown, schemas: SchemaConverter, op: Record<string, unknown>, produces: string[], at: string): JsonSchema | undefined {
+function output(
+  document: unknown,
+  schemas: SchemaConverter,
+  op: Record<string, unknown>,
+  produces: string[],
+  at: string,
+): JsonSchema | undefined {
   if (!isObject(op.responses)) return undefined;
   if (produces.length > 0 && !produces.some(isJsonMediaType)) return undefined;
   const code = successCodes(Object.keys(op.responses))[0];
   if (!code) return undefined;
   try {
     const response = deref(document, op.responses[code], `${at}/responses/${code}`);
-    return response.schema === undefined ? undefined : schemas.convert(response.schema, `${at}/responses/${code}/schema`);
+    return response.schema === undefined
+      ? undefined
+      : schemas.convert(response.schema, `${at}/responses/${code}/schema`);
   } catch {
     return undefined;
   }

@@ -1,13 +1,29 @@
 import type { BodyEncoding, ParamLocation, ParamStyle } from '../invoke/plan.js';
 import { OperationError } from './errors.js';
 import { bodyKind, isJsonMediaType, preferredRequestType } from './media.js';
-import { defaultStyle, IGNORED_HEADERS, METHODS, text, type BodyModel, type OperationModel, type ParamModel } from './model.js';
+import {
+  defaultStyle,
+  IGNORED_HEADERS,
+  METHODS,
+  text,
+  type BodyModel,
+  type OperationModel,
+  type ParamModel,
+} from './model.js';
 import { isObject, pointerOf } from './pointer.js';
 import { deref } from './refs.js';
 import type { SchemaConverter } from './schema.js';
 
 const LOCATIONS = new Set<ParamLocation>(['path', 'query', 'header', 'cookie']);
-const STYLES = new Set<ParamStyle>(['simple', 'label', 'matrix', 'form', 'spaceDelimited', 'pipeDelimited', 'deepObject']);
+const STYLES = new Set<ParamStyle>([
+  'simple',
+  'label',
+  'matrix',
+  'form',
+  'spaceDelimited',
+  'pipeDelimited',
+  'deepObject',
+]);
 
 export interface Skipped {
   method: string;
@@ -16,7 +32,10 @@ export interface Skipped {
 }
 
 /** Walks `paths` of an OpenAPI 3.0/3.1 document. Operations with a local problem are skipped and reported. */
-export function operations3(document: Record<string, unknown>, schemas: SchemaConverter): { operations: OperationModel[]; skipped: Skipped[] } {
+export function operations3(
+  document: Record<string, unknown>,
+  schemas: SchemaConverter,
+): { operations: OperationModel[]; skipped: Skipped[] } {
   const operations: OperationModel[] = [];
   const skipped: Skipped[] = [];
   const paths = isObject(document.paths) ? document.paths : {};
@@ -33,7 +52,9 @@ export function operations3(document: Record<string, unknown>, schemas: SchemaCo
       if (!isObject(item[method])) continue;
       const at = pointerOf('paths', path, method);
       try {
-        operations.push(operation(document, schemas, path, method, item, item[method] as Record<string, unknown>, at));
+        operations.push(
+          operation(document, schemas, path, method, item, item[method] as Record<string, unknown>, at),
+        );
       } catch (error) {
         if (!(error instanceof OperationError)) throw error;
         skipped.push({ method, path, reason: error.message });
@@ -63,14 +84,23 @@ function operation(
     tags: Array.isArray(op.tags) ? op.tags.filter((t): t is string => typeof t === 'string') : [],
     deprecated: op.deprecated === true,
     params: parameters(document, schemas, item.parameters, op.parameters, at),
-    body: op.requestBody === undefined ? undefined : requestBody(document, schemas, op.requestBody, `${at}/requestBody`),
+    body:
+      op.requestBody === undefined
+        ? undefined
+        : requestBody(document, schemas, op.requestBody, `${at}/requestBody`),
     output: responses.output,
     responseTypes: responses.types,
     basePath: basePath(op.servers ?? item.servers ?? document.servers),
   };
 }
 
-function parameters(document: unknown, schemas: SchemaConverter, pathLevel: unknown, opLevel: unknown, at: string): ParamModel[] {
+function parameters(
+  document: unknown,
+  schemas: SchemaConverter,
+  pathLevel: unknown,
+  opLevel: unknown,
+  at: string,
+): ParamModel[] {
   const byKey = new Map<string, ParamModel>();
   const add = (list: unknown, listAt: string) => {
     if (list === undefined) return;
@@ -85,11 +115,17 @@ function parameters(document: unknown, schemas: SchemaConverter, pathLevel: unkn
   return [...byKey.values()];
 }
 
-function parameter(document: unknown, schemas: SchemaConverter, raw: unknown, at: string): ParamModel | undefined {
+function parameter(
+  document: unknown,
+  schemas: SchemaConverter,
+  raw: unknown,
+  at: string,
+): ParamModel | undefined {
   const p = deref(document, raw, at);
   if (typeof p.name !== 'string' || p.name === '') throw new OperationError('parameter has no name', at);
   const location = p.in as ParamLocation;
-  if (!LOCATIONS.has(location)) throw new OperationError(`parameter "${p.name}" has unknown location "${String(p.in)}"`, at);
+  if (!LOCATIONS.has(location))
+    throw new OperationError(`parameter "${p.name}" has unknown location "${String(p.in)}"`, at);
   if (location === 'header' && IGNORED_HEADERS.has(p.name.toLowerCase())) return undefined;
   let schema = p.schema === undefined ? {} : schemas.convert(p.schema, `${at}/schema`);
   let contentType: string | undefined;
@@ -115,7 +151,12 @@ function parameter(document: unknown, schemas: SchemaConverter, raw: unknown, at
   };
 }
 
-function requestBody(document: unknown, schemas: SchemaConverter, raw: unknown, at: string): BodyModel | undefined {
+function requestBody(
+  document: unknown,
+  schemas: SchemaConverter,
+  raw: unknown,
+  at: string,
+): BodyModel | undefined {
   const body = deref(document, raw, at);
   if (!isObject(body.content)) return undefined;
   const mediaType = preferredRequestType(Object.keys(body.content));
@@ -123,7 +164,8 @@ function requestBody(document: unknown, schemas: SchemaConverter, raw: unknown, 
   const media = body.content[mediaType];
   const mediaAt = `${at}/content/${mediaType.replace(/~/g, '~0').replace(/\//g, '~1')}`;
   const kind = bodyKind(mediaType);
-  const schema = isObject(media) && media.schema !== undefined ? schemas.convert(media.schema, `${mediaAt}/schema`) : {};
+  const schema =
+    isObject(media) && media.schema !== undefined ? schemas.convert(media.schema, `${mediaAt}/schema`) : {};
   const encoding: Record<string, BodyEncoding> = {};
   if (isObject(media) && isObject(media.encoding)) {
     for (const [field, enc] of Object.entries(media.encoding)) {
@@ -135,7 +177,14 @@ function requestBody(document: unknown, schemas: SchemaConverter, raw: unknown, 
       };
     }
   }
-  return { mediaType, kind, schema, required: body.required === true, description: text(body.description), encoding };
+  return {
+    mediaType,
+    kind,
+    schema,
+    required: body.required === true,
+    description: text(body.description),
+    encoding,
+  };
 }
 
 function responseInfo(document: unknown, schemas: SchemaConverter, op: Record<string, unknown>, at: string) {
@@ -154,7 +203,8 @@ function responseInfo(document: unknown, schemas: SchemaConverter, op: Record<st
     if (output !== undefined) continue;
     const jsonType = Object.keys(response.content).find(isJsonMediaType);
     const media = jsonType ? response.content[jsonType] : undefined;
-    if (isObject(media) && media.schema !== undefined) output = schemas.convert(media.schema, `${at}/responses/${code}/content`);
+    if (isObject(media) && media.schema !== undefined)
+      output = schemas.convert(media.schema, `${at}/responses/${code}/content`);
     else if (jsonType) output = false; // first 2xx JSON response has no schema: no outputSchema
   }
   return { types: [...types], output: output === false ? undefined : output };

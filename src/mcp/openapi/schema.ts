@@ -7,7 +7,18 @@ export type JsonSchema = Record<string, unknown> | boolean;
 export type Dialect = 'swagger2' | 'openapi30' | 'openapi31';
 
 /** OpenAPI-only keywords that are not JSON Schema, and bulky annotations a tool list does not need. */
-const DROPPED = new Set(['discriminator', 'xml', 'externalDocs', 'nullable', 'x-nullable', 'example', 'examples', '$id', '$schema', '$comment']);
+const DROPPED = new Set([
+  'discriminator',
+  'xml',
+  'externalDocs',
+  'nullable',
+  'x-nullable',
+  'example',
+  'examples',
+  '$id',
+  '$schema',
+  '$comment',
+]);
 const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
 const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
 const SCHEMA_SINGLES = new Set([
@@ -67,7 +78,8 @@ export class SchemaConverter {
       if (DROPPED.has(keyword) || keyword.startsWith('x-')) continue;
       if (SCHEMA_MAPS.has(keyword) && isObject(value)) {
         const map: Record<string, JsonSchema> = {};
-        for (const [name, sub] of Object.entries(value)) map[name] = this.convert(sub, `${at}/${keyword}/${name}`, depth + 1);
+        for (const [name, sub] of Object.entries(value))
+          map[name] = this.convert(sub, `${at}/${keyword}/${name}`, depth + 1);
         out[keyword === 'definitions' ? '$defs' : keyword] = map;
       } else if (SCHEMA_LISTS.has(keyword) && Array.isArray(value)) {
         out[keyword] = value.map((sub, i) => this.convert(sub, `${at}/${keyword}/${i}`, depth + 1));
@@ -75,13 +87,17 @@ export class SchemaConverter {
         out[keyword] = this.convert(value, `${at}/${keyword}`, depth + 1);
       } else if (keyword === 'items') {
         // Draft-04 tuple form (an array) is prefixItems in 2020-12.
-        if (Array.isArray(value)) out.prefixItems = value.map((sub, i) => this.convert(sub, `${at}/items/${i}`, depth + 1));
+        if (Array.isArray(value))
+          out.prefixItems = value.map((sub, i) => this.convert(sub, `${at}/items/${i}`, depth + 1));
         else out.items = this.convert(value, `${at}/items`, depth + 1);
       } else if (keyword === 'type' && value === 'file') {
         // Swagger 2.0 file parameters: binary content, carried as base64 by the tool.
         out.type = 'string';
         out.format = 'binary';
-      } else if ((keyword === 'exclusiveMinimum' || keyword === 'exclusiveMaximum') && typeof value === 'boolean') {
+      } else if (
+        (keyword === 'exclusiveMinimum' || keyword === 'exclusiveMaximum') &&
+        typeof value === 'boolean'
+      ) {
         const bound = keyword === 'exclusiveMinimum' ? 'minimum' : 'maximum';
         if (value && typeof node[bound] === 'number') out[keyword] = node[bound];
       } else if (keyword === 'pattern' && typeof value === 'string' && !validPattern(value)) {
@@ -128,7 +144,10 @@ export class SchemaConverter {
    * note, so a schema that reaches half the document (Stripe's responses reach 500 definitions) stays a
    * bounded, still valid, more permissive schema. Returns the schema (rewritten only if something was cut).
    */
-  withDefs<T extends Record<string, unknown>>(root: T, budgetBytes: number): { schema: T; defs?: Record<string, JsonSchema> } {
+  withDefs<T extends Record<string, unknown>>(
+    root: T,
+    budgetBytes: number,
+  ): { schema: T; defs?: Record<string, JsonSchema> } {
     const included = new Map<string, JsonSchema>();
     const excluded = new Set<string>();
     const seen = new Set<string>();
@@ -151,7 +170,8 @@ export class SchemaConverter {
       queue.push(...def.deps);
     }
     if (included.size === 0 && excluded.size === 0) return { schema: root };
-    const cut = (schema: JsonSchema) => (excluded.size > 0 ? (replaceRefs(schema, excluded) as JsonSchema) : schema);
+    const cut = (schema: JsonSchema) =>
+      excluded.size > 0 ? (replaceRefs(schema, excluded) as JsonSchema) : schema;
     const defs: Record<string, JsonSchema> = {};
     for (const key of [...included.keys()].sort()) defs[key] = cut(included.get(key)!);
     return { schema: cut(root) as T, defs: included.size > 0 ? defs : undefined };
@@ -218,7 +238,8 @@ function validPattern(pattern: string): boolean {
 
 function addNull(schema: Record<string, unknown>): void {
   if (typeof schema.type === 'string') schema.type = schema.type === 'null' ? 'null' : [schema.type, 'null'];
-  else if (Array.isArray(schema.type) && !schema.type.includes('null')) schema.type = [...schema.type, 'null'];
+  else if (Array.isArray(schema.type) && !schema.type.includes('null'))
+    schema.type = [...schema.type, 'null'];
   if (Array.isArray(schema.enum) && !schema.enum.includes(null)) schema.enum = [...schema.enum, null];
 }
 
@@ -229,7 +250,8 @@ function directRefs(schema: JsonSchema): string[] {
       for (const item of node) walk(item);
     } else if (isObject(node)) {
       for (const [key, value] of Object.entries(node)) {
-        if (key === '$ref' && typeof value === 'string' && value.startsWith('#/$defs/')) found.push(value.slice(8));
+        if (key === '$ref' && typeof value === 'string' && value.startsWith('#/$defs/'))
+          found.push(value.slice(8));
         else if (key !== 'enum' && key !== 'const' && key !== 'default') walk(value);
       }
     }
@@ -244,9 +266,15 @@ function replaceRefs(node: unknown, keys: Set<string>): unknown {
   if (!isObject(node)) return node;
   if (typeof node.$ref === 'string' && node.$ref.startsWith('#/$defs/') && keys.has(node.$ref.slice(8))) {
     const name = node.$ref.slice(8);
-    return { description: typeof node.description === 'string' ? `${node.description} (schema ${name} not expanded: too large)` : `A ${name} (schema not expanded: too large)` };
+    return {
+      description:
+        typeof node.description === 'string'
+          ? `${node.description} (schema ${name} not expanded: too large)`
+          : `A ${name} (schema not expanded: too large)`,
+    };
   }
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) out[key] = key === 'enum' || key === 'const' || key === 'default' ? value : replaceRefs(value, keys);
+  for (const [key, value] of Object.entries(node))
+    out[key] = key === 'enum' || key === 'const' || key === 'default' ? value : replaceRefs(value, keys);
   return out;
 }

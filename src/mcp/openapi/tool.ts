@@ -69,10 +69,17 @@ export function buildTool(name: string, op: OperationModel, schemas: SchemaConve
   }
 
   const bounded = schemas.withDefs(
-    { type: 'object' as const, properties, ...(required.length > 0 ? { required } : {}), additionalProperties: false },
+    {
+      type: 'object' as const,
+      properties,
+      ...(required.length > 0 ? { required } : {}),
+      additionalProperties: false,
+    },
     INPUT_DEFS_BUDGET,
   );
-  const inputSchema: ToolDefinition['inputSchema'] = bounded.defs ? { ...bounded.schema, $defs: bounded.defs } : bounded.schema;
+  const inputSchema: ToolDefinition['inputSchema'] = bounded.defs
+    ? { ...bounded.schema, $defs: bounded.defs }
+    : bounded.schema;
 
   const definition: ToolDefinition = {
     name,
@@ -126,16 +133,33 @@ function description(op: OperationModel): string | undefined {
 
 function describe(schema: JsonSchema, text: string | undefined, deprecated: boolean): JsonSchema {
   if (typeof schema === 'boolean' || (!text && !deprecated)) return schema;
-  return { ...schema, ...(text && !schema.description ? { description: text } : {}), ...(deprecated ? { deprecated: true } : {}) };
+  return {
+    ...schema,
+    ...(text && !schema.description ? { description: text } : {}),
+    ...(deprecated ? { deprecated: true } : {}),
+  };
 }
 
-function bodySchema(body: BodyModel, schemas: SchemaConverter): { schema: JsonSchema; fileFields: BodyPlan['fileFields'] } {
+function bodySchema(
+  body: BodyModel,
+  schemas: SchemaConverter,
+): { schema: JsonSchema; fileFields: BodyPlan['fileFields'] } {
   if (body.kind === 'binary') {
-    return { schema: { type: 'string', contentEncoding: 'base64', description: `The ${body.mediaType} body, base64-encoded.` }, fileFields: {} };
+    return {
+      schema: {
+        type: 'string',
+        contentEncoding: 'base64',
+        description: `The ${body.mediaType} body, base64-encoded.`,
+      },
+      fileFields: {},
+    };
   }
   if (body.kind === 'text') {
     const root = schemas.resolveRoot(body.schema);
-    return { schema: isObject(root) && root.type === 'string' ? body.schema : { type: 'string' }, fileFields: {} };
+    return {
+      schema: isObject(root) && root.type === 'string' ? body.schema : { type: 'string' },
+      fileFields: {},
+    };
   }
   if (body.kind !== 'multipart' && body.kind !== 'form') return { schema: body.schema, fileFields: {} };
 
@@ -150,9 +174,18 @@ function bodySchema(body: BodyModel, schemas: SchemaConverter): { schema: JsonSc
     if (body.kind === 'multipart' && isBinary(sub, encodingType)) {
       fileFields[field] = 'single';
       properties[field] = withDescription(FILE_SCHEMA, sub);
-    } else if (body.kind === 'multipart' && isObject(sub) && sub.type === 'array' && isBinary(schemas.resolveRoot(sub.items as JsonSchema), encodingType)) {
+    } else if (
+      body.kind === 'multipart' &&
+      isObject(sub) &&
+      sub.type === 'array' &&
+      isBinary(schemas.resolveRoot(sub.items as JsonSchema), encodingType)
+    ) {
       fileFields[field] = 'array';
-      properties[field] = { type: 'array', items: FILE_SCHEMA, ...(typeof sub.description === 'string' ? { description: sub.description } : {}) };
+      properties[field] = {
+        type: 'array',
+        items: FILE_SCHEMA,
+        ...(typeof sub.description === 'string' ? { description: sub.description } : {}),
+      };
     } else {
       properties[field] = raw as JsonSchema;
     }
@@ -163,17 +196,23 @@ function bodySchema(body: BodyModel, schemas: SchemaConverter): { schema: JsonSc
 function isBinary(schema: JsonSchema, encodingType: string | undefined): boolean {
   if (!isObject(schema)) return false;
   if (schema.format === 'binary') return true;
-  if (typeof schema.contentMediaType === 'string' && !schema.contentMediaType.startsWith('text/')) return true;
+  if (typeof schema.contentMediaType === 'string' && !schema.contentMediaType.startsWith('text/'))
+    return true;
   if (schema.contentEncoding === 'base64' && schema.type === 'string') return true;
   return !!encodingType && schema.type === 'string' && !/^(text\/|application\/json)/.test(encodingType);
 }
 
 function withDescription(base: Record<string, unknown>, from: JsonSchema): Record<string, unknown> {
-  return isObject(from) && typeof from.description === 'string' ? { ...base, description: from.description } : base;
+  return isObject(from) && typeof from.description === 'string'
+    ? { ...base, description: from.description }
+    : base;
 }
 
 /** outputSchema: only for an object response (MCP requires `type: "object"` at the root). */
-function objectSchema(output: JsonSchema | undefined, schemas: SchemaConverter): ToolDefinition['outputSchema'] {
+function objectSchema(
+  output: JsonSchema | undefined,
+  schemas: SchemaConverter,
+): ToolDefinition['outputSchema'] {
   if (output === undefined) return undefined;
   const root = schemas.resolveRoot(output);
   if (!isObject(root)) return undefined;
@@ -186,6 +225,8 @@ function objectSchema(output: JsonSchema | undefined, schemas: SchemaConverter):
 
 function accept(types: string[]): string {
   if (types.length === 0) return 'application/json, */*;q=0.5';
-  const sorted = [...new Set(types)].sort((a, b) => Number(!a.includes('json')) - Number(!b.includes('json')));
+  const sorted = [...new Set(types)].sort(
+    (a, b) => Number(!a.includes('json')) - Number(!b.includes('json')),
+  );
   return sorted.join(', ');
 }
