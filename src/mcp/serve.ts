@@ -31,6 +31,8 @@ export interface McpServerOptions {
   watch?: boolean;
   /** Upstream request deadline (ms, default 30000). */
   timeoutMs?: number;
+  /** How long close() lets in-flight requests finish before cutting connections (ms, default 10000). */
+  shutdownGraceMs?: number;
   /** Passed through to the handler. */
   handler?: Partial<Omit<McpHandlerOptions, 'catalog'>>;
 }
@@ -124,8 +126,16 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     async close() {
       watcher?.close();
       await handler.close();
+      // In-flight requests finish; keep-alive sockets are closed as soon as they go idle, and
+      // anything still open after the grace period is cut.
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const sweep = setInterval(() => server.closeIdleConnections(), 25);
+        const deadline = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+        server.close(() => {
+          clearInterval(sweep);
+          clearTimeout(deadline);
+          resolve();
+        });
         server.closeIdleConnections();
       });
     },
