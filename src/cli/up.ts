@@ -1,16 +1,91 @@
 import type { Command } from 'commander';
-import { createLogger } from '../lib/logger.js';
+import { join } from 'node:path';
+import type { LoadedConfig } from '../config/index.js';
+import { startConsole } from '../console/index.js';
+import { builtinMcp } from '../frontdoor/builtin-mcp.js';
+import { startFrontdoor } from '../frontdoor/index.js';
+import { parseListen, urlFor } from '../lib/listen.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import { readOrCreateSecret } from '../lib/secret.js';
 import { runUntilSignal, type RunningService } from '../lib/service.js';
-import { loadConfigOrExit, withExample } from './common.js';
+import { createLogStore } from '../logs/index.js';
+import { startRegistry } from '../registry/index.js';
+import { createSiteManager, sitesApi } from '../sites/index.js';
+import { fail, loadConfigOrExit, withExample } from './common.js';
 
 export function registerUpCommand(program: Command): void {
   withExample(
-    program.command('up').description('run everything the config names: registry, sites behind the front door, console').option('--config <file>', 'berth.yaml to run'),
+    program
+      .command('up')
+      .description('run everything the config names: registry, sites behind the front door (with built-in MCP), console')
+      .option('--config <file>', 'berth.yaml to run'),
     'berth up --config examples/berth.yaml',
+    'BERTH_FRONTDOOR__LISTEN=127.0.0.1:9080 berth up --config berth.yaml',
   ).action(async (options: { config?: string }) => {
-    const { config } = loadConfigOrExit(options.config);
-    const log = createLogger({ level: config.log.level });
-    const services: RunningService[] = [];
+    const loaded = loadConfigOrExit(options.config);
+    const log = createLogger({ level: loaded.config.log.level });
+    let services: RunningService[];
+    try {
+      services = await startAll(loaded, log);
+    } catch (error) {
+      fail(`could not start: ${(error as Error).message}`);
+    }
     await runUntilSignal(services, log);
   });
+}
+
+/**
+ * Starts every part the config names, in dependency order (logs first, so the sites' first lines are
+ * kept; the console last, so its APIs see running sites), and returns them for `runUntilSignal`.
+ */
+export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): Promise<RunningService[]> {
+  const services: RunningService[] = [];
+  try {
+    const logStore = createLogStore({ dataDir: config.dataDir, config: config.logs, logger: log });
+    services.push({ name: 'logs', urls: [], close: () => logStore.close() });
+
+    if (config.registry.enabled) {
+      const dataDir = config.registry.dataDir ? join(baseDir, config.registry.dataDir) : join(config.dataDir, 'registry');
+      services.push(await startRegistry({ config: config.registry, dataDir, baseDir, logger: log.child({ part: 'registry' }) }));
+    }
+
+    const manager = createSiteManager({ config, baseDir, dataDir: config.dataDir, logSink: logStore, logger: log.child({ part: 'sites' }) });
+    await manager.start();
+    services.push({ name: 'sites', urls: [], close: () => manager.stop() });
+
+    let frontdoorOrigin = '';
+    const frontdoor = await startFrontdoor({
+      config: config.frontdoor,
+      manager,
+      logger: log.child({ part: 'frontdoor' }),
+      middlewares: {
+        '*': [
+          builtinMcp({
+            manager,
+            frontdoorOrigin: () => frontdoorOrigin,
+            baseDir,
+            handleSecret: await readOrCreateSecret(join(config.dataDir, 'secrets', 'mcp-session.key')),
+            logger: log,
+          }),
+        ],
+      },
+    });
+    frontdoorOrigin = urlFor({ host: parseListen(config.frontdoor.listen).host, port: frontdoor.port }, '');
+    services.push(frontdoor);
+
+    if (config.console.enabled) {
+      services.push(
+        await startConsole({
+          config: config.console,
+          logStore,
+          plugins: [async (app) => void (await app.register(sitesApi, { manager }))],
+          logger: log.child({ part: 'console' }),
+        }),
+      );
+    }
+    return services;
+  } catch (error) {
+    for (const service of services.reverse()) await service.close().catch(() => {});
+    throw error;
+  }
 }

@@ -1,0 +1,125 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SiteMcpConfig } from '../config/mcp.js';
+import type { Logger } from '../lib/logger.js';
+import { createMcpHandler, type McpHandler, type ToolCatalog } from '../mcp/index.js';
+import { buildCatalog, loadSpec } from '../mcp/openapi/index.js';
+import type { SiteManager } from '../sites/index.js';
+import type { FrontdoorMiddleware, RequestContext } from './middleware.js';
+
+export interface BuiltinMcpOptions {
+  manager: SiteManager;
+  /** `http://127.0.0.1:<port>` of the front door: tool calls go back through the site's own load balancer. */
+  frontdoorOrigin: () => string;
+  /** Folder a relative `mcp.spec` file is resolved against when the site has no root. */
+  baseDir: string;
+  /** Shared HMAC key for session ids, so sessions survive a restart of `berth up`. */
+  handleSecret: Buffer;
+  logger: Logger;
+  /** How often a spec served by the site itself is checked again (ms). */
+  recheckMs?: number;
+}
+
+interface SiteMcp {
+  key: string;
+  handler: McpHandler;
+  etag?: string;
+  checkedAt: number;
+  reloading?: Promise<void>;
+}
+
+/**
+ * App Service's built-in MCP as a front-door middleware (for every site, `*`): a site with
+ * `mcp.enabled` gets its `mcp.path` answered with one tool per operation of its OpenAPI document.
+ * `mcp.spec` is an http(s) URL, a path on the site itself (starts with `/`, read from a running
+ * instance; the default is /openapi.json), a `file://` URL, or a file relative to the site's root. The document is loaded on the first MCP request
+ * and checked again every `recheckMs`; a broken new document keeps the old tools.
+ */
+export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
+  const sites = new Map<string, SiteMcp>();
+  const recheckMs = options.recheckMs ?? 30_000;
+  const log = options.logger.child({ part: 'builtin-mcp' });
+
+  function settingsOf(siteName: string): { mcp: SiteMcpConfig; root: string } | undefined {
+    const definition = options.manager.get(siteName).definition;
+    if (!definition.mcp.enabled) return undefined;
+    return { mcp: definition.mcp, root: definition.root ? resolve(options.baseDir, definition.root) : options.baseDir };
+  }
+
+  async function load(siteName: string, mcp: SiteMcpConfig, root: string, context: RequestContext, etag?: string) {
+    const spec = mcp.spec ?? '/openapi.json';
+    let source: string;
+    if (/^https?:\/\//.test(spec)) source = spec;
+    else if (spec.startsWith('file://')) source = fileURLToPath(spec);
+    else if (spec.startsWith('/')) {
+      const instance = context.serviceUrl();
+      if (!instance) throw new Error(`no running instance of ${siteName} to read ${spec} from`);
+      source = new URL(spec, instance).href;
+    } else source = resolve(root, spec);
+    const loaded = await loadSpec(source, { etag });
+    if (loaded.notModified) return { catalog: undefined, etag };
+    const catalog = buildCatalog(loaded.document, {
+      upstream: options.frontdoorOrigin(),
+      headers: { host: `${siteName}.localhost` },
+      tools: mcp.tools,
+      sameOrigin: true,
+    });
+    for (const skipped of catalog.skipped) log.warn({ site: siteName, skipped }, 'operation not converted to a tool');
+    log.info({ site: siteName, tools: catalog.tools.length, hash: catalog.hash }, 'built-in MCP tools loaded');
+    return { catalog: catalog as ToolCatalog, etag: loaded.etag };
+  }
+
+  async function siteMcp(siteName: string, mcp: SiteMcpConfig, root: string, context: RequestContext): Promise<SiteMcp> {
+    const key = JSON.stringify(mcp);
+    const existing = sites.get(siteName);
+    if (existing?.key === key) {
+      if (Date.now() - existing.checkedAt > recheckMs && !existing.reloading) {
+        existing.checkedAt = Date.now();
+        existing.reloading = load(siteName, mcp, root, context, existing.etag)
+          .then(({ catalog, etag }) => {
+            if (catalog) existing.handler.setCatalog(catalog);
+            existing.etag = etag;
+          })
+          .catch((error: Error) => log.error({ site: siteName, err: error }, `spec reload failed; still serving the previous ${existing.handler.catalog.tools.length} tools`))
+          .finally(() => (existing.reloading = undefined));
+      }
+      return existing;
+    }
+    const { catalog, etag } = await load(siteName, mcp, root, context);
+    const handler = createMcpHandler({
+      catalog: catalog!,
+      description: mcp.description,
+      serverInfo: { name: siteName, version: '1.0.0' },
+      handleSecret: options.handleSecret,
+      logger: log,
+    });
+    const created: SiteMcp = { key, handler, etag, checkedAt: Date.now() };
+    await existing?.handler.close();
+    sites.set(siteName, created);
+    return created;
+  }
+
+  return {
+    name: 'builtin-mcp',
+    async handle(req, res, next, context) {
+      const settings = settingsOf(context.site);
+      const pathname = (req.url ?? '/').split('?', 1)[0]!;
+      if (!settings || pathname !== settings.mcp.path) return next();
+      let entry: SiteMcp;
+      try {
+        entry = await siteMcp(context.site, settings.mcp, settings.root, context);
+      } catch (error) {
+        log.error({ site: context.site, err: error }, 'built-in MCP could not load the OpenAPI document');
+        const body = JSON.stringify({
+          jsonrpc: '2.0',
+          id: null,
+          error: { code: -32603, message: `the MCP server of ${context.site} is unavailable: ${(error as Error).message}` },
+        });
+        res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      await entry.handler.handle(req, res);
+    },
+  };
+}
