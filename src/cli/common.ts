@@ -1,10 +1,13 @@
-import type { Command} from 'commander';
+import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/index.js';
 
 /** Appends an "Example:" section to a command's --help; every Berth command has at least one. */
 export function withExample<T extends Command>(command: T, ...examples: string[]): T {
-  command.addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
+  command.addHelpText(
+    'after',
+    `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`,
+  );
   return command;
 }
 
@@ -19,7 +22,9 @@ export function withServerOptions<T extends Command>(command: T, defaultListen: 
 
 /** `--output text|json` for commands that print results. */
 export function withOutput<T extends Command>(command: T): T {
-  command.addOption(new Option('--output <format>', 'output format').choices(['text', 'json']).default('text'));
+  command.addOption(
+    new Option('--output <format>', 'output format').choices(['text', 'json']).default('text'),
+  );
   return command;
 }
 

@@ -3,18 +3,32 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import { printResult, withExample, withOutput } from './common.js';
 
 export function registerConfigCommands(program: Command): void {
-  const config = withExample(program.command('config').description('check and show berth.yaml'), 'berth config validate examples/berth.yaml');
+  const config = withExample(
+    program.command('config').description('check and show berth.yaml'),
+    'berth config validate examples/berth.yaml',
+  );
   withExample(
-    withOutput(config.command('validate [file]').description('validate a config file (with BERTH_* overrides applied) and print the effective settings')),
+    withOutput(
+      config
+        .command('validate [file]')
+        .description(
+          'validate a config file (with BERTH_* overrides applied) and print the effective settings',
+        ),
+    ),
     'berth config validate berth.yaml',
     'BERTH_REGISTRY__LISTEN=127.0.0.1:5001 berth config validate berth.yaml --output json',
   ).action((file: string | undefined, options: { output: string }) => {
     try {
       const loaded = loadConfig(file ?? process.env.BERTH_CONFIG);
-      printResult(options.output, { valid: true, file: loaded.file ?? null, config: loaded.config }, () => `${loaded.file ?? 'defaults'}: valid`);
+      printResult(
+        options.output,
+        { valid: true, file: loaded.file ?? null, config: loaded.config },
+        () => `${loaded.file ?? 'defaults'}: valid`,
+      );
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      if (options.output === 'json') printResult('json', { valid: false, file: error.source, problems: error.problems }, () => '');
+      if (options.output === 'json')
+        printResult('json', { valid: false, file: error.source, problems: error.problems }, () => '');
       else process.stderr.write(`${error.message}\n`);
       process.exitCode = 1;
     }

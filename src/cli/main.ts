@@ -8,7 +8,9 @@ import { withExample } from './common.js';
 
 const program = withExample(
   new Command('berth')
-    .description('Berth: a self-hosted OCI registry, app host with a front door (auth, MCP, policies) and log console')
+    .description(
+      'Berth: a self-hosted OCI registry, app host with a front door (auth, MCP, policies) and log console',
+    )
     .version('0.1.0')
     .showHelpAfterError()
     .enablePositionalOptions(),

@@ -17,7 +17,9 @@ export function registerUpCommand(program: Command): void {
   withExample(
     program
       .command('up')
-      .description('run everything the config names: registry, sites behind the front door (with built-in MCP), console')
+      .description(
+        'run everything the config names: registry, sites behind the front door (with built-in MCP), console',
+      )
       .option('--config <file>', 'berth.yaml to run'),
     'berth up --config examples/berth.yaml',
     'BERTH_FRONTDOOR__LISTEN=127.0.0.1:9080 berth up --config berth.yaml',
@@ -45,11 +47,26 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     services.push({ name: 'logs', urls: [], close: () => logStore.close() });
 
     if (config.registry.enabled) {
-      const dataDir = config.registry.dataDir ? join(baseDir, config.registry.dataDir) : join(config.dataDir, 'registry');
-      services.push(await startRegistry({ config: config.registry, dataDir, baseDir, logger: log.child({ part: 'registry' }) }));
+      const dataDir = config.registry.dataDir
+        ? join(baseDir, config.registry.dataDir)
+        : join(config.dataDir, 'registry');
+      services.push(
+        await startRegistry({
+          config: config.registry,
+          dataDir,
+          baseDir,
+          logger: log.child({ part: 'registry' }),
+        }),
+      );
     }
 
-    const manager = createSiteManager({ config, baseDir, dataDir: config.dataDir, logSink: logStore, logger: log.child({ part: 'sites' }) });
+    const manager = createSiteManager({
+      config,
+      baseDir,
+      dataDir: config.dataDir,
+      logSink: logStore,
+      logger: log.child({ part: 'sites' }),
+    });
     await manager.start();
     services.push({ name: 'sites', urls: [], close: () => manager.stop() });
 

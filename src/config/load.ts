@@ -41,12 +41,19 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new ConfigError(file, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+      throw new ConfigError(file, [
+        `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      ]);
     }
     const doc = parseDocument(text, { prettyErrors: true });
-    if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+    if (doc.errors.length > 0)
+      throw new ConfigError(
+        file,
+        doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`),
+      );
     raw = doc.toJS() ?? {};
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, ['the top level must be a mapping of settings']);
+    if (typeof raw !== 'object' || Array.isArray(raw))
+      throw new ConfigError(file, ['the top level must be a mapping of settings']);
   }
   raw = applyEnvOverrides(raw as Record<string, unknown>, env, source);
   const parsed = configSchema.safeParse(raw);
@@ -65,7 +72,11 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   return `${path}: ${issue.message}`;
 }
 
-function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, source: string): Record<string, unknown> {
+function applyEnvOverrides(
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  source: string,
+): Record<string, unknown> {
   const result = structuredClone(raw);
   const problems: string[] = [];
   for (const [name, value] of Object.entries(env)) {
@@ -77,7 +88,9 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv,
     for (const [i, segment] of segments.entries()) {
       const key = matchKey(segment, target, known);
       if (key === undefined) {
-        problems.push(`${name}: no setting "${segments.slice(0, i + 1).join('__')}" (see docs/configuration.md)`);
+        problems.push(
+          `${name}: no setting "${segments.slice(0, i + 1).join('__')}" (see docs/configuration.md)`,
+        );
         break;
       }
       if (i === segments.length - 1) {
@@ -94,7 +107,11 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv,
   return result;
 }
 
-function matchKey(segment: string, target: Record<string, unknown>, known: z.ZodType | undefined): string | undefined {
+function matchKey(
+  segment: string,
+  target: Record<string, unknown>,
+  known: z.ZodType | undefined,
+): string | undefined {
   if (/^\d+$/.test(segment) && Array.isArray(target)) return segment;
   const wanted = segment.replaceAll('_', '').toLowerCase();
   const shape = kindOf(known) === 'object' ? Object.keys((unwrap(known) as z.ZodObject).shape) : [];

@@ -13,7 +13,11 @@ export const configSchema = z
   .strictObject({
     /** Where every part keeps its state unless its own section says otherwise. */
     dataDir: z.string().default('.berth'),
-    log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      })
+      .prefault({}),
     registry: registrySchema,
     frontdoor: frontdoorSchema,
     console: consoleSchema,
@@ -23,7 +27,12 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
     config.sites.forEach((site, index) => {
-      if (seen.has(site.name)) ctx.addIssue({ code: 'custom', path: ['sites', index, 'name'], message: `duplicate site name "${site.name}"` });
+      if (seen.has(site.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sites', index, 'name'],
+          message: `duplicate site name "${site.name}"`,
+        });
       seen.add(site.name);
     });
   });

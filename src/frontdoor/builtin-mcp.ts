@@ -43,10 +43,19 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
   function settingsOf(siteName: string): { mcp: SiteMcpConfig; root: string } | undefined {
     const definition = options.manager.get(siteName).definition;
     if (!definition.mcp.enabled) return undefined;
-    return { mcp: definition.mcp, root: definition.root ? resolve(options.baseDir, definition.root) : options.baseDir };
+    return {
+      mcp: definition.mcp,
+      root: definition.root ? resolve(options.baseDir, definition.root) : options.baseDir,
+    };
   }
 
-  async function load(siteName: string, mcp: SiteMcpConfig, root: string, context: RequestContext, etag?: string) {
+  async function load(
+    siteName: string,
+    mcp: SiteMcpConfig,
+    root: string,
+    context: RequestContext,
+    etag?: string,
+  ) {
     const spec = mcp.spec ?? '/openapi.json';
     let source: string;
     if (/^https?:\/\//.test(spec)) source = spec;
@@ -64,12 +73,21 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
       tools: mcp.tools,
       sameOrigin: true,
     });
-    for (const skipped of catalog.skipped) log.warn({ site: siteName, skipped }, 'operation not converted to a tool');
-    log.info({ site: siteName, tools: catalog.tools.length, hash: catalog.hash }, 'built-in MCP tools loaded');
+    for (const skipped of catalog.skipped)
+      log.warn({ site: siteName, skipped }, 'operation not converted to a tool');
+    log.info(
+      { site: siteName, tools: catalog.tools.length, hash: catalog.hash },
+      'built-in MCP tools loaded',
+    );
     return { catalog: catalog as ToolCatalog, etag: loaded.etag };
   }
 
-  async function siteMcp(siteName: string, mcp: SiteMcpConfig, root: string, context: RequestContext): Promise<SiteMcp> {
+  async function siteMcp(
+    siteName: string,
+    mcp: SiteMcpConfig,
+    root: string,
+    context: RequestContext,
+  ): Promise<SiteMcp> {
     const key = JSON.stringify(mcp);
     const existing = sites.get(siteName);
     if (existing?.key === key) {
@@ -80,7 +98,12 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
             if (catalog) existing.handler.setCatalog(catalog);
             existing.etag = etag;
           })
-          .catch((error: Error) => log.error({ site: siteName, err: error }, `spec reload failed; still serving the previous ${existing.handler.catalog.tools.length} tools`))
+          .catch((error: Error) =>
+            log.error(
+              { site: siteName, err: error },
+              `spec reload failed; still serving the previous ${existing.handler.catalog.tools.length} tools`,
+            ),
+          )
           .finally(() => (existing.reloading = undefined));
       }
       return existing;
@@ -113,7 +136,10 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
         const body = JSON.stringify({
           jsonrpc: '2.0',
           id: null,
-          error: { code: -32603, message: `the MCP server of ${context.site} is unavailable: ${(error as Error).message}` },
+          error: {
+            code: -32603,
+            message: `the MCP server of ${context.site} is unavailable: ${(error as Error).message}`,
+          },
         });
         res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);

@@ -9,7 +9,12 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-export function problem(status: number, title: string, detail?: string, extra: Record<string, unknown> = {}): Problem {
+export function problem(
+  status: number,
+  title: string,
+  detail?: string,
+  extra: Record<string, unknown> = {},
+): Problem {
   return { type: 'about:blank', title, status, ...(detail ? { detail } : {}), ...extra };
 }
 
