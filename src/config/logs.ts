@@ -33,7 +33,7 @@ export const logsSchema = z
         /** Lines waiting to be written; past this, new lines are dropped and counted (a platform warning says so). */
         maxQueue: z.number().int().min(1000).default(500_000),
         /** Lines per write transaction; smaller batches keep the event loop responsive. */
-        batchSize: z.number().int().min(1).max(100_000).default(4096),
+        batchSize: z.number().int().min(1).max(100_000).default(8192),
         /** Longest a line waits before it is written (and searchable). */
         flushInterval: durationSchema.default(50),
         /** Longer messages are cut, so one runaway line cannot fill memory. */

@@ -49,7 +49,6 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   const unreported = new Map<string, { site: string; slot: string; count: number; since: number }>();
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
-  let lastMerge = 0;
   let closed = false;
 
   function nextId(time: number): number {
@@ -151,15 +150,21 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     unreported.clear();
   }
 
+  let mergeTimer: NodeJS.Timeout | undefined;
   function idle(): void {
-    // Merging FTS5 segments when nothing is waiting keeps searches fast without slowing ingestion.
-    if (Date.now() - lastMerge < 1000) return;
-    lastMerge = Date.now();
-    try {
-      db.mergeStep();
-    } catch (error) {
-      log.warn({ err: error }, 'FTS merge step failed');
-    }
+    // Merging FTS5 segments when nothing is waiting keeps searches fast without slowing ingestion;
+    // small steps, repeated while there is merging left and no lines are waiting.
+    if (mergeTimer || closed) return;
+    mergeTimer = setTimeout(() => {
+      mergeTimer = undefined;
+      if (closed || pending.length > 0) return;
+      try {
+        if (db.mergeStep()) idle();
+      } catch (error) {
+        log.warn({ err: error }, 'FTS merge step failed');
+      }
+    }, 100);
+    mergeTimer.unref();
   }
 
   function flush(): void {
@@ -235,6 +240,7 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       flush();
       closed = true;
       clearInterval(retentionTimer);
+      if (mergeTimer) clearTimeout(mergeTimer);
       await otlp?.close();
       db.close();
     },
