@@ -4,7 +4,10 @@ import { z } from 'zod';
 export const siteMcpSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
-    path: z.string().regex(/^\/[A-Za-z0-9/_.-]*$/, 'must be a path such as /mcp').default('/mcp'),
+    path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9/_.-]*$/, 'must be a path such as /mcp')
+      .default('/mcp'),
     /** A file, or a path on the site such as /openapi.json. */
     spec: z.string().optional(),
     /** App Service's ToolList: ["*"] every operation (also ones added later), [] none, or operation ids. */

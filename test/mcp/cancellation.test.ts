@@ -1,10 +1,10 @@
 /** Cancellation reaches the upstream HTTP request in both eras (issue item 4). */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { modernRequest, post, startUpstream, startWithCatalog, upstreamCatalog } from './helpers.js';
 
-async function setup(t: import('node:test').TestContext) {
+async function setup(t: TestContext) {
   const upstream = await startUpstream();
   const server = await startWithCatalog(upstreamCatalog(upstream.url));
   t.after(async () => {

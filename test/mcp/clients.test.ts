@@ -2,7 +2,7 @@
  * Real clients no one here wrote: the official SDK v2 client in both eras and the v1 SDK client
  * connect, list and call tools that reach a real local HTTP API; hot reload reaches both eras.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
@@ -10,7 +10,7 @@ import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextproto
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startUpstream, startWithCatalog, upstreamCatalog } from './helpers.js';
 
-async function setup(t: import('node:test').TestContext) {
+async function setup(t: TestContext) {
   const upstream = await startUpstream();
   const server = await startWithCatalog(upstreamCatalog(upstream.url));
   t.after(async () => {

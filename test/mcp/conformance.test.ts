@@ -56,17 +56,17 @@ for (const requirements of ['2026-07-28', '2025-11-25']) {
     { timeout: 240_000 },
     async (t) => {
       if (!existsSync(NODE22) || !existsSync(SUITE)) {
-        t.skip(
-          'conformance suite or Node 22 missing: npm install && npm run setup:node22',
-        );
+        t.skip('conformance suite or Node 22 missing: npm install && npm run setup:node22');
         return;
       }
-      let server: RunningMcpServer | undefined;
-      const catalog = conformanceCatalog({ onToolsChanged: (next) => server?.handler.setCatalog(next) });
-      server = await startMcpServer({ catalog });
+      // The fixture's test_trigger_tool_change swaps the tool list through the handler (hot reload).
+      const ref: { server?: RunningMcpServer } = {};
+      const catalog = conformanceCatalog({ onToolsChanged: (next) => ref.server?.handler.setCatalog(next) });
+      const server = await startMcpServer({ catalog });
+      ref.server = server;
       const out = mkdtempSync(join(tmpdir(), 'berth-conformance-'));
       t.after(async () => {
-        await server?.close();
+        await server.close();
         rmSync(out, { recursive: true, force: true });
       });
       const { code, output } = await runSuite(server.urls[0]!, requirements, out);

@@ -1,5 +1,5 @@
 /** Bad input (issue item 8): every refusal carries the spec's code, the right HTTP status and a message naming the problem. */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   MODERN,
@@ -11,7 +11,7 @@ import {
   upstreamCatalog,
 } from './helpers.js';
 
-async function setup(t: import('node:test').TestContext, maxBodyBytes?: number) {
+async function setup(t: TestContext, maxBodyBytes?: number) {
   const upstream = await startUpstream();
   const server = await startWithCatalog(upstreamCatalog(upstream.url), { handler: { maxBodyBytes } });
   t.after(async () => {
