@@ -111,10 +111,10 @@ export class SiteManager {
   }
 
   /** Resolves when every running instance of every site is warm, or throws after `timeoutMs`. */
-  async waitUntilReady(timeoutMs = 30_000): Promise<void> {
+  async waitUntilReady(timeoutMs = 30_000, only?: string[]): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const pending = [...this.sites.values()].flatMap((s) => [...s.slots.values()]).filter((g) => !g.stopped && g.routable().length < g.count);
+      const pending = [...this.sites.values()].filter((s) => !only || only.includes(s.name)).flatMap((s) => [...s.slots.values()]).filter((g) => !g.stopped && g.routable().length < g.count);
       if (pending.length === 0) return;
       if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms: ${pending.map((g) => g.slot).join(', ')}`);
       await new Promise((r) => setTimeout(r, 50));

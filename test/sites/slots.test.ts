@@ -28,7 +28,8 @@ test('slot swap follows App Service: sticky settings stay, content and other set
   const get = async (headers: Record<string, string> = {}, path = '/', host = 'api.localhost') => {
     const reply = await call(port, host, path, { headers });
     assert.equal(reply.status, 200, reply.body);
-    return { ...(JSON.parse(reply.body) as Record<string, string>), setCookie: reply.headers['set-cookie'] };
+    const body = JSON.parse(reply.body) as { version: string; greeting: string; stage: string; slot: string };
+    return { ...body, setCookie: reply.headers['set-cookie'] };
   };
   assert.deepEqual(
     (({ version, greeting, stage, slot }) => ({ version, greeting, stage, slot }))(await get()),
