@@ -18,23 +18,41 @@ interface ServerOptions {
 function registryDataDir(loaded: LoadedConfig, flag: string | undefined): string {
   if (flag) return resolve(flag);
   const { config, baseDir } = loaded;
-  return config.registry.dataDir ? resolve(baseDir, config.registry.dataDir) : resolve(baseDir, config.dataDir, 'registry');
+  return config.registry.dataDir
+    ? resolve(baseDir, config.registry.dataDir)
+    : resolve(baseDir, config.dataDir, 'registry');
 }
 
 export function registerRegistryCommands(program: Command): void {
-  const registry = withExample(program.command('registry').description('the OCI registry: serve it, collect garbage'), 'berth registry serve --listen 127.0.0.1:5000 --data-dir ./data');
+  const registry = withExample(
+    program.command('registry').description('the OCI registry: serve it, collect garbage'),
+    'berth registry serve --listen 127.0.0.1:5000 --data-dir ./data',
+  );
 
   withExample(
-    withServerOptions(registry.command('serve').description('serve the OCI Distribution 1.1 API (prints its URL, stops on SIGINT/SIGTERM)'), '127.0.0.1:5000'),
+    withServerOptions(
+      registry
+        .command('serve')
+        .description('serve the OCI Distribution 1.1 API (prints its URL, stops on SIGINT/SIGTERM)'),
+      '127.0.0.1:5000',
+    ),
     'berth registry serve --listen 127.0.0.1:5000 --data-dir ./data',
     'berth registry serve --listen 127.0.0.1:0 --config berth.yaml',
   ).action(async (options: ServerOptions) => {
     const loaded = loadConfigOrExit(options.config);
-    const config: RegistryConfig = { ...loaded.config.registry, ...(options.listen ? { listen: options.listen } : {}) };
+    const config: RegistryConfig = {
+      ...loaded.config.registry,
+      ...(options.listen ? { listen: options.listen } : {}),
+    };
     const log = createLogger({ level: loaded.config.log.level, name: 'registry' });
     let service;
     try {
-      service = await startRegistry({ config, dataDir: registryDataDir(loaded, options.dataDir), baseDir: loaded.baseDir, logger: log });
+      service = await startRegistry({
+        config,
+        dataDir: registryDataDir(loaded, options.dataDir),
+        baseDir: loaded.baseDir,
+        logger: log,
+      });
     } catch (error) {
       fail(`cannot start the registry: ${(error as Error).message}`);
     }
@@ -45,37 +63,57 @@ export function registerRegistryCommands(program: Command): void {
     withOutput(
       registry
         .command('gc')
-        .description('remove unreferenced blobs, untagged manifests and abandoned uploads (safe while the registry serves pushes)')
+        .description(
+          'remove unreferenced blobs, untagged manifests and abandoned uploads (safe while the registry serves pushes)',
+        )
         .option('--dry-run', 'only report what would be removed')
-        .option('--grace-period <duration>', 'keep anything touched within this long (default registry.gc.gracePeriod, 1h)')
+        .option(
+          '--grace-period <duration>',
+          'keep anything touched within this long (default registry.gc.gracePeriod, 1h)',
+        )
         .option('--data-dir <dir>', 'the registry data folder (as for serve)')
         .option('--config <file>', 'berth.yaml to read settings from'),
     ),
     'berth registry gc --dry-run --data-dir ./data',
     'berth registry gc --config berth.yaml --output json',
-  ).action(async (options: { dryRun?: boolean; gracePeriod?: string; dataDir?: string; config?: string; output: string }) => {
-    const loaded = loadConfigOrExit(options.config);
-    let gracePeriodMs: number | undefined;
-    if (options.gracePeriod !== undefined) {
-      const parsed = durationSchema.safeParse(/^\d+$/.test(options.gracePeriod) ? Number(options.gracePeriod) : options.gracePeriod);
-      if (!parsed.success) fail(`--grace-period: ${parsed.error.issues[0]?.message ?? 'invalid duration'}`);
-      gracePeriodMs = parsed.data;
-    }
-    let report;
-    try {
-      report = await runGc({ config: loaded.config.registry, dataDir: registryDataDir(loaded, options.dataDir), dryRun: options.dryRun, gracePeriodMs });
-    } catch (error) {
-      fail(`gc failed: ${(error as Error).message}`);
-    }
-    printResult(options.output, report, () => {
-      const verb = report.dryRun ? 'would remove' : 'removed';
-      const lines = [
-        ...report.manifests.map((m) => `${verb} manifest ${m.repository}@${m.digest} (${m.size} bytes)`),
-        ...report.blobs.map((b) => `${verb} blob ${b.digest} (${b.size} bytes)`),
-        ...report.uploads.map((u) => `${verb} upload ${u.id} (${u.size} bytes)`),
-        `${report.dryRun ? 'dry run: ' : ''}${report.manifests.length} manifests, ${report.blobs.length} blobs, ${report.uploads.length} uploads; ${report.bytesFreed} bytes ${report.dryRun ? 'would be ' : ''}freed`,
-      ];
-      return lines.join('\n');
-    });
-  });
+  ).action(
+    async (options: {
+      dryRun?: boolean;
+      gracePeriod?: string;
+      dataDir?: string;
+      config?: string;
+      output: string;
+    }) => {
+      const loaded = loadConfigOrExit(options.config);
+      let gracePeriodMs: number | undefined;
+      if (options.gracePeriod !== undefined) {
+        const parsed = durationSchema.safeParse(
+          /^\d+$/.test(options.gracePeriod) ? Number(options.gracePeriod) : options.gracePeriod,
+        );
+        if (!parsed.success) fail(`--grace-period: ${parsed.error.issues[0]?.message ?? 'invalid duration'}`);
+        gracePeriodMs = parsed.data;
+      }
+      let report;
+      try {
+        report = await runGc({
+          config: loaded.config.registry,
+          dataDir: registryDataDir(loaded, options.dataDir),
+          dryRun: options.dryRun,
+          gracePeriodMs,
+        });
+      } catch (error) {
+        fail(`gc failed: ${(error as Error).message}`);
+      }
+      printResult(options.output, report, () => {
+        const verb = report.dryRun ? 'would remove' : 'removed';
+        const lines = [
+          ...report.manifests.map((m) => `${verb} manifest ${m.repository}@${m.digest} (${m.size} bytes)`),
+          ...report.blobs.map((b) => `${verb} blob ${b.digest} (${b.size} bytes)`),
+          ...report.uploads.map((u) => `${verb} upload ${u.id} (${u.size} bytes)`),
+          `${report.dryRun ? 'dry run: ' : ''}${report.manifests.length} manifests, ${report.blobs.length} blobs, ${report.uploads.length} uploads; ${report.bytesFreed} bytes ${report.dryRun ? 'would be ' : ''}freed`,
+        ];
+        return lines.join('\n');
+      });
+    },
+  );
 }

@@ -22,7 +22,11 @@ const storageSchema = z
   .prefault({})
   .superRefine((storage, ctx) => {
     if (storage.driver === 'azure' && !storage.azure.connectionString) {
-      ctx.addIssue({ code: 'custom', path: ['azure', 'connectionString'], message: 'required when storage.driver is azure' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['azure', 'connectionString'],
+        message: 'required when storage.driver is azure',
+      });
     }
   });
 
@@ -35,11 +39,15 @@ const metadataSchema = z
     /** PostgreSQL connection URL, e.g. postgres://postgres@127.0.0.1:5432/berth. */
     url: z.string().optional(),
     /** PostgreSQL schema the tables live in (created when missing). */
-    schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _').default('berth_registry'),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _')
+      .default('berth_registry'),
   })
   .prefault({})
   .superRefine((meta, ctx) => {
-    if (meta.driver === 'postgres' && !meta.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'required when metadata.driver is postgres' });
+    if (meta.driver === 'postgres' && !meta.url)
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'required when metadata.driver is postgres' });
   });
 
 /** `registry:` in berth.yaml. Owned by the registry part; see docs/registry.md. */

@@ -38,6 +38,14 @@ export class OciError extends Error {
   readonly headers: Record<string, string>;
 
   toJSON(): { errors: { code: string; message: string; detail?: unknown }[] } {
-    return { errors: [{ code: this.code, message: this.message, ...(this.detail === undefined ? {} : { detail: this.detail }) }] };
+    return {
+      errors: [
+        {
+          code: this.code,
+          message: this.message,
+          ...(this.detail === undefined ? {} : { detail: this.detail }),
+        },
+      ],
+    };
   }
 }

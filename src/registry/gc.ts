@@ -26,7 +26,11 @@ export interface GcReport {
  * inside a write transaction, so a push that starts using an item after the mark (it touches the
  * item in its own transaction) always wins: gc then skips it.
  */
-export async function collectGarbage(meta: MetadataStore, store: BlobStore, options: GcOptions): Promise<GcReport> {
+export async function collectGarbage(
+  meta: MetadataStore,
+  store: BlobStore,
+  options: GcOptions,
+): Promise<GcReport> {
   const now = options.now ?? Date.now();
   const cutoff = now - options.gracePeriodMs;
   const dryRun = options.dryRun ?? false;
@@ -34,12 +38,23 @@ export async function collectGarbage(meta: MetadataStore, store: BlobStore, opti
   const db = meta.db;
 
   // --- manifests ---
-  const manifests = await db.selectFrom('manifests').select(['repository', 'digest', 'subject', 'touched_at', 'size']).execute();
+  const manifests = await db
+    .selectFrom('manifests')
+    .select(['repository', 'digest', 'subject', 'touched_at', 'size'])
+    .execute();
   const tagged = await db.selectFrom('tags').select(['repository', 'digest']).distinct().execute();
-  const edges = await db.selectFrom('manifest_refs').select(['repository', 'parent', 'child', 'kind']).execute();
+  const edges = await db
+    .selectFrom('manifest_refs')
+    .select(['repository', 'parent', 'child', 'kind'])
+    .execute();
   const key = (repository: string, digest: string) => `${repository}\n${digest}`;
   const children = new Map<string, string[]>();
-  for (const e of edges) if (e.kind === 'manifest') children.set(key(e.repository, e.parent), [...(children.get(key(e.repository, e.parent)) ?? []), e.child]);
+  for (const e of edges)
+    if (e.kind === 'manifest')
+      children.set(key(e.repository, e.parent), [
+        ...(children.get(key(e.repository, e.parent)) ?? []),
+        e.child,
+      ]);
   const marked = new Set<string>();
   const mark = (repository: string, digest: string) => {
     const stack = [digest];
@@ -53,7 +68,7 @@ export async function collectGarbage(meta: MetadataStore, store: BlobStore, opti
   for (const t of tagged) mark(t.repository, t.digest);
   for (const m of manifests) if (m.touched_at >= cutoff) mark(m.repository, m.digest);
   // Referrers (signatures, SBOMs) live as long as their subject does.
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const m of manifests) {
       if (m.subject && !marked.has(key(m.repository, m.digest)) && marked.has(key(m.repository, m.subject))) {
@@ -73,9 +88,15 @@ export async function collectGarbage(meta: MetadataStore, store: BlobStore, opti
 
   // --- blobs ---
   const removedManifests = new Set(report.manifests.map((m) => key(m.repository, m.digest)));
-  const usedBlobs = new Set(edges.filter((e) => e.kind === 'blob' && !removedManifests.has(key(e.repository, e.parent))).map((e) => e.child));
+  const usedBlobs = new Set(
+    edges
+      .filter((e) => e.kind === 'blob' && !removedManifests.has(key(e.repository, e.parent)))
+      .map((e) => e.child),
+  );
   const recentLinks = new Set(
-    (await db.selectFrom('repo_blobs').select('digest').where('created_at', '>=', cutoff).execute()).map((r) => r.digest),
+    (await db.selectFrom('repo_blobs').select('digest').where('created_at', '>=', cutoff).execute()).map(
+      (r) => r.digest,
+    ),
   );
   const rows = await db.selectFrom('blobs').select(['digest', 'size', 'touched_at']).execute();
   const known = new Set(rows.map((r) => r.digest));
@@ -90,10 +111,16 @@ export async function collectGarbage(meta: MetadataStore, store: BlobStore, opti
   // Bytes in the store with no metadata row: left by a crash between placing and recording.
   for await (const stored of store.list()) {
     if (known.has(stored.digest) || stored.modifiedAt.getTime() >= cutoff) continue;
-    const removed = dryRun || (await meta.write(async (tx) => {
-      const row = await tx.selectFrom('blobs').select('digest').where('digest', '=', stored.digest).executeTakeFirst();
-      return row ? false : store.delete(stored.digest);
-    }));
+    const removed =
+      dryRun ||
+      (await meta.write(async (tx) => {
+        const row = await tx
+          .selectFrom('blobs')
+          .select('digest')
+          .where('digest', '=', stored.digest)
+          .executeTakeFirst();
+        return row ? false : store.delete(stored.digest);
+      }));
     if (removed) {
       report.blobs.push({ digest: stored.digest, size: stored.size });
       report.bytesFreed += stored.size;
@@ -134,7 +161,12 @@ export async function collectGarbage(meta: MetadataStore, store: BlobStore, opti
   return report;
 }
 
-async function deleteManifestIfUnused(meta: MetadataStore, repository: string, digest: string, cutoff: number): Promise<boolean> {
+async function deleteManifestIfUnused(
+  meta: MetadataStore,
+  repository: string,
+  digest: string,
+  cutoff: number,
+): Promise<boolean> {
   return meta.write(async (tx) => {
     const deleted = await tx
       .deleteFrom('manifests')
@@ -142,26 +174,56 @@ async function deleteManifestIfUnused(meta: MetadataStore, repository: string, d
       .where('digest', '=', digest)
       .where('touched_at', '<', cutoff)
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('tags').select(sql`1`.as('one')).where('tags.repository', '=', repository).where('tags.digest', '=', digest))),
+        not(
+          exists(
+            selectFrom('tags')
+              .select(sql`1`.as('one'))
+              .where('tags.repository', '=', repository)
+              .where('tags.digest', '=', digest),
+          ),
+        ),
       )
       .executeTakeFirst();
     if (Number(deleted.numDeletedRows) === 0) return false;
-    await tx.deleteFrom('manifest_refs').where('repository', '=', repository).where('parent', '=', digest).execute();
+    await tx
+      .deleteFrom('manifest_refs')
+      .where('repository', '=', repository)
+      .where('parent', '=', digest)
+      .execute();
     return true;
   });
 }
 
-async function deleteBlobIfUnused(meta: MetadataStore, store: BlobStore, digest: string, cutoff: number): Promise<boolean> {
+async function deleteBlobIfUnused(
+  meta: MetadataStore,
+  store: BlobStore,
+  digest: string,
+  cutoff: number,
+): Promise<boolean> {
   return meta.write(async (tx) => {
     const deleted = await tx
       .deleteFrom('blobs')
       .where('digest', '=', digest)
       .where('touched_at', '<', cutoff)
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('manifest_refs').select(sql`1`.as('one')).where('manifest_refs.child', '=', digest).where('manifest_refs.kind', '=', 'blob'))),
+        not(
+          exists(
+            selectFrom('manifest_refs')
+              .select(sql`1`.as('one'))
+              .where('manifest_refs.child', '=', digest)
+              .where('manifest_refs.kind', '=', 'blob'),
+          ),
+        ),
       )
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('repo_blobs').select(sql`1`.as('one')).where('repo_blobs.digest', '=', digest).where('repo_blobs.created_at', '>=', cutoff))),
+        not(
+          exists(
+            selectFrom('repo_blobs')
+              .select(sql`1`.as('one'))
+              .where('repo_blobs.digest', '=', digest)
+              .where('repo_blobs.created_at', '>=', cutoff),
+          ),
+        ),
       )
       .executeTakeFirst();
     if (Number(deleted.numDeletedRows) === 0) return false;

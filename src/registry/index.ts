@@ -30,13 +30,21 @@ export interface RegistryOptions {
 }
 
 /** Builds the registry's Fastify app without listening (tests inject or listen on port 0 themselves). */
-export async function createRegistryApp(options: RegistryOptions): Promise<{ app: FastifyInstance; storage: RegistryStorage; close(): Promise<void> }> {
+export async function createRegistryApp(
+  options: RegistryOptions,
+): Promise<{ app: FastifyInstance; storage: RegistryStorage; close(): Promise<void> }> {
   const storage = await openRegistryStorage(options.config, options.dataDir);
   const app = buildRegistryServer({
     config: options.config,
     meta: storage.meta,
     store: storage.store,
-    access: options.access ?? createAccessControl(options.config.auth, { dataDir: options.dataDir, baseDir: options.baseDir, logger: options.logger ?? silentLogger }),
+    access:
+      options.access ??
+      createAccessControl(options.config.auth, {
+        dataDir: options.dataDir,
+        baseDir: options.baseDir,
+        logger: options.logger ?? silentLogger,
+      }),
     logger: options.logger,
   });
   let closed = false;
@@ -69,7 +77,12 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningSe
 }
 
 /** Garbage collection for `berth registry gc`: opens the same storage as the server and sweeps it. */
-export async function runGc(options: { config: RegistryConfig; dataDir: string; dryRun?: boolean; gracePeriodMs?: number }): Promise<GcReport> {
+export async function runGc(options: {
+  config: RegistryConfig;
+  dataDir: string;
+  dryRun?: boolean;
+  gracePeriodMs?: number;
+}): Promise<GcReport> {
   const storage = await openRegistryStorage(options.config, options.dataDir);
   try {
     return await collectGarbage(storage.meta, storage.store, {

@@ -45,43 +45,60 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   } catch (error) {
     throw new OciError('MANIFEST_INVALID', `manifest is not valid JSON: ${(error as Error).message}`);
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new OciError('MANIFEST_INVALID', 'manifest must be a JSON object');
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new OciError('MANIFEST_INVALID', 'manifest must be a JSON object');
   const m = doc as Record<string, unknown>;
-  if (m.schemaVersion !== 2) throw new OciError('MANIFEST_INVALID', 'manifest schemaVersion must be 2 (schema 1 manifests are not supported)');
+  if (m.schemaVersion !== 2)
+    throw new OciError(
+      'MANIFEST_INVALID',
+      'manifest schemaVersion must be 2 (schema 1 manifests are not supported)',
+    );
   const declared = typeof m.mediaType === 'string' ? m.mediaType : undefined;
   const type = cleanContentType(contentType);
   if (declared && type && type !== declared && MANIFEST_MEDIA_TYPES.has(type)) {
-    throw new OciError('MANIFEST_INVALID', `Content-Type ${type} does not match the manifest's mediaType ${declared}`);
+    throw new OciError(
+      'MANIFEST_INVALID',
+      `Content-Type ${type} does not match the manifest's mediaType ${declared}`,
+    );
   }
   const mediaType = declared ?? (type && MANIFEST_MEDIA_TYPES.has(type) ? type : guessMediaType(m));
-  if (!MANIFEST_MEDIA_TYPES.has(mediaType)) throw new OciError('MANIFEST_INVALID', `unsupported manifest media type "${mediaType}"`);
+  if (!MANIFEST_MEDIA_TYPES.has(mediaType))
+    throw new OciError('MANIFEST_INVALID', `unsupported manifest media type "${mediaType}"`);
 
   const parsed: ParsedManifest = { mediaType, blobs: [], manifests: [] };
   if (INDEX_TYPES.has(mediaType)) {
-    if (!Array.isArray(m.manifests)) throw new OciError('MANIFEST_INVALID', 'an index must have a "manifests" array');
+    if (!Array.isArray(m.manifests))
+      throw new OciError('MANIFEST_INVALID', 'an index must have a "manifests" array');
     parsed.manifests = m.manifests.map((d, i) => descriptor(d, `manifests[${i}]`).digest);
   } else {
-    if (m.config === undefined) throw new OciError('MANIFEST_INVALID', 'an image manifest must have a "config" descriptor');
+    if (m.config === undefined)
+      throw new OciError('MANIFEST_INVALID', 'an image manifest must have a "config" descriptor');
     const config = descriptor(m.config, 'config');
-    if (!Array.isArray(m.layers)) throw new OciError('MANIFEST_INVALID', 'an image manifest must have a "layers" array');
+    if (!Array.isArray(m.layers))
+      throw new OciError('MANIFEST_INVALID', 'an image manifest must have a "layers" array');
     const layers = m.layers.map((d, i) => descriptor(d, `layers[${i}]`));
     parsed.blobs = [config.digest, ...layers.map((l) => l.digest)];
     parsed.artifactType = config.mediaType;
   }
   if (typeof m.artifactType === 'string') parsed.artifactType = m.artifactType;
   if (m.subject !== undefined) parsed.subject = descriptor(m.subject, 'subject').digest;
-  if (m.annotations && typeof m.annotations === 'object') parsed.annotations = m.annotations as Record<string, string>;
+  if (m.annotations && typeof m.annotations === 'object')
+    parsed.annotations = m.annotations as Record<string, string>;
   parsed.blobs = [...new Set(parsed.blobs)];
   parsed.manifests = [...new Set(parsed.manifests)];
   return parsed;
 }
 
 function descriptor(value: unknown, where: string): Descriptor {
-  if (!value || typeof value !== 'object') throw new OciError('MANIFEST_INVALID', `${where} must be a descriptor object`);
+  if (!value || typeof value !== 'object')
+    throw new OciError('MANIFEST_INVALID', `${where} must be a descriptor object`);
   const d = value as Record<string, unknown>;
-  if (typeof d.mediaType !== 'string') throw new OciError('MANIFEST_INVALID', `${where}.mediaType must be a string`);
-  if (typeof d.digest !== 'string') throw new OciError('MANIFEST_INVALID', `${where}.digest must be a string`);
-  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw new OciError('MANIFEST_INVALID', `${where}.size must be a non-negative integer`);
+  if (typeof d.mediaType !== 'string')
+    throw new OciError('MANIFEST_INVALID', `${where}.mediaType must be a string`);
+  if (typeof d.digest !== 'string')
+    throw new OciError('MANIFEST_INVALID', `${where}.digest must be a string`);
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0)
+    throw new OciError('MANIFEST_INVALID', `${where}.size must be a non-negative integer`);
   try {
     parseDigest(d.digest);
   } catch (error) {

@@ -12,12 +12,20 @@ export const MAX_NAME_LENGTH = 255;
 
 export function validateRepositoryName(name: string): string {
   if (name.length > MAX_NAME_LENGTH) {
-    throw new OciError('NAME_INVALID', `repository name is ${name.length} characters; the limit is ${MAX_NAME_LENGTH}`, { detail: { name: name.slice(0, 64) + '…' } });
+    throw new OciError(
+      'NAME_INVALID',
+      `repository name is ${name.length} characters; the limit is ${MAX_NAME_LENGTH}`,
+      { detail: { name: name.slice(0, 64) + '…' } },
+    );
   }
   if (!NAME.test(name)) {
-    throw new OciError('NAME_INVALID', `invalid repository name "${name}": use lower-case letters, digits and . _ __ - separators, with / between components (no "..", no upper case)`, {
-      detail: { name },
-    });
+    throw new OciError(
+      'NAME_INVALID',
+      `invalid repository name "${name}": use lower-case letters, digits and . _ __ - separators, with / between components (no "..", no upper case)`,
+      {
+        detail: { name },
+      },
+    );
   }
   return name;
 }

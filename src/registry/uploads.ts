@@ -46,7 +46,8 @@ export class UploadService {
   async size(repository: string, id: string): Promise<number> {
     const session = await this.meta.getUpload(id);
     const size = session && session.repository === repository ? await this.store.uploadSize(id) : undefined;
-    if (size === undefined) throw new OciError('BLOB_UPLOAD_UNKNOWN', `no upload ${id} in repository ${repository}`);
+    if (size === undefined)
+      throw new OciError('BLOB_UPLOAD_UNKNOWN', `no upload ${id} in repository ${repository}`);
     return size;
   }
 
@@ -55,33 +56,53 @@ export class UploadService {
     return this.exclusive(id, async () => {
       const size = await this.size(repository, id);
       if (range && range.start !== size) {
-        throw new OciError('BLOB_UPLOAD_INVALID', `chunk starts at ${range.start} but the upload has ${size} bytes: send the chunk that starts at ${size}`, {
-          status: 416,
-          headers: { Range: rangeHeader(size), Location: uploadLocation(repository, id) },
-        });
+        throw new OciError(
+          'BLOB_UPLOAD_INVALID',
+          `chunk starts at ${range.start} but the upload has ${size} bytes: send the chunk that starts at ${size}`,
+          {
+            status: 416,
+            headers: { Range: rangeHeader(size), Location: uploadLocation(repository, id) },
+          },
+        );
       }
       return this.write(id, size, data, range);
     });
   }
 
   /** PUT ?digest=: appends the last chunk (if any), verifies the digest and publishes the blob. */
-  async complete(repository: string, id: string, digest: Digest, data?: Readable, range?: ChunkRange): Promise<number> {
+  async complete(
+    repository: string,
+    id: string,
+    digest: Digest,
+    data?: Readable,
+    range?: ChunkRange,
+  ): Promise<number> {
     return this.exclusive(id, async () => {
       let size = await this.size(repository, id);
       if (range && range.start !== size) {
-        throw new OciError('BLOB_UPLOAD_INVALID', `chunk starts at ${range.start} but the upload has ${size} bytes`, {
-          status: 416,
-          headers: { Range: rangeHeader(size), Location: uploadLocation(repository, id) },
-        });
+        throw new OciError(
+          'BLOB_UPLOAD_INVALID',
+          `chunk starts at ${range.start} but the upload has ${size} bytes`,
+          {
+            status: 416,
+            headers: { Range: rangeHeader(size), Location: uploadLocation(repository, id) },
+          },
+        );
       }
       if (data) size = await this.write(id, size, data, range);
       const actual = await this.digestOf(id, digest.algorithm, size);
       if (actual !== digest.value) {
         // The bytes are not what the client meant: drop the session so nothing of it is kept.
         await this.cancelQuietly(id);
-        throw new OciError('DIGEST_INVALID', `the uploaded content has digest ${actual}, not ${digest.value}`, { detail: { expected: digest.value, actual } });
+        throw new OciError(
+          'DIGEST_INVALID',
+          `the uploaded content has digest ${actual}, not ${digest.value}`,
+          { detail: { expected: digest.value, actual } },
+        );
       }
-      await this.meta.commitBlob(repository, digest.value, size, () => this.store.commitUpload(id, digest.value));
+      await this.meta.commitBlob(repository, digest.value, size, () =>
+        this.store.commitUpload(id, digest.value),
+      );
       await this.meta.deleteUpload(id);
       this.hashes.delete(id);
       return size;
@@ -112,13 +133,20 @@ export class UploadService {
       });
     } catch (error) {
       if (error instanceof SizeLimitError) {
-        throw new OciError('SIZE_INVALID', `blob is larger than the registry's limit of ${error.limit} bytes`, { status: 413 });
+        throw new OciError(
+          'SIZE_INVALID',
+          `blob is larger than the registry's limit of ${error.limit} bytes`,
+          { status: 413 },
+        );
       }
       throw error;
     }
     if (range && size - 1 !== range.end) {
       await this.cancelQuietly(id);
-      throw new OciError('SIZE_INVALID', `Content-Range said the chunk ends at ${range.end} but it ended at ${size - 1}; the upload was cancelled`);
+      throw new OciError(
+        'SIZE_INVALID',
+        `Content-Range said the chunk ends at ${range.end} but it ended at ${size - 1}; the upload was cancelled`,
+      );
     }
     if (hashable && hash) this.hashes.set(id, { algorithm: hashable.algorithm, hash, offset: size });
     else this.hashes.delete(id);
@@ -128,7 +156,8 @@ export class UploadService {
 
   private async digestOf(id: string, algorithm: Algorithm, size: number): Promise<string> {
     const running = this.hashes.get(id);
-    if (running && running.algorithm === algorithm && running.offset === size) return `${algorithm}:${running.hash.digest('hex')}`;
+    if (running && running.algorithm === algorithm && running.offset === size)
+      return `${algorithm}:${running.hash.digest('hex')}`;
     const hash = hasherFor(algorithm);
     for await (const chunk of await this.store.readUpload(id)) hash.update(chunk as Buffer);
     return `${algorithm}:${hash.digest('hex')}`;
@@ -136,7 +165,9 @@ export class UploadService {
 
   private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
     if (this.busy.has(id)) {
-      throw new OciError('BLOB_UPLOAD_INVALID', `upload ${id} is being written by another request`, { status: 416 });
+      throw new OciError('BLOB_UPLOAD_INVALID', `upload ${id} is being written by another request`, {
+        status: 416,
+      });
     }
     this.busy.add(id);
     try {

@@ -2,7 +2,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { forEachCombo } from './support/harness.js';
-import { bin, blob, errorCode, imageManifest, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, pushBlob, putManifest, sha256, sha512 } from './support/oci.js';
+import {
+  bin,
+  blob,
+  errorCode,
+  imageManifest,
+  OCI_EMPTY,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  pushBlob,
+  putManifest,
+  sha256,
+  sha512,
+} from './support/oci.js';
 
 await forEachCombo(describe, (registry) => {
   test('GET /v2/ answers 200 with the API version header', async () => {
@@ -48,7 +60,11 @@ await forEachCombo(describe, (registry) => {
     assert.equal(started.status, 202);
     const location = started.headers.get('location')!;
     assert.match(location, /^\/v2\/lib\/pp\/blobs\/uploads\/[0-9a-f-]{36}$/);
-    const put = await fetch(`${url}${location}?digest=${b.digest}`, { method: 'PUT', body: bin(b.bytes), headers: { 'Content-Type': 'application/octet-stream' } });
+    const put = await fetch(`${url}${location}?digest=${b.digest}`, {
+      method: 'PUT',
+      body: bin(b.bytes),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
     assert.equal(put.status, 201);
     assert.equal(await (await fetch(`${url}/v2/lib/pp/blobs/${b.digest}`)).text(), 'post then put');
 
@@ -89,11 +105,15 @@ await forEachCombo(describe, (registry) => {
   test('streamed PATCH without Content-Range (what skopeo sends), and cancel with DELETE', async () => {
     const { url } = registry();
     const b = blob('streamed');
-    const location = (await fetch(`${url}/v2/lib/streamed/blobs/uploads/`, { method: 'POST' })).headers.get('location')!;
+    const location = (await fetch(`${url}/v2/lib/streamed/blobs/uploads/`, { method: 'POST' })).headers.get(
+      'location',
+    )!;
     assert.equal((await fetch(`${url}${location}`, { method: 'PATCH', body: bin(b.bytes) })).status, 202);
     assert.equal((await fetch(`${url}${location}?digest=${b.digest}`, { method: 'PUT' })).status, 201);
 
-    const cancelled = (await fetch(`${url}/v2/lib/streamed/blobs/uploads/`, { method: 'POST' })).headers.get('location')!;
+    const cancelled = (await fetch(`${url}/v2/lib/streamed/blobs/uploads/`, { method: 'POST' })).headers.get(
+      'location',
+    )!;
     assert.equal((await fetch(`${url}${cancelled}`, { method: 'DELETE' })).status, 204);
     const after = await fetch(`${url}${cancelled}`);
     assert.equal(after.status, 404);
@@ -104,12 +124,24 @@ await forEachCombo(describe, (registry) => {
     const { url } = registry();
     const bytes = Buffer.from('five hundred and twelve');
     const digest = sha512(bytes);
-    const res = await fetch(`${url}/v2/lib/sha512/blobs/uploads/?digest=${digest}`, { method: 'POST', body: bin(bytes) });
+    const res = await fetch(`${url}/v2/lib/sha512/blobs/uploads/?digest=${digest}`, {
+      method: 'POST',
+      body: bin(bytes),
+    });
     assert.equal(res.status, 201);
-    assert.equal(await (await fetch(`${url}/v2/lib/sha512/blobs/${digest}`)).text(), 'five hundred and twelve');
-    const viaSession = (await fetch(`${url}/v2/lib/sha512/blobs/uploads/?digest-algorithm=sha512`, { method: 'POST' })).headers.get('location')!;
+    assert.equal(
+      await (await fetch(`${url}/v2/lib/sha512/blobs/${digest}`)).text(),
+      'five hundred and twelve',
+    );
+    const viaSession = (
+      await fetch(`${url}/v2/lib/sha512/blobs/uploads/?digest-algorithm=sha512`, { method: 'POST' })
+    ).headers.get('location')!;
     const other = Buffer.from('another');
-    assert.equal((await fetch(`${url}${viaSession}?digest=${sha512(other)}`, { method: 'PUT', body: bin(other) })).status, 201);
+    assert.equal(
+      (await fetch(`${url}${viaSession}?digest=${sha512(other)}`, { method: 'PUT', body: bin(other) }))
+        .status,
+      201,
+    );
 
     const config = blob('{}');
     await pushBlob(url, 'lib/sha512', config);
@@ -146,7 +178,11 @@ await forEachCombo(describe, (registry) => {
     assert.equal(missing.status, 404);
     assert.equal(await errorCode(missing), 'MANIFEST_UNKNOWN');
 
-    const byDigestWithTags = await fetch(`${url}/v2/app/web/manifests/${sha256(manifest)}?tag=a&tag=b`, { method: 'PUT', body: bin(manifest), headers: { 'Content-Type': OCI_MANIFEST } });
+    const byDigestWithTags = await fetch(`${url}/v2/app/web/manifests/${sha256(manifest)}?tag=a&tag=b`, {
+      method: 'PUT',
+      body: bin(manifest),
+      headers: { 'Content-Type': OCI_MANIFEST },
+    });
     assert.equal(byDigestWithTags.status, 201);
     const tags = (await (await fetch(`${url}/v2/app/web/tags/list`)).json()) as { tags: string[] };
     assert.deepEqual(tags.tags, ['a', 'b', 'v1']);
@@ -160,25 +196,76 @@ await forEachCombo(describe, (registry) => {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-        config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: config.digest, size: config.bytes.length },
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          digest: config.digest,
+          size: config.bytes.length,
+        },
         layers: [],
       }),
     );
-    assert.equal((await putManifest(url, 'multi/app', 'docker', docker, 'application/vnd.docker.distribution.manifest.v2+json')).status, 201);
+    assert.equal(
+      (
+        await putManifest(
+          url,
+          'multi/app',
+          'docker',
+          docker,
+          'application/vnd.docker.distribution.manifest.v2+json',
+        )
+      ).status,
+      201,
+    );
     const oci = imageManifest(config, []);
     assert.equal((await putManifest(url, 'multi/app', 'oci', oci)).status, 201);
     const entries = [
-      { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: sha256(docker), size: docker.length, platform: { os: 'linux', architecture: 'amd64' } },
-      { mediaType: OCI_MANIFEST, digest: sha256(oci), size: oci.length, platform: { os: 'linux', architecture: 'arm64' } },
+      {
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        digest: sha256(docker),
+        size: docker.length,
+        platform: { os: 'linux', architecture: 'amd64' },
+      },
+      {
+        mediaType: OCI_MANIFEST,
+        digest: sha256(oci),
+        size: oci.length,
+        platform: { os: 'linux', architecture: 'arm64' },
+      },
     ];
-    const list = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: entries }));
-    assert.equal((await putManifest(url, 'multi/app', 'list', list, 'application/vnd.docker.distribution.manifest.list.v2+json')).status, 201);
+    const list = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+        manifests: entries,
+      }),
+    );
+    assert.equal(
+      (
+        await putManifest(
+          url,
+          'multi/app',
+          'list',
+          list,
+          'application/vnd.docker.distribution.manifest.list.v2+json',
+        )
+      ).status,
+      201,
+    );
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries }));
     assert.equal((await putManifest(url, 'multi/app', 'index', index, OCI_INDEX)).status, 201);
     const got = await fetch(`${url}/v2/multi/app/manifests/list`);
-    assert.equal(got.headers.get('content-type'), 'application/vnd.docker.distribution.manifest.list.v2+json');
+    assert.equal(
+      got.headers.get('content-type'),
+      'application/vnd.docker.distribution.manifest.list.v2+json',
+    );
 
-    const dangling = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ ...entries[1], digest: sha256('not pushed') }] }));
+    const dangling = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [{ ...entries[1], digest: sha256('not pushed') }],
+      }),
+    );
     const refused = await putManifest(url, 'multi/app', 'dangling', dangling, OCI_INDEX);
     assert.equal(refused.status, 400);
     assert.equal(await errorCode(refused), 'MANIFEST_BLOB_UNKNOWN');
@@ -215,17 +302,27 @@ await forEachCombo(describe, (registry) => {
     const all = await fetch(`${url}/v2/ref/app/referrers/${sha256(image)}`);
     assert.equal(all.status, 200);
     assert.equal(all.headers.get('content-type'), OCI_INDEX);
-    const index = (await all.json()) as { mediaType: string; manifests: { digest: string; artifactType: string; annotations: Record<string, string> }[] };
+    const index = (await all.json()) as {
+      mediaType: string;
+      manifests: { digest: string; artifactType: string; annotations: Record<string, string> }[];
+    };
     assert.equal(index.mediaType, OCI_INDEX);
     assert.deepEqual(index.manifests.map((m) => m.digest).sort(), [sha256(sbom), sha256(sig)].sort());
     assert.equal(index.manifests.find((m) => m.digest === sha256(sbom))?.annotations.note, 'sbom');
 
-    const filtered = await fetch(`${url}/v2/ref/app/referrers/${sha256(image)}?artifactType=application/vnd.example.sbom`);
+    const filtered = await fetch(
+      `${url}/v2/ref/app/referrers/${sha256(image)}?artifactType=application/vnd.example.sbom`,
+    );
     assert.equal(filtered.headers.get('oci-filters-applied'), 'artifactType');
     const only = (await filtered.json()) as { manifests: { digest: string; artifactType: string }[] };
-    assert.deepEqual(only.manifests.map((m) => [m.digest, m.artifactType]), [[sha256(sbom), 'application/vnd.example.sbom']]);
+    assert.deepEqual(
+      only.manifests.map((m) => [m.digest, m.artifactType]),
+      [[sha256(sbom), 'application/vnd.example.sbom']],
+    );
 
-    const none = (await (await fetch(`${url}/v2/ref/app/referrers/${sha256('nothing refers to this')}`)).json()) as { manifests: unknown[] };
+    const none = (await (
+      await fetch(`${url}/v2/ref/app/referrers/${sha256('nothing refers to this')}`)
+    ).json()) as { manifests: unknown[] };
     assert.deepEqual(none.manifests, [], 'an unknown subject gives an empty index, not 404');
 
     // A subject that does not exist yet is accepted (spec), and shows up once referenced.
@@ -241,8 +338,12 @@ await forEachCombo(describe, (registry) => {
     const config = blob('{"tags":true}');
     await pushBlob(url, 'page/app', config);
     const manifest = imageManifest(config, []);
-    for (const tag of ['b', 'a', 'c', 'A', 'd-1', 'd_2']) assert.equal((await putManifest(url, 'page/app', tag, manifest)).status, 201);
-    const all = (await (await fetch(`${url}/v2/page/app/tags/list`)).json()) as { name: string; tags: string[] };
+    for (const tag of ['b', 'a', 'c', 'A', 'd-1', 'd_2'])
+      assert.equal((await putManifest(url, 'page/app', tag, manifest)).status, 201);
+    const all = (await (await fetch(`${url}/v2/page/app/tags/list`)).json()) as {
+      name: string;
+      tags: string[];
+    };
     assert.equal(all.name, 'page/app');
     assert.deepEqual(all.tags, ['A', 'a', 'b', 'c', 'd-1', 'd_2'], 'byte order');
     const first = await fetch(`${url}/v2/page/app/tags/list?n=2`);
@@ -261,11 +362,17 @@ await forEachCombo(describe, (registry) => {
 
     const catalog = (await (await fetch(`${url}/v2/_catalog`)).json()) as { repositories: string[] };
     assert.ok(catalog.repositories.includes('page/app'));
-    assert.deepEqual([...catalog.repositories].sort((x, y) => (x < y ? -1 : 1)), catalog.repositories);
+    assert.deepEqual(
+      [...catalog.repositories].sort((x, y) => (x < y ? -1 : 1)),
+      catalog.repositories,
+    );
     const page = await fetch(`${url}/v2/_catalog?n=1`);
     const firstRepo = ((await page.json()) as { repositories: string[] }).repositories;
     assert.equal(firstRepo.length, 1);
-    assert.equal(page.headers.get('link'), `</v2/_catalog?n=1&last=${encodeURIComponent(firstRepo[0]!)}>; rel="next"`);
+    assert.equal(
+      page.headers.get('link'),
+      `</v2/_catalog?n=1&last=${encodeURIComponent(firstRepo[0]!)}>; rel="next"`,
+    );
   });
 
   test('delete a tag, a manifest and a blob; then 404 with the spec codes', async () => {
@@ -279,13 +386,24 @@ await forEachCombo(describe, (registry) => {
     await putManifest(url, 'del/app', 'drop', manifest);
     assert.equal((await fetch(`${url}/v2/del/app/manifests/drop`, { method: 'DELETE' })).status, 202);
     assert.equal((await fetch(`${url}/v2/del/app/manifests/drop`)).status, 404);
-    assert.equal((await fetch(`${url}/v2/del/app/manifests/keep`)).status, 200, 'deleting a tag leaves the manifest and its other tags');
+    assert.equal(
+      (await fetch(`${url}/v2/del/app/manifests/keep`)).status,
+      200,
+      'deleting a tag leaves the manifest and its other tags',
+    );
 
-    assert.equal((await fetch(`${url}/v2/del/app/manifests/${sha256(manifest)}`, { method: 'DELETE' })).status, 202);
+    assert.equal(
+      (await fetch(`${url}/v2/del/app/manifests/${sha256(manifest)}`, { method: 'DELETE' })).status,
+      202,
+    );
     const gone = await fetch(`${url}/v2/del/app/manifests/${sha256(manifest)}`);
     assert.equal(gone.status, 404);
     assert.equal(await errorCode(gone), 'MANIFEST_UNKNOWN');
-    assert.equal((await fetch(`${url}/v2/del/app/manifests/keep`)).status, 404, 'deleting by digest removes its tags');
+    assert.equal(
+      (await fetch(`${url}/v2/del/app/manifests/keep`)).status,
+      404,
+      'deleting by digest removes its tags',
+    );
 
     assert.equal((await fetch(`${url}/v2/del/app/blobs/${layer.digest}`, { method: 'DELETE' })).status, 202);
     const blobGone = await fetch(`${url}/v2/del/app/blobs/${layer.digest}`);
@@ -298,12 +416,17 @@ await forEachCombo(describe, (registry) => {
     const { url } = registry();
     const b = blob('mount me');
     await pushBlob(url, 'mount/src', b);
-    const mounted = await fetch(`${url}/v2/mount/dst/blobs/uploads/?mount=${b.digest}&from=mount/src`, { method: 'POST' });
+    const mounted = await fetch(`${url}/v2/mount/dst/blobs/uploads/?mount=${b.digest}&from=mount/src`, {
+      method: 'POST',
+    });
     assert.equal(mounted.status, 201);
     assert.equal(mounted.headers.get('location'), `/v2/mount/dst/blobs/${b.digest}`);
     assert.equal(await (await fetch(`${url}/v2/mount/dst/blobs/${b.digest}`)).text(), 'mount me');
 
-    const fromNowhere = await fetch(`${url}/v2/mount/other/blobs/uploads/?mount=${b.digest}&from=mount/empty`, { method: 'POST' });
+    const fromNowhere = await fetch(
+      `${url}/v2/mount/other/blobs/uploads/?mount=${b.digest}&from=mount/empty`,
+      { method: 'POST' },
+    );
     assert.equal(fromNowhere.status, 202, 'a failed mount falls back to an upload session');
     assert.match(fromNowhere.headers.get('location')!, /\/v2\/mount\/other\/blobs\/uploads\//);
     const noFrom = await fetch(`${url}/v2/mount/third/blobs/uploads/?mount=${b.digest}`, { method: 'POST' });

@@ -21,7 +21,10 @@ function tempDir(): string {
 
 /** Starts `berth registry serve` on port 0 and waits for the `registry <url>` and `ready` lines. */
 async function serve(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(berth, ['registry', 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BERTH_LOG_LEVEL: 'warn' } });
+  const child = spawn(berth, ['registry', 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BERTH_LOG_LEVEL: 'warn' },
+  });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line; output: ${out}`)), 60_000);
@@ -40,14 +43,17 @@ async function serve(dataDir: string): Promise<{ child: ChildProcess; url: strin
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
 function blobFiles(dataDir: string): string[] {
   const root = join(dataDir, 'blobs', 'blobs');
   try {
-    return readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+    return readdirSync(root, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
   } catch {
     return [];
   }
@@ -58,28 +64,42 @@ test('serve prints its URL, a killed upload leaves no blob, SIGTERM stops cleanl
   const first = await serve(dataDir);
   assert.equal((await fetch(`${first.url}/v2/`)).status, 200);
   const b = blob(Buffer.alloc(8 * 1024 * 1024, 'killed mid-upload'));
-  const location = (await fetch(`${first.url}/v2/kill/test/blobs/uploads/`, { method: 'POST' })).headers.get('location')!;
+  const location = (await fetch(`${first.url}/v2/kill/test/blobs/uploads/`, { method: 'POST' })).headers.get(
+    'location',
+  )!;
   // Stream half the blob, then kill the server with SIGKILL: no chance to clean up.
   await new Promise<void>((resolve) => {
-    const req = request(`${first.url}${location}`, { method: 'PATCH', headers: { 'Content-Length': b.bytes.length } });
+    const req = request(`${first.url}${location}`, {
+      method: 'PATCH',
+      headers: { 'Content-Length': b.bytes.length },
+    });
     req.on('error', () => resolve());
-    req.write(b.bytes.subarray(0, 4 * 1024 * 1024), () => setTimeout(() => {
-      first.child.kill('SIGKILL');
-      resolve();
-    }, 300));
+    req.write(b.bytes.subarray(0, 4 * 1024 * 1024), () =>
+      setTimeout(() => {
+        first.child.kill('SIGKILL');
+        resolve();
+      }, 300),
+    );
   });
   await exited(first.child);
   assert.deepEqual(blobFiles(dataDir), [], 'no blob file appeared');
 
   const second = await serve(dataDir);
   try {
-    assert.equal((await fetch(`${second.url}/v2/kill/test/blobs/${b.digest}`, { method: 'HEAD' })).status, 404);
+    assert.equal(
+      (await fetch(`${second.url}/v2/kill/test/blobs/${b.digest}`, { method: 'HEAD' })).status,
+      404,
+    );
     // Completing the session now cannot publish the truncated bytes under the real digest.
     const put = await fetch(`${second.url}${location}?digest=${b.digest}`, { method: 'PUT' });
     assert.equal(put.status, 400);
     assert.equal(((await put.json()) as { errors: { code: string }[] }).errors[0]!.code, 'DIGEST_INVALID');
     assert.deepEqual(blobFiles(dataDir), []);
-    assert.equal((await pushBlob(second.url, 'kill/test', b)).status, 201, 'a fresh push of the same blob works');
+    assert.equal(
+      (await pushBlob(second.url, 'kill/test', b)).status,
+      201,
+      'a fresh push of the same blob works',
+    );
     assert.equal(blobFiles(dataDir).length, 1);
   } finally {
     second.child.kill('SIGTERM');
@@ -95,8 +115,22 @@ test('berth registry gc: --dry-run --output json, then a real run in text, next 
     const orphan = blob('nothing references me');
     assert.equal((await pushBlob(server.url, 'gc/cli', orphan)).status, 201);
     const run = promisify(execFile);
-    const dry = await run(berth, ['registry', 'gc', '--dry-run', '--grace-period', '0s', '--data-dir', dataDir, '--output', 'json']);
-    const report = JSON.parse(dry.stdout) as { dryRun: boolean; blobs: { digest: string; size: number }[]; bytesFreed: number };
+    const dry = await run(berth, [
+      'registry',
+      'gc',
+      '--dry-run',
+      '--grace-period',
+      '0s',
+      '--data-dir',
+      dataDir,
+      '--output',
+      'json',
+    ]);
+    const report = JSON.parse(dry.stdout) as {
+      dryRun: boolean;
+      blobs: { digest: string; size: number }[];
+      bytesFreed: number;
+    };
     assert.equal(report.dryRun, true);
     assert.deepEqual(report.blobs, [{ digest: orphan.digest, size: orphan.bytes.length }]);
     assert.equal(report.bytesFreed, orphan.bytes.length);
@@ -107,7 +141,9 @@ test('berth registry gc: --dry-run --output json, then a real run in text, next 
     assert.match(real.stdout, new RegExp(`${orphan.bytes.length} bytes freed`));
     assert.equal((await fetch(`${server.url}/v2/gc/cli/blobs/${orphan.digest}`)).status, 404);
 
-    const bad = await run(berth, ['registry', 'gc', '--grace-period', 'soon', '--data-dir', dataDir]).catch((e: { code: number; stderr: string }) => e);
+    const bad = await run(berth, ['registry', 'gc', '--grace-period', 'soon', '--data-dir', dataDir]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     assert.equal((bad as { code: number }).code, 1);
     assert.match((bad as { stderr: string }).stderr, /--grace-period: expected a duration/);
   } finally {

@@ -4,7 +4,17 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectGarbage } from '../../src/registry/gc.js';
 import { forEachCombo, type TestRegistry } from './support/harness.js';
-import { bin, blob, imageManifest, OCI_INDEX, OCI_MANIFEST, pushBlob, putManifest, sha256, type Blob } from './support/oci.js';
+import {
+  bin,
+  blob,
+  imageManifest,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  pushBlob,
+  putManifest,
+  sha256,
+  type Blob,
+} from './support/oci.js';
 
 const HOUR = 3_600_000;
 
@@ -12,11 +22,22 @@ async function stored(registry: TestRegistry, digest: string): Promise<boolean> 
   return (await registry.storage.store.stat(digest)) !== undefined;
 }
 
-async function pushImage(url: string, repository: string, reference: string, layers: Blob[], extra: Record<string, unknown> = {}): Promise<Buffer> {
+async function pushImage(
+  url: string,
+  repository: string,
+  reference: string,
+  layers: Blob[],
+  extra: Record<string, unknown> = {},
+): Promise<Buffer> {
   const config = blob(`{"image":"${repository}:${reference}:${Math.random()}"}`);
   for (const b of [config, ...layers]) assert.equal((await pushBlob(url, repository, b)).status, 201);
   const manifest = imageManifest(config, layers, extra);
-  const put = await putManifest(url, repository, reference === 'digest' ? sha256(manifest) : reference, manifest);
+  const put = await putManifest(
+    url,
+    repository,
+    reference === 'digest' ? sha256(manifest) : reference,
+    manifest,
+  );
   assert.equal(put.status, 201, `push ${repository}:${reference}: ${await put.text()}`);
   return manifest;
 }
@@ -32,29 +53,56 @@ await forEachCombo(describe, (registry) => {
     const orphan = blob('a blob no manifest references');
     await pushBlob(url, 'gc/app', orphan);
     // A referrer of the tagged image is kept; a referrer of the untagged one goes with it.
-    const signOf = (subject: Buffer) => ({ subject: { mediaType: OCI_MANIFEST, digest: sha256(subject), size: subject.length }, artifactType: 'application/vnd.example.sig' });
+    const signOf = (subject: Buffer) => ({
+      subject: { mediaType: OCI_MANIFEST, digest: sha256(subject), size: subject.length },
+      artifactType: 'application/vnd.example.sig',
+    });
     const keptSig = await pushImage(url, 'gc/app', 'digest', [], signOf(image));
     const droppedSig = await pushImage(url, 'gc/app', 'digest', [], signOf(untagged));
     // A tagged index keeps its untagged child.
     const child = await pushImage(url, 'gc/app', 'digest', [blob('child layer')]);
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: sha256(child), size: child.length }] }));
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [{ mediaType: OCI_MANIFEST, digest: sha256(child), size: child.length }],
+      }),
+    );
     assert.equal((await putManifest(url, 'gc/app', 'multi', index, OCI_INDEX)).status, 201);
     // An upload in progress, younger than the upload expiry.
-    const location = (await fetch(`${url}/v2/gc/app/blobs/uploads/`, { method: 'POST' })).headers.get('location')!;
+    const location = (await fetch(`${url}/v2/gc/app/blobs/uploads/`, { method: 'POST' })).headers.get(
+      'location',
+    )!;
     const partial = blob('uploaded while gc ran');
     await fetch(`${url}${location}`, { method: 'PATCH', body: bin(partial.bytes) });
 
     const now = Date.now() + 1000; // everything above counts as older than a zero grace period
-    const dry = await collectGarbage(r.storage.meta, r.storage.store, { gracePeriodMs: 0, uploadExpiryMs: HOUR, dryRun: true, now });
+    const dry = await collectGarbage(r.storage.meta, r.storage.store, {
+      gracePeriodMs: 0,
+      uploadExpiryMs: HOUR,
+      dryRun: true,
+      now,
+    });
     assert.equal(dry.dryRun, true);
-    assert.deepEqual(dry.manifests.map((m) => m.digest).sort(), [sha256(untagged), sha256(droppedSig)].sort());
+    assert.deepEqual(
+      dry.manifests.map((m) => m.digest).sort(),
+      [sha256(untagged), sha256(droppedSig)].sort(),
+    );
     const dryBlobs = new Set(dry.blobs.map((b) => b.digest));
     assert.ok(dryBlobs.has(dropped.digest) && dryBlobs.has(orphan.digest));
     assert.ok(!dryBlobs.has(kept.digest));
-    assert.equal((await fetch(`${url}/v2/gc/app/manifests/${sha256(untagged)}`)).status, 200, 'a dry run removes nothing');
+    assert.equal(
+      (await fetch(`${url}/v2/gc/app/manifests/${sha256(untagged)}`)).status,
+      200,
+      'a dry run removes nothing',
+    );
     assert.ok(await stored(r, orphan.digest));
 
-    const report = await collectGarbage(r.storage.meta, r.storage.store, { gracePeriodMs: 0, uploadExpiryMs: HOUR, now });
+    const report = await collectGarbage(r.storage.meta, r.storage.store, {
+      gracePeriodMs: 0,
+      uploadExpiryMs: HOUR,
+      now,
+    });
     assert.deepEqual(report.manifests.map((m) => m.digest).sort(), dry.manifests.map((m) => m.digest).sort());
     assert.deepEqual(new Set(report.blobs.map((b) => b.digest)), dryBlobs);
     assert.equal(report.bytesFreed, dry.bytesFreed);
@@ -66,11 +114,23 @@ await forEachCombo(describe, (registry) => {
     assert.equal(await stored(r, dropped.digest), false);
     assert.equal(await stored(r, orphan.digest), false);
     assert.equal((await fetch(`${url}/v2/gc/app/blobs/${orphan.digest}`)).status, 404);
-    for (const ref of ['v1', sha256(keptSig), 'multi', sha256(child)]) assert.equal((await fetch(`${url}/v2/gc/app/manifests/${ref}`)).status, 200, ref);
-    assert.equal(await (await fetch(`${url}/v2/gc/app/blobs/${kept.digest}`)).text(), 'layer of the tagged image');
-    assert.equal((await fetch(`${url}${location}?digest=${partial.digest}`, { method: 'PUT' })).status, 201, 'the upload in progress survived');
+    for (const ref of ['v1', sha256(keptSig), 'multi', sha256(child)])
+      assert.equal((await fetch(`${url}/v2/gc/app/manifests/${ref}`)).status, 200, ref);
+    assert.equal(
+      await (await fetch(`${url}/v2/gc/app/blobs/${kept.digest}`)).text(),
+      'layer of the tagged image',
+    );
+    assert.equal(
+      (await fetch(`${url}${location}?digest=${partial.digest}`, { method: 'PUT' })).status,
+      201,
+      'the upload in progress survived',
+    );
 
-    const again = await collectGarbage(r.storage.meta, r.storage.store, { gracePeriodMs: 0, uploadExpiryMs: HOUR, now: Date.now() + 1000 });
+    const again = await collectGarbage(r.storage.meta, r.storage.store, {
+      gracePeriodMs: 0,
+      uploadExpiryMs: HOUR,
+      now: Date.now() + 1000,
+    });
     assert.deepEqual(again.manifests, [], 'a second run finds no more manifests');
     assert.deepEqual(
       again.blobs.map((b) => b.digest),
@@ -83,12 +143,21 @@ await forEachCombo(describe, (registry) => {
     const r = registry();
     const fresh = blob('just pushed, not referenced yet');
     await pushBlob(r.url, 'gc/grace', fresh);
-    const location = (await fetch(`${r.url}/v2/gc/grace/blobs/uploads/`, { method: 'POST' })).headers.get('location')!;
+    const location = (await fetch(`${r.url}/v2/gc/grace/blobs/uploads/`, { method: 'POST' })).headers.get(
+      'location',
+    )!;
     await fetch(`${r.url}${location}`, { method: 'PATCH', body: 'abandoned' });
-    const report = await collectGarbage(r.storage.meta, r.storage.store, { gracePeriodMs: HOUR, uploadExpiryMs: 0, now: Date.now() + 1000 });
+    const report = await collectGarbage(r.storage.meta, r.storage.store, {
+      gracePeriodMs: HOUR,
+      uploadExpiryMs: 0,
+      now: Date.now() + 1000,
+    });
     assert.ok(!report.blobs.some((b) => b.digest === fresh.digest));
     assert.ok(await stored(r, fresh.digest));
-    assert.ok(report.uploads.some((u) => location.endsWith(u.id) && u.size === 9), 'the idle upload is removed with its size');
+    assert.ok(
+      report.uploads.some((u) => location.endsWith(u.id) && u.size === 9),
+      'the idle upload is removed with its size',
+    );
     assert.equal((await fetch(`${r.url}${location}`)).status, 404);
   });
 
@@ -100,15 +169,26 @@ await forEachCombo(describe, (registry) => {
     const garbage = Array.from({ length: 5 }, (_, i) => blob(`garbage ${i}`));
     for (const g of garbage) await pushBlob(url, 'gc/busy', g);
     const digests = garbage.map((g) => g.digest);
-    await r.storage.meta.db.updateTable('blobs').set({ touched_at: 0 }).where('digest', 'in', digests).execute();
-    await r.storage.meta.db.updateTable('repo_blobs').set({ created_at: 0 }).where('digest', 'in', digests).execute();
+    await r.storage.meta.db
+      .updateTable('blobs')
+      .set({ touched_at: 0 })
+      .where('digest', 'in', digests)
+      .execute();
+    await r.storage.meta.db
+      .updateTable('repo_blobs')
+      .set({ created_at: 0 })
+      .where('digest', 'in', digests)
+      .execute();
     const grace = 30_000;
     let stop = false;
     let runs = 0;
     let removed = 0;
     const gcLoop = (async () => {
       while (!stop) {
-        const report = await collectGarbage(r.storage.meta, r.storage.store, { gracePeriodMs: grace, uploadExpiryMs: HOUR });
+        const report = await collectGarbage(r.storage.meta, r.storage.store, {
+          gracePeriodMs: grace,
+          uploadExpiryMs: HOUR,
+        });
         removed += report.blobs.length;
         runs++;
         await sleep(20);
@@ -134,7 +214,10 @@ await forEachCombo(describe, (registry) => {
     assert.ok(runs > 0);
     assert.ok(removed >= 5, `old garbage was collected while pushes ran (removed ${removed})`);
     for (const tag of pushed) {
-      const manifest = (await (await fetch(`${url}/v2/gc/busy/manifests/${tag}`)).json()) as { config: { digest: string }; layers: { digest: string }[] };
+      const manifest = (await (await fetch(`${url}/v2/gc/busy/manifests/${tag}`)).json()) as {
+        config: { digest: string };
+        layers: { digest: string }[];
+      };
       for (const d of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) {
         const res = await fetch(`${url}/v2/gc/busy/blobs/${d}`);
         assert.equal(res.status, 200, `${tag} ${d}`);

@@ -16,7 +16,13 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
  * the reply: bodies (blobs of any size) stream straight to storage without Fastify's body parsing,
  * and blob downloads pipe straight from storage to the socket.
  */
-export function buildRegistryServer(options: { config: RegistryConfig; meta: MetadataStore; store: BlobStore; access: AccessControl; logger?: Logger }): FastifyInstance {
+export function buildRegistryServer(options: {
+  config: RegistryConfig;
+  meta: MetadataStore;
+  store: BlobStore;
+  access: AccessControl;
+  logger?: Logger;
+}): FastifyInstance {
   const log = options.logger ?? silentLogger;
   const ctx: RegistryContext = {
     config: options.config,
@@ -24,7 +30,9 @@ export function buildRegistryServer(options: { config: RegistryConfig; meta: Met
     store: options.store,
     access: options.access,
     log,
-    uploads: new UploadService(options.store, options.meta, { maxBlobBytes: options.config.uploads.maxBlobBytes }),
+    uploads: new UploadService(options.store, options.meta, {
+      maxBlobBytes: options.config.uploads.maxBlobBytes,
+    }),
   };
   // No Fastify request logging: the registry's hot paths are hijacked and log their own failures.
   const app = Fastify({

@@ -3,7 +3,13 @@ import { parseDigest } from '../digest.js';
 import { OciError } from '../errors.js';
 import { validateRepositoryName } from '../names.js';
 import { rangeHeader, uploadLocation } from '../uploads.js';
-import { authorize, isAllowed, methodNotAllowed, type RegistryContext, type RouteRequest } from './context.js';
+import {
+  authorize,
+  isAllowed,
+  methodNotAllowed,
+  type RegistryContext,
+  type RouteRequest,
+} from './context.js';
 import { hasBody, parseContentRange, parseRange, send, sendHead } from './http.js';
 
 /** GET, HEAD and DELETE /v2/<name>/blobs/<digest>. */
@@ -11,17 +17,20 @@ export async function blobRoute(ctx: RegistryContext, r: RouteRequest): Promise<
   const { req, res, method, name } = r;
   if (method === 'DELETE') {
     await authorize(ctx, req, name, ['delete']);
-    if (!ctx.config.deleteEnabled) throw new OciError('UNSUPPORTED', 'deletion is disabled on this registry (registry.deleteEnabled)');
+    if (!ctx.config.deleteEnabled)
+      throw new OciError('UNSUPPORTED', 'deletion is disabled on this registry (registry.deleteEnabled)');
     const digest = parseDigest(r.ref);
     // Unlinks the blob from this repository; gc frees the bytes once nothing else uses them.
-    if (!(await ctx.meta.unlinkBlob(name, digest.value))) throw new OciError('BLOB_UNKNOWN', `blob ${digest.value} is not in repository ${name}`);
+    if (!(await ctx.meta.unlinkBlob(name, digest.value)))
+      throw new OciError('BLOB_UNKNOWN', `blob ${digest.value} is not in repository ${name}`);
     return send(res, 202, { 'Docker-Content-Digest': digest.value, 'Content-Length': 0 });
   }
   if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, ['GET', 'HEAD', 'DELETE']);
   await authorize(ctx, req, name, ['pull']);
   const digest = parseDigest(r.ref);
   const size = await ctx.meta.blobInRepository(name, digest.value);
-  if (size === undefined) throw new OciError('BLOB_UNKNOWN', `blob ${digest.value} is not in repository ${name}`);
+  if (size === undefined)
+    throw new OciError('BLOB_UNKNOWN', `blob ${digest.value} is not in repository ${name}`);
   const range = parseRange(req.headers.range, size);
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/octet-stream',
@@ -60,13 +69,25 @@ export async function startUploadRoute(ctx: RegistryContext, r: RouteRequest): P
     const from = url.searchParams.get('from');
     if (from !== null) {
       validateRepositoryName(from);
-      if ((await isAllowed(ctx, req, from, ['pull'])) && (await ctx.meta.blobInRepository(from, digest.value)) !== undefined && (await ctx.meta.mountBlob(name, digest.value))) {
-        return send(res, 201, { Location: `/v2/${name}/blobs/${digest.value}`, 'Docker-Content-Digest': digest.value, 'Content-Length': 0 });
+      if (
+        (await isAllowed(ctx, req, from, ['pull'])) &&
+        (await ctx.meta.blobInRepository(from, digest.value)) !== undefined &&
+        (await ctx.meta.mountBlob(name, digest.value))
+      ) {
+        return send(res, 201, {
+          Location: `/v2/${name}/blobs/${digest.value}`,
+          'Docker-Content-Digest': digest.value,
+          'Content-Length': 0,
+        });
       }
     } else if ((await ctx.meta.blobInRepository(name, digest.value)) !== undefined) {
       // Without `from` we only "mount" what this repository already has: linking a blob from a
       // repository the caller was not shown would let anyone probe other repositories by digest.
-      return send(res, 201, { Location: `/v2/${name}/blobs/${digest.value}`, 'Docker-Content-Digest': digest.value, 'Content-Length': 0 });
+      return send(res, 201, {
+        Location: `/v2/${name}/blobs/${digest.value}`,
+        'Docker-Content-Digest': digest.value,
+        'Content-Length': 0,
+      });
     }
     // Spec: when a mount cannot be done, fall back to an ordinary upload session (202).
   }
@@ -75,13 +96,27 @@ export async function startUploadRoute(ctx: RegistryContext, r: RouteRequest): P
     const digest = parseDigest(single);
     const id = await ctx.uploads.start(name, digest.algorithm);
     await ctx.uploads.complete(name, id, digest, req);
-    return send(res, 201, { Location: `/v2/${name}/blobs/${digest.value}`, 'Docker-Content-Digest': digest.value, 'Content-Length': 0 });
+    return send(res, 201, {
+      Location: `/v2/${name}/blobs/${digest.value}`,
+      'Docker-Content-Digest': digest.value,
+      'Content-Length': 0,
+    });
   }
   const algorithm = url.searchParams.get('digest-algorithm') ?? 'sha256';
-  if (algorithm !== 'sha256' && algorithm !== 'sha512') throw new OciError('DIGEST_INVALID', `digest-algorithm "${algorithm}" is not supported (use sha256 or sha512)`);
+  if (algorithm !== 'sha256' && algorithm !== 'sha512')
+    throw new OciError(
+      'DIGEST_INVALID',
+      `digest-algorithm "${algorithm}" is not supported (use sha256 or sha512)`,
+    );
   const id = await ctx.uploads.start(name, algorithm);
-  const headers: Record<string, string | number> = { Location: uploadLocation(name, id), Range: '0-0', 'Docker-Upload-UUID': id, 'Content-Length': 0 };
-  if (ctx.config.uploads.chunkMinLength > 0) headers['OCI-Chunk-Min-Length'] = ctx.config.uploads.chunkMinLength;
+  const headers: Record<string, string | number> = {
+    Location: uploadLocation(name, id),
+    Range: '0-0',
+    'Docker-Upload-UUID': id,
+    'Content-Length': 0,
+  };
+  if (ctx.config.uploads.chunkMinLength > 0)
+    headers['OCI-Chunk-Min-Length'] = ctx.config.uploads.chunkMinLength;
   send(res, 202, headers);
 }
 
@@ -89,10 +124,17 @@ export async function startUploadRoute(ctx: RegistryContext, r: RouteRequest): P
 export async function uploadRoute(ctx: RegistryContext, r: RouteRequest): Promise<void> {
   const { req, res, method, name, url } = r;
   const id = r.ref;
-  if (!['GET', 'PATCH', 'PUT', 'DELETE'].includes(method)) throw methodNotAllowed(method, ['GET', 'PATCH', 'PUT', 'DELETE']);
+  if (!['GET', 'PATCH', 'PUT', 'DELETE'].includes(method))
+    throw methodNotAllowed(method, ['GET', 'PATCH', 'PUT', 'DELETE']);
   await authorize(ctx, req, name, ['push']);
-  if (!/^[0-9a-f-]{36}$/.test(id)) throw new OciError('BLOB_UPLOAD_UNKNOWN', `no upload ${id} in repository ${name}`);
-  const progress = (size: number) => ({ Location: uploadLocation(name, id), Range: rangeHeader(size), 'Docker-Upload-UUID': id, 'Content-Length': 0 });
+  if (!/^[0-9a-f-]{36}$/.test(id))
+    throw new OciError('BLOB_UPLOAD_UNKNOWN', `no upload ${id} in repository ${name}`);
+  const progress = (size: number) => ({
+    Location: uploadLocation(name, id),
+    Range: rangeHeader(size),
+    'Docker-Upload-UUID': id,
+    'Content-Length': 0,
+  });
   switch (method) {
     case 'GET':
       return send(res, 204, progress(await ctx.uploads.size(name, id)));
@@ -107,12 +149,17 @@ export async function uploadRoute(ctx: RegistryContext, r: RouteRequest): Promis
     }
     default: {
       const value = url.searchParams.get('digest');
-      if (value === null) throw new OciError('DIGEST_INVALID', 'PUT must name the blob: ?digest=<algorithm:hex>');
+      if (value === null)
+        throw new OciError('DIGEST_INVALID', 'PUT must name the blob: ?digest=<algorithm:hex>');
       const digest = parseDigest(value);
       const range = parseContentRange(req.headers['content-range']);
       checkLength(req.headers['content-length'], range);
       await ctx.uploads.complete(name, id, digest, hasBody(req) ? req : undefined, range);
-      return send(res, 201, { Location: `/v2/${name}/blobs/${digest.value}`, 'Docker-Content-Digest': digest.value, 'Content-Length': 0 });
+      return send(res, 201, {
+        Location: `/v2/${name}/blobs/${digest.value}`,
+        'Docker-Content-Digest': digest.value,
+        'Content-Length': 0,
+      });
     }
   }
 }
@@ -120,6 +167,10 @@ export async function uploadRoute(ctx: RegistryContext, r: RouteRequest): Promis
 function checkLength(header: string | undefined, range: { start: number; end: number } | undefined): void {
   if (!range || header === undefined) return;
   if (Number(header) !== range.end - range.start + 1) {
-    throw new OciError('SIZE_INVALID', `Content-Length ${header} does not match Content-Range ${range.start}-${range.end}`, { status: 416 });
+    throw new OciError(
+      'SIZE_INVALID',
+      `Content-Length ${header} does not match Content-Range ${range.start}-${range.end}`,
+      { status: 416 },
+    );
   }
 }

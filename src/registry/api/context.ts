@@ -29,16 +29,38 @@ export interface RouteRequest {
 }
 
 /** Asks access control before anything is touched; a refusal becomes the decision's status and OCI error. */
-export async function authorize(ctx: RegistryContext, req: IncomingMessage, repository: string, actions: RegistryAction[], catalog = false): Promise<void> {
-  const decision = await ctx.access.authorize({ headers: req.headers, repository, actions, ...(catalog ? { catalog } : {}) });
-  if (!decision.allowed) throw new OciError(decision.code, decision.message, { status: decision.status, headers: decision.headers });
+export async function authorize(
+  ctx: RegistryContext,
+  req: IncomingMessage,
+  repository: string,
+  actions: RegistryAction[],
+  catalog = false,
+): Promise<void> {
+  const decision = await ctx.access.authorize({
+    headers: req.headers,
+    repository,
+    actions,
+    ...(catalog ? { catalog } : {}),
+  });
+  if (!decision.allowed)
+    throw new OciError(decision.code, decision.message, {
+      status: decision.status,
+      headers: decision.headers,
+    });
 }
 
 /** Is the caller allowed, without failing (used for the `from` repository of a mount). */
-export async function isAllowed(ctx: RegistryContext, req: IncomingMessage, repository: string, actions: RegistryAction[]): Promise<boolean> {
+export async function isAllowed(
+  ctx: RegistryContext,
+  req: IncomingMessage,
+  repository: string,
+  actions: RegistryAction[],
+): Promise<boolean> {
   return (await ctx.access.authorize({ headers: req.headers, repository, actions })).allowed;
 }
 
 export function methodNotAllowed(method: string, allowed: string[]): OciError {
-  return new OciError('UNSUPPORTED', `${method} is not supported here; use ${allowed.join(', ')}`, { headers: { Allow: allowed.join(', ') } });
+  return new OciError('UNSUPPORTED', `${method} is not supported here; use ${allowed.join(', ')}`, {
+    headers: { Allow: allowed.join(', ') },
+  });
 }

@@ -4,18 +4,36 @@ import { OciError } from '../errors.js';
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 
 /** Writes a complete response on the raw Node response (the registry's hot paths bypass Fastify's reply). */
-export function send(res: ServerResponse, status: number, headers: Record<string, string | number>, body?: Buffer | string): void {
+export function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number>,
+  body?: Buffer | string,
+): void {
   const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
-  res.writeHead(status, { ...API_VERSION, ...(payload ? { 'Content-Length': payload.length } : {}), ...headers });
+  res.writeHead(status, {
+    ...API_VERSION,
+    ...(payload ? { 'Content-Length': payload.length } : {}),
+    ...headers,
+  });
   res.end(payload);
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string | number> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string | number> = {},
+): void {
   send(res, status, { 'Content-Type': 'application/json', ...headers }, JSON.stringify(value));
 }
 
 /** HEAD: headers that describe the entity, no body. */
-export function sendHead(res: ServerResponse, status: number, headers: Record<string, string | number>): void {
+export function sendHead(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number>,
+): void {
   res.writeHead(status, { ...API_VERSION, ...headers });
   res.end();
 }
@@ -55,10 +73,16 @@ export async function readBody(req: IncomingMessage, limit: number, tooBig: () =
 export function parseContentRange(value: string | undefined): { start: number; end: number } | undefined {
   if (value === undefined) return undefined;
   const match = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(value.trim());
-  if (!match) throw new OciError('BLOB_UPLOAD_INVALID', `Content-Range "${value}" is not <start>-<end>`, { status: 416 });
+  if (!match)
+    throw new OciError('BLOB_UPLOAD_INVALID', `Content-Range "${value}" is not <start>-<end>`, {
+      status: 416,
+    });
   const start = Number(match[1]);
   const end = Number(match[2]);
-  if (end < start) throw new OciError('BLOB_UPLOAD_INVALID', `Content-Range "${value}" ends before it starts`, { status: 416 });
+  if (end < start)
+    throw new OciError('BLOB_UPLOAD_INVALID', `Content-Range "${value}" ends before it starts`, {
+      status: 416,
+    });
   return { start, end };
 }
 
@@ -66,7 +90,10 @@ export function parseContentRange(value: string | undefined): { start: number; e
  * `Range: bytes=a-b`, `bytes=a-`, `bytes=-n` against a blob of `size` bytes. Returns undefined for no
  * Range (or one we ignore, such as several ranges); throws 416 for a range past the end.
  */
-export function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined {
+export function parseRange(
+  value: string | undefined,
+  size: number,
+): { start: number; end: number } | undefined {
   if (value === undefined) return undefined;
   const match = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
   if (!match || (match[1] === '' && match[2] === '')) return undefined;
@@ -87,12 +114,16 @@ export function parseRange(value: string | undefined, size: number): { start: nu
 }
 
 function unsatisfiable(size: number): OciError {
-  return new OciError('SIZE_INVALID', `the requested range is not within the blob's ${size} bytes`, { status: 416, headers: { 'Content-Range': `bytes */${size}` } });
+  return new OciError('SIZE_INVALID', `the requested range is not within the blob's ${size} bytes`, {
+    status: 416,
+    headers: { 'Content-Range': `bytes */${size}` },
+  });
 }
 
 /** Parses `n` for tag and catalog pagination. */
 export function parseLimit(value: string | null): number | undefined {
   if (value === null) return undefined;
-  if (!/^\d+$/.test(value)) throw new OciError('UNSUPPORTED', `n must be a non-negative integer, got "${value}"`, { status: 400 });
+  if (!/^\d+$/.test(value))
+    throw new OciError('UNSUPPORTED', `n must be a non-negative integer, got "${value}"`, { status: 400 });
   return Number(value);
 }

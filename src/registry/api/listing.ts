@@ -8,12 +8,18 @@ import { parseLimit, sendJson } from './http.js';
 const CATALOG_PAGE = 1000;
 
 /** GET /v2/<name>/tags/list?n=&last= */
-export async function tagsRoute(ctx: RegistryContext, { req, res, method, name, url }: RouteRequest): Promise<void> {
+export async function tagsRoute(
+  ctx: RegistryContext,
+  { req, res, method, name, url }: RouteRequest,
+): Promise<void> {
   if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, ['GET']);
   await authorize(ctx, req, name, ['pull']);
   const n = parseLimit(url.searchParams.get('n'));
   const last = url.searchParams.get('last') ?? undefined;
-  if (!(await ctx.meta.repositoryExists(name))) throw new OciError('NAME_UNKNOWN', `repository ${name} is not known to this registry`, { detail: { name } });
+  if (!(await ctx.meta.repositoryExists(name)))
+    throw new OciError('NAME_UNKNOWN', `repository ${name} is not known to this registry`, {
+      detail: { name },
+    });
   if (n === 0) return sendJson(res, 200, { name, tags: [] });
   // Ask for one more than a page to learn whether a next page exists.
   const tags = await ctx.meta.listTags(name, n === undefined ? undefined : n + 1, last);
@@ -26,7 +32,10 @@ export async function tagsRoute(ctx: RegistryContext, { req, res, method, name, 
 }
 
 /** GET /v2/_catalog?n=&last= */
-export async function catalogRoute(ctx: RegistryContext, { req, res, method, url }: RouteRequest): Promise<void> {
+export async function catalogRoute(
+  ctx: RegistryContext,
+  { req, res, method, url }: RouteRequest,
+): Promise<void> {
   if (method !== 'GET') throw methodNotAllowed(method, ['GET']);
   await authorize(ctx, req, '', ['pull'], true);
   const n = parseLimit(url.searchParams.get('n'));
@@ -43,7 +52,10 @@ export async function catalogRoute(ctx: RegistryContext, { req, res, method, url
 }
 
 /** GET /v2/<name>/referrers/<digest>?artifactType= : an image index of the manifests whose subject is <digest>. */
-export async function referrersRoute(ctx: RegistryContext, { req, res, method, name, ref, url }: RouteRequest): Promise<void> {
+export async function referrersRoute(
+  ctx: RegistryContext,
+  { req, res, method, name, ref, url }: RouteRequest,
+): Promise<void> {
   if (method !== 'GET') throw methodNotAllowed(method, ['GET']);
   await authorize(ctx, req, name, ['pull']);
   const subject = parseDigest(ref);
@@ -60,5 +72,8 @@ export async function referrersRoute(ctx: RegistryContext, { req, res, method, n
       ...(m.annotations ? { annotations: m.annotations } : {}),
     })),
   };
-  sendJson(res, 200, index, { 'Content-Type': MEDIA_TYPES.ociIndex, ...(artifactType !== undefined ? { 'OCI-Filters-Applied': 'artifactType' } : {}) });
+  sendJson(res, 200, index, {
+    'Content-Type': MEDIA_TYPES.ociIndex,
+    ...(artifactType !== undefined ? { 'OCI-Filters-Applied': 'artifactType' } : {}),
+  });
 }

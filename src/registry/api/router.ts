@@ -22,7 +22,11 @@ const ROUTES: [RegExp, Handler][] = [
   [/^\/v2\/(.+)\/referrers\/([^/]+)$/, referrersRoute],
 ];
 
-export async function handleRegistryRequest(ctx: RegistryContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleRegistryRequest(
+  ctx: RegistryContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const method = req.method ?? 'GET';
   try {
     const raw = req.url ?? '/';

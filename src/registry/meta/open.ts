@@ -13,7 +13,8 @@ export interface MetadataConnection {
   close(): Promise<void>;
 }
 
-export type MetadataOptions = { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; schema: string };
+export type MetadataOptions =
+  { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; schema: string };
 
 const INT8_OID = 20;
 
@@ -45,7 +46,10 @@ export async function openMetadata(options: MetadataOptions): Promise<MetadataCo
     options: `-c search_path="${schema}"`,
     max: 10,
     // bigint columns hold millisecond times and byte sizes, all well within 2^53.
-    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await sql`select 1`.execute(db);

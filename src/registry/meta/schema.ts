@@ -69,7 +69,12 @@ export async function migrate(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
     .addColumn('touched_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('manifests_pk', ['repository', 'digest'])
     .execute();
-  await db.schema.createIndex('manifests_subject').ifNotExists().on('manifests').columns(['repository', 'subject']).execute();
+  await db.schema
+    .createIndex('manifests_subject')
+    .ifNotExists()
+    .on('manifests')
+    .columns(['repository', 'subject'])
+    .execute();
   await db.schema
     .createTable('manifest_refs')
     .ifNotExists()
@@ -79,7 +84,12 @@ export async function migrate(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
     .addColumn('kind', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('manifest_refs_pk', ['repository', 'parent', 'child'])
     .execute();
-  await db.schema.createIndex('manifest_refs_child').ifNotExists().on('manifest_refs').columns(['child', 'repository']).execute();
+  await db.schema
+    .createIndex('manifest_refs_child')
+    .ifNotExists()
+    .on('manifest_refs')
+    .columns(['child', 'repository'])
+    .execute();
   await db.schema
     .createTable('tags')
     .ifNotExists()
@@ -89,7 +99,12 @@ export async function migrate(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('tags_pk', ['repository', 'tag'])
     .execute();
-  await db.schema.createIndex('tags_digest').ifNotExists().on('tags').columns(['repository', 'digest']).execute();
+  await db.schema
+    .createIndex('tags_digest')
+    .ifNotExists()
+    .on('tags')
+    .columns(['repository', 'digest'])
+    .execute();
   await db.schema
     .createTable('uploads')
     .ifNotExists()

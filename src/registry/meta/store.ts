@@ -58,11 +58,19 @@ export class MetadataStore {
   // --- repositories -------------------------------------------------------------------------
 
   private async ensureRepository(db: Db, name: string, now: number): Promise<void> {
-    await db.insertInto('repositories').values({ name, created_at: now }).onConflict((oc) => oc.column('name').doNothing()).execute();
+    await db
+      .insertInto('repositories')
+      .values({ name, created_at: now })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
   }
 
   async repositoryExists(name: string): Promise<boolean> {
-    return !!(await this.db.selectFrom('repositories').select('name').where('name', '=', name).executeTakeFirst());
+    return !!(await this.db
+      .selectFrom('repositories')
+      .select('name')
+      .where('name', '=', name)
+      .executeTakeFirst());
   }
 
   async listRepositories(limit: number | undefined, last: string | undefined): Promise<string[]> {
@@ -87,14 +95,20 @@ export class MetadataStore {
   }
 
   async blobSize(digest: string): Promise<number | undefined> {
-    return (await this.db.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirst())?.size;
+    return (await this.db.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirst())
+      ?.size;
   }
 
   /**
    * Records a blob and links it to a repository. `place` (move the verified bytes into the store)
    * runs inside the same transaction, so gc cannot delete the bytes between the two steps.
    */
-  async commitBlob(repository: string, digest: string, size: number, place: () => Promise<void>): Promise<void> {
+  async commitBlob(
+    repository: string,
+    digest: string,
+    size: number,
+    place: () => Promise<void>,
+  ): Promise<void> {
     await this.write(async (tx) => {
       const now = Date.now();
       await tx
@@ -116,7 +130,11 @@ export class MetadataStore {
   async mountBlob(repository: string, digest: string): Promise<boolean> {
     return this.write(async (tx) => {
       const now = Date.now();
-      const touched = await tx.updateTable('blobs').set({ touched_at: now }).where('digest', '=', digest).executeTakeFirst();
+      const touched = await tx
+        .updateTable('blobs')
+        .set({ touched_at: now })
+        .where('digest', '=', digest)
+        .executeTakeFirst();
       if (Number(touched.numUpdatedRows) === 0) return false;
       await this.ensureRepository(tx, repository, now);
       await tx
@@ -129,7 +147,11 @@ export class MetadataStore {
   }
 
   async unlinkBlob(repository: string, digest: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('repo_blobs').where('repository', '=', repository).where('digest', '=', digest).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('repo_blobs')
+      .where('repository', '=', repository)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -137,7 +159,10 @@ export class MetadataStore {
 
   async createUpload(id: string, repository: string): Promise<void> {
     const now = Date.now();
-    await this.db.insertInto('uploads').values({ id, repository, created_at: now, touched_at: now }).execute();
+    await this.db
+      .insertInto('uploads')
+      .values({ id, repository, created_at: now, touched_at: now })
+      .execute();
   }
 
   async getUpload(id: string): Promise<{ repository: string } | undefined> {
@@ -162,14 +187,32 @@ export class MetadataStore {
    * Stores a manifest and (optionally) points tags at it. Every referenced blob and child manifest
    * must already be in the repository; they are touched in the same transaction so gc keeps them.
    */
-  async putManifest(repository: string, digest: string, parsed: ParsedManifest, content: Buffer, tags: string[]): Promise<void> {
+  async putManifest(
+    repository: string,
+    digest: string,
+    parsed: ParsedManifest,
+    content: Buffer,
+    tags: string[],
+  ): Promise<void> {
     await this.write(async (tx) => {
       const now = Date.now();
       const missing: string[] = [];
       if (parsed.blobs.length > 0) {
-        const touched = await tx.updateTable('blobs').set({ touched_at: now }).where('digest', 'in', parsed.blobs).returning('digest').execute();
+        const touched = await tx
+          .updateTable('blobs')
+          .set({ touched_at: now })
+          .where('digest', 'in', parsed.blobs)
+          .returning('digest')
+          .execute();
         const linked = new Set(
-          (await tx.selectFrom('repo_blobs').select('digest').where('repository', '=', repository).where('digest', 'in', parsed.blobs).execute()).map((r) => r.digest),
+          (
+            await tx
+              .selectFrom('repo_blobs')
+              .select('digest')
+              .where('repository', '=', repository)
+              .where('digest', 'in', parsed.blobs)
+              .execute()
+          ).map((r) => r.digest),
         );
         const present = new Set(touched.map((r) => r.digest));
         missing.push(...parsed.blobs.filter((d) => !present.has(d) || !linked.has(d)));
@@ -186,9 +229,13 @@ export class MetadataStore {
         missing.push(...parsed.manifests.filter((d) => !present.has(d)));
       }
       if (missing.length > 0) {
-        throw new OciError('MANIFEST_BLOB_UNKNOWN', `the manifest references ${missing.length} blob(s) or manifest(s) not in repository ${repository}: push them first`, {
-          detail: { missing: missing.slice(0, 20) },
-        });
+        throw new OciError(
+          'MANIFEST_BLOB_UNKNOWN',
+          `the manifest references ${missing.length} blob(s) or manifest(s) not in repository ${repository}: push them first`,
+          {
+            detail: { missing: missing.slice(0, 20) },
+          },
+        );
       }
       await this.ensureRepository(tx, repository, now);
       await tx
@@ -207,7 +254,10 @@ export class MetadataStore {
         })
         .onConflict((oc) => oc.columns(['repository', 'digest']).doUpdateSet({ touched_at: now }))
         .execute();
-      const refs = [...parsed.blobs.map((child) => ({ child, kind: 'blob' as const })), ...parsed.manifests.map((child) => ({ child, kind: 'manifest' as const }))];
+      const refs = [
+        ...parsed.blobs.map((child) => ({ child, kind: 'blob' as const })),
+        ...parsed.manifests.map((child) => ({ child, kind: 'manifest' as const })),
+      ];
       if (refs.length > 0) {
         await tx
           .insertInto('manifest_refs')
@@ -238,7 +288,11 @@ export class MetadataStore {
   async manifestByTag(repository: string, tag: string): Promise<ManifestRecord | undefined> {
     const row = await this.db
       .selectFrom('tags')
-      .innerJoin('manifests', (join) => join.onRef('manifests.repository', '=', 'tags.repository').onRef('manifests.digest', '=', 'tags.digest'))
+      .innerJoin('manifests', (join) =>
+        join
+          .onRef('manifests.repository', '=', 'tags.repository')
+          .onRef('manifests.digest', '=', 'tags.digest'),
+      )
       .select(['manifests.digest', 'manifests.media_type', 'manifests.size', 'manifests.content'])
       .where('tags.repository', '=', repository)
       .where('tags.tag', '=', tag)
@@ -249,16 +303,28 @@ export class MetadataStore {
   /** Deletes a manifest and every tag pointing at it. */
   async deleteManifest(repository: string, digest: string): Promise<boolean> {
     return this.write(async (tx) => {
-      const deleted = await tx.deleteFrom('manifests').where('repository', '=', repository).where('digest', '=', digest).executeTakeFirst();
+      const deleted = await tx
+        .deleteFrom('manifests')
+        .where('repository', '=', repository)
+        .where('digest', '=', digest)
+        .executeTakeFirst();
       if (Number(deleted.numDeletedRows) === 0) return false;
       await tx.deleteFrom('tags').where('repository', '=', repository).where('digest', '=', digest).execute();
-      await tx.deleteFrom('manifest_refs').where('repository', '=', repository).where('parent', '=', digest).execute();
+      await tx
+        .deleteFrom('manifest_refs')
+        .where('repository', '=', repository)
+        .where('parent', '=', digest)
+        .execute();
       return true;
     });
   }
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('tags').where('repository', '=', repository).where('tag', '=', tag).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('tags')
+      .where('repository', '=', repository)
+      .where('tag', '=', tag)
+      .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -269,7 +335,11 @@ export class MetadataStore {
     return (await query.execute()).map((r) => r.tag);
   }
 
-  async referrers(repository: string, subject: string, artifactType: string | undefined): Promise<ReferrerRecord[]> {
+  async referrers(
+    repository: string,
+    subject: string,
+    artifactType: string | undefined,
+  ): Promise<ReferrerRecord[]> {
     let query = this.db
       .selectFrom('manifests')
       .select(['digest', 'media_type', 'size', 'artifact_type', 'annotations'])

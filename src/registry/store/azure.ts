@@ -1,7 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { BlobServiceClient, BlobSASPermissions, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
-import { SizeLimitError, type AppendOptions, type BlobStore, type ByteRange, type StoredBlob, type StoredUpload } from './types.js';
+import {
+  BlobServiceClient,
+  BlobSASPermissions,
+  type BlockBlobClient,
+  type ContainerClient,
+} from '@azure/storage-blob';
+import {
+  SizeLimitError,
+  type AppendOptions,
+  type BlobStore,
+  type ByteRange,
+  type StoredBlob,
+  type StoredUpload,
+} from './types.js';
 
 /** Bytes per staged block: bounds memory per concurrent upload (a blob may have 50,000 blocks). */
 const BLOCK_SIZE = 8 * 1024 * 1024;
@@ -25,7 +37,9 @@ export class AzureBlobStore implements BlobStore {
 
   constructor(options: AzureBlobStoreOptions) {
     // Keep-alive is on by default in the SDK's pipeline; retries are the SDK's defaults.
-    this.container = BlobServiceClient.fromConnectionString(options.connectionString).getContainerClient(options.container);
+    this.container = BlobServiceClient.fromConnectionString(options.connectionString).getContainerClient(
+      options.container,
+    );
     this.prefix = options.prefix ?? '';
   }
 
@@ -70,7 +84,11 @@ export class AzureBlobStore implements BlobStore {
     for await (const item of this.container.listBlobsFlat({ prefix: base })) {
       const [algorithm, hex] = item.name.slice(base.length).split('/');
       if (!algorithm || !hex) continue;
-      yield { digest: `${algorithm}:${hex}`, size: item.properties.contentLength ?? 0, modifiedAt: item.properties.lastModified };
+      yield {
+        digest: `${algorithm}:${hex}`,
+        size: item.properties.contentLength ?? 0,
+        modifiedAt: item.properties.lastModified,
+      };
     }
   }
 
@@ -87,7 +105,12 @@ export class AzureBlobStore implements BlobStore {
     }
   }
 
-  async appendUpload(id: string, offset: number, data: Readable, options: AppendOptions = {}): Promise<number> {
+  async appendUpload(
+    id: string,
+    offset: number,
+    data: Readable,
+    options: AppendOptions = {},
+  ): Promise<number> {
     const client = this.upload(id);
     const committed = (await client.getBlockList('committed')).committedBlocks?.map((b) => b.name) ?? [];
     const staged: string[] = [];
@@ -133,7 +156,10 @@ export class AzureBlobStore implements BlobStore {
       await target.commitBlockList([]);
     } else {
       // A short-lived read SAS lets the service copy server-side without the bytes passing through us.
-      const sourceUrl = await source.generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 15 * 60_000) });
+      const sourceUrl = await source.generateSasUrl({
+        permissions: BlobSASPermissions.parse('r'),
+        expiresOn: new Date(Date.now() + 15 * 60_000),
+      });
       const poller = await target.beginCopyFromURL(sourceUrl);
       await poller.pollUntilDone();
     }
@@ -147,7 +173,11 @@ export class AzureBlobStore implements BlobStore {
   async *listUploads(): AsyncIterable<StoredUpload> {
     const base = `${this.prefix}uploads/`;
     for await (const item of this.container.listBlobsFlat({ prefix: base })) {
-      yield { id: item.name.slice(base.length), size: item.properties.contentLength ?? 0, modifiedAt: item.properties.lastModified };
+      yield {
+        id: item.name.slice(base.length),
+        size: item.properties.contentLength ?? 0,
+        modifiedAt: item.properties.lastModified,
+      };
     }
   }
 

@@ -3,7 +3,14 @@ import { mkdir, open, readdir, rename, rm, stat, truncate } from 'node:fs/promis
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SizeLimitError, type AppendOptions, type BlobStore, type ByteRange, type StoredBlob, type StoredUpload } from './types.js';
+import {
+  SizeLimitError,
+  type AppendOptions,
+  type BlobStore,
+  type ByteRange,
+  type StoredBlob,
+  type StoredUpload,
+} from './types.js';
 
 /** Large reads keep syscalls few: blob GET throughput is close to a plain file copy. */
 const READ_CHUNK = 1024 * 1024;
@@ -90,18 +97,28 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async appendUpload(id: string, offset: number, data: Readable, options: AppendOptions = {}): Promise<number> {
+  async appendUpload(
+    id: string,
+    offset: number,
+    data: Readable,
+    options: AppendOptions = {},
+  ): Promise<number> {
     let written = offset;
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         written += chunk.length;
-        if (options.maxSize && written > options.maxSize) return callback(new SizeLimitError(options.maxSize));
+        if (options.maxSize && written > options.maxSize)
+          return callback(new SizeLimitError(options.maxSize));
         options.observe?.(chunk);
         callback(null, chunk);
       },
     });
     try {
-      await pipeline(data, counter, createWriteStream(this.uploadPath(id), { flags: 'r+', start: offset, highWaterMark: READ_CHUNK }));
+      await pipeline(
+        data,
+        counter,
+        createWriteStream(this.uploadPath(id), { flags: 'r+', start: offset, highWaterMark: READ_CHUNK }),
+      );
       return written;
     } catch (error) {
       // All or nothing: drop whatever part of this chunk reached the file.

@@ -10,9 +10,16 @@ export { AzureBlobStore } from './azure.js';
 export { SizeLimitError } from './types.js';
 
 /** The blob store the config names; relative paths are under the registry's data dir. */
-export async function createBlobStore(storage: RegistryConfig['storage'], dataDir: string): Promise<BlobStore> {
+export async function createBlobStore(
+  storage: RegistryConfig['storage'],
+  dataDir: string,
+): Promise<BlobStore> {
   if (storage.driver === 'azure') {
-    return new AzureBlobStore({ connectionString: storage.azure.connectionString!, container: storage.azure.container, prefix: storage.azure.prefix }).init();
+    return new AzureBlobStore({
+      connectionString: storage.azure.connectionString!,
+      container: storage.azure.container,
+      prefix: storage.azure.prefix,
+    }).init();
   }
   return new FsBlobStore(resolve(dataDir, storage.path ?? 'blobs')).init();
 }

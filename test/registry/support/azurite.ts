@@ -29,9 +29,23 @@ export async function startAzurite(): Promise<Azurite> {
   const location = mkdtempSync(join(tmpdir(), 'berth-azurite-'));
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = spawn(bin, ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--skipApiVersionCheck', '--disableTelemetry', '--loose'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      bin,
+      [
+        '--blobHost',
+        '127.0.0.1',
+        '--blobPort',
+        String(port),
+        '--location',
+        location,
+        '--skipApiVersionCheck',
+        '--disableTelemetry',
+        '--loose',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const ready = await waitForListening(child);
     if (!ready) {
       child.kill();

@@ -51,14 +51,21 @@ export async function comboUnavailable(combo: DriverCombo): Promise<string | und
 }
 
 /** A registry on 127.0.0.1:0 with fresh storage for `combo`. */
-export async function startTestRegistry(combo: DriverCombo, overrides: Record<string, unknown> = {}, access: AccessControl = allowAll()): Promise<TestRegistry> {
+export async function startTestRegistry(
+  combo: DriverCombo,
+  overrides: Record<string, unknown> = {},
+  access: AccessControl = allowAll(),
+): Promise<TestRegistry> {
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-registry-test-'));
   const schema = throwawaySchema();
   const raw: Record<string, unknown> = { listen: '127.0.0.1:0', ...overrides };
   if (combo.metadata === 'postgres') raw.metadata = { driver: 'postgres', url: POSTGRES_URL, schema };
   if (combo.storage === 'azure') {
     const { connectionString } = await sharedAzurite();
-    raw.storage = { driver: 'azure', azure: { connectionString, container: `t${schema.replaceAll('_', '')}`.slice(0, 60) } };
+    raw.storage = {
+      driver: 'azure',
+      azure: { connectionString, container: `t${schema.replaceAll('_', '')}`.slice(0, 60) },
+    };
   }
   const config = registrySchema.parse(raw);
   const { app, storage, close } = await createRegistryApp({ config, dataDir, access });
@@ -81,7 +88,11 @@ export async function startTestRegistry(combo: DriverCombo, overrides: Record<st
  * Runs `suite` once per driver combination, each against its own fresh registry. A combination that
  * cannot run here (PostgreSQL down) is skipped with the reason; CI has them all.
  */
-export async function forEachCombo(describe: DescribeFn, suite: (get: () => TestRegistry, combo: DriverCombo) => void, overrides: Record<string, unknown> = {}): Promise<void> {
+export async function forEachCombo(
+  describe: DescribeFn,
+  suite: (get: () => TestRegistry, combo: DriverCombo) => void,
+  overrides: Record<string, unknown> = {},
+): Promise<void> {
   const { before, after } = await import('node:test');
   const reasons = await Promise.all(COMBOS.map(comboUnavailable));
   after(stopSharedServices);

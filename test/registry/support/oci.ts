@@ -39,11 +39,25 @@ export function imageManifest(config: Blob, layers: Blob[], extra: Record<string
 
 /** Monolithic push: POST ?digest= with the whole blob. */
 export async function pushBlob(url: string, repository: string, b: Blob): Promise<Response> {
-  return fetch(`${url}/v2/${repository}/blobs/uploads/?digest=${b.digest}`, { method: 'POST', body: bin(b.bytes), headers: { 'Content-Type': 'application/octet-stream' } });
+  return fetch(`${url}/v2/${repository}/blobs/uploads/?digest=${b.digest}`, {
+    method: 'POST',
+    body: bin(b.bytes),
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
 }
 
-export async function putManifest(url: string, repository: string, reference: string, body: Buffer, contentType = OCI_MANIFEST): Promise<Response> {
-  return fetch(`${url}/v2/${repository}/manifests/${reference}`, { method: 'PUT', body: bin(body), headers: { 'Content-Type': contentType } });
+export async function putManifest(
+  url: string,
+  repository: string,
+  reference: string,
+  body: Buffer,
+  contentType = OCI_MANIFEST,
+): Promise<Response> {
+  return fetch(`${url}/v2/${repository}/manifests/${reference}`, {
+    method: 'PUT',
+    body: bin(body),
+    headers: { 'Content-Type': contentType },
+  });
 }
 
 /** The first error code of an OCI error body. */
