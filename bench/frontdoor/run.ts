@@ -1,0 +1,106 @@
+// Front door vs nginx as a reverse proxy to the same instances, in one run, with wrk.
+//   npm run bench:frontdoor                 (default: 2 instances, 64 connections, 10 s per target)
+//   npm run bench:frontdoor -- --smoke      (tiny: proves the harness works; CI runs this)
+//   options: --seconds N --connections N --instances N --rounds N --json
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { configSchema } from '../../src/config/schema.js';
+import { startFrontdoor } from '../../src/frontdoor/index.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { createSiteManager } from '../../src/sites/index.js';
+import { freePort } from '../../src/sites/ports.js';
+import { NGINX, startNginx } from './nginx.js';
+import { wrk, type WrkResult } from './wrk.js';
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    seconds: { type: 'string' },
+    connections: { type: 'string' },
+    instances: { type: 'string' },
+    rounds: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const smoke = values.smoke!;
+const seconds = Number(values.seconds ?? (smoke ? 1 : 10));
+const connections = Number(values.connections ?? (smoke ? 4 : 64));
+const instances = Number(values.instances ?? 2);
+const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
+
+for (const [tool, path] of [['wrk', '/usr/bin/wrk'], ['nginx', NGINX]]) {
+  if (!existsSync(path!)) {
+    process.stderr.write(`bench:frontdoor needs ${tool} (${path}): apt-get install ${tool}\n`);
+    process.exit(2);
+  }
+}
+
+const dataDir = await mkdtemp(join(tmpdir(), 'berth-bench-frontdoor-'));
+const config = configSchema.parse({
+  frontdoor: { listen: '127.0.0.1:0' },
+  sites: [{ name: 'bench', command: 'node hello.mjs', instances }],
+});
+const sink = { write() {} };
+const manager = createSiteManager({ config, baseDir: new URL('.', import.meta.url).pathname, dataDir, logSink: sink, logger: silentLogger });
+await manager.start();
+await manager.waitUntilReady(30_000);
+const frontdoor = await startFrontdoor({ config: config.frontdoor, manager, logger: silentLogger });
+const ports = manager.siteStatus('bench').slots[0]!.instances.map((i) => i.port);
+const nginxPort = await freePort();
+const nginx = await startNginx(nginxPort, ports);
+
+const host = 'bench.localhost';
+const targets = {
+  direct: `http://127.0.0.1:${ports[0]}/`,
+  frontdoor: `http://127.0.0.1:${frontdoor.port}/`,
+  nginx: `http://127.0.0.1:${nginxPort}/`,
+};
+const results: Record<keyof typeof targets, WrkResult[]> = { direct: [], frontdoor: [], nginx: [] };
+try {
+  // Warm both proxies (keep-alive pools, JIT) before measuring.
+  await wrk(targets.frontdoor, { host, connections, seconds: 1 });
+  await wrk(targets.nginx, { host, connections, seconds: 1 });
+  // Interleave rounds so drift in machine load hits every target alike.
+  for (let round = 0; round < rounds; round++) {
+    for (const name of ['direct', 'frontdoor', 'nginx'] as const) {
+      results[name].push(await wrk(targets[name], { host, connections, seconds }));
+    }
+  }
+} finally {
+  await nginx.close();
+  await frontdoor.close();
+  await manager.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const summary = Object.fromEntries(
+  Object.entries(results).map(([name, runs]) => [
+    name,
+    { requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((n, r) => n + r.errors, 0) },
+  ]),
+) as Record<keyof typeof targets, { requestsPerSecond: number; p50: number; p99: number; errors: number }>;
+const ratio = summary.frontdoor.requestsPerSecond / summary.nginx.requestsPerSecond;
+const added = { frontdoor: summary.frontdoor.p99 - summary.direct.p99, nginx: summary.nginx.p99 - summary.direct.p99 };
+const report = { seconds, connections, instances, rounds, summary, throughputRatio: ratio, addedP99Ms: added, goals: { ratioAtLeast: 0.7, addedP99BelowMs: 2 } };
+
+if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+else {
+  const row = (name: string, s: { requestsPerSecond: number; p50: number; p99: number; errors: number }) =>
+    `${name.padEnd(10)} ${s.requestsPerSecond.toFixed(0).padStart(9)}  ${s.p50.toFixed(2).padStart(7)}  ${s.p99.toFixed(2).padStart(7)}  ${String(s.errors).padStart(6)}`;
+  process.stdout.write(
+    [
+      `front door vs nginx: ${instances} instances, wrk -t1 -c${connections}, ${seconds}s x ${rounds} rounds (medians)`,
+      `target       req/s    p50 ms   p99 ms  errors`,
+      row('direct', summary.direct),
+      row('frontdoor', summary.frontdoor),
+      row('nginx', summary.nginx),
+      `throughput ratio frontdoor/nginx: ${(ratio * 100).toFixed(1)}% (goal >= 70%)`,
+      `added p99 latency: frontdoor ${added.frontdoor.toFixed(2)} ms, nginx ${added.nginx.toFixed(2)} ms (goal < 2 ms)`,
+      '',
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,37 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface WrkResult {
+  requestsPerSecond: number;
+  /** Latency percentiles in milliseconds. */
+  p50: number;
+  p99: number;
+  errors: number;
+  requests: number;
+}
+
+function toMs(value: string, unit: string): number {
+  const n = Number(value);
+  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n;
+}
+
+/** Runs wrk with --latency and reads requests/s, p50, p99 and socket errors / non-2xx from its report. */
+export async function wrk(url: string, options: { host: string; connections: number; seconds: number; threads?: number }): Promise<WrkResult> {
+  const { stdout } = await run('wrk', ['--latency', '-t', String(options.threads ?? 1), '-c', String(options.connections), '-d', `${options.seconds}s`, '-H', `Host: ${options.host}`, url], {
+    timeout: (options.seconds + 30) * 1000,
+  });
+  const percentile = (p: string) => {
+    const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(stdout);
+    if (!match) throw new Error(`wrk printed no ${p}% latency:\n${stdout}`);
+    return toMs(match[1]!, match[2]!);
+  };
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+  const requests = /(\d+) requests in/.exec(stdout);
+  if (!rps || !requests) throw new Error(`cannot read wrk output:\n${stdout}`);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
+  const errors = (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
+  return { requestsPerSecond: Number(rps[1]), p50: percentile('50'), p99: percentile('99'), errors, requests: Number(requests[1]) };
+}
