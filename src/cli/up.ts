@@ -36,6 +36,9 @@ export function registerUpCommand(program: Command): void {
   });
 }
 
+/** How long `berth up` waits for sites to warm before it says ready anyway. */
+const SITE_READY_WAIT_MS = 60_000;
+
 /**
  * Starts every part the config names, in dependency order (logs first, so the sites' first lines are
  * kept; the console last, so its APIs see running sites), and returns them for `runUntilSignal`.
@@ -100,6 +103,11 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
         }),
       );
     }
+    // Print "ready" once the sites are warm, but never hold the console back from a site that
+    // cannot start: its startup log says why, and the console is where one reads it.
+    await manager.waitUntilReady(SITE_READY_WAIT_MS).catch((error: Error) => {
+      log.warn(`${error.message}; see \`berth webapp log startup show\` or the console`);
+    });
     return services;
   } catch (error) {
     for (const service of services.reverse()) await service.close().catch(() => {});

@@ -1,0 +1,170 @@
+/**
+ * `berth up` as a user runs it: one process with the registry, a site behind the front door with its
+ * built-in MCP, and the console. Real clients only: HTTP, the official MCP SDK v2 client in both
+ * eras, and the console's JSON API.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Agent, fetch as undiciFetch, request } from 'undici';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+
+const berth = resolve('bin/berth');
+
+/**
+ * `<site>.localhost` resolves to loopback in browsers (RFC 6761), but not through this machine's
+ * resolver, so Node clients here are given a lookup that does what a browser does.
+ */
+const localhostAgent = new Agent({
+  connect: {
+    lookup(hostname, options, callback) {
+      if (!hostname.endsWith('.localhost')) return dnsLookup(hostname, options, callback);
+      const address: LookupAddress = { address: '127.0.0.1', family: 4 };
+      if ((options as { all?: boolean }).all)
+        return (callback as (e: null, a: LookupAddress[]) => void)(null, [address]);
+      return callback(null, address.address, address.family);
+    },
+  },
+});
+const fetchLocal = ((url: string | URL, init?: RequestInit) =>
+  undiciFetch(url, { ...(init as object), dispatcher: localhostAgent })) as unknown as typeof fetch;
+
+interface Running {
+  child: ChildProcess;
+  urls: Map<string, string[]>;
+  exited: Promise<number | null>;
+}
+
+async function startBerth(configText: string): Promise<Running & { dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-up-'));
+  const config = join(dir, 'berth.yaml');
+  writeFileSync(config, configText.replaceAll('$DIR', dir));
+  const child = spawn(berth, ['up', '--config', config], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BERTH_LOG_LEVEL: 'warn' },
+  });
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const urls = new Map<string, string[]>();
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`berth up not ready after 60 s:\n${stderr}`)), 60_000);
+    lines.on('line', (line) => {
+      if (line === 'ready') {
+        clearTimeout(timer);
+        ready();
+      }
+      const match = /^(\S+)\s+(https?:\/\/\S+)$/.exec(line);
+      if (match) urls.set(match[1]!, [...(urls.get(match[1]!) ?? []), match[2]!]);
+    });
+    void exited.then((code) => fail(new Error(`berth up exited with ${code}:\n${stderr}`)));
+  });
+  return { child, urls, exited, dir };
+}
+
+const CONFIG = `
+dataDir: $DIR/data
+registry: { listen: 127.0.0.1:0 }
+frontdoor: { listen: 127.0.0.1:0 }
+console: { listen: 127.0.0.1:0 }
+sites:
+  - name: api
+    root: ${resolve('examples/sites/api')}
+    command: node server.mjs
+    instances: 2
+    appSettings: { GREETING: hello, API_SECRET: do-not-log-me }
+    mcp: { enabled: true, spec: /openapi.json, description: Items as tools }
+`;
+
+test('berth up runs the registry, a site with built-in MCP, and the console; stops cleanly on SIGTERM', async (t) => {
+  const berthUp = await startBerth(CONFIG);
+  t.after(() => {
+    berthUp.child.kill('SIGKILL');
+    rmSync(berthUp.dir, { recursive: true, force: true });
+  });
+  const registry = berthUp.urls.get('registry')?.[0];
+  const site = berthUp.urls.get('frontdoor')?.find((u) => u.includes('api.localhost'));
+  const consoleUrl = berthUp.urls.get('console')?.[0];
+  assert.ok(registry && site && consoleUrl, `printed URLs: ${JSON.stringify([...berthUp.urls])}`);
+
+  // The registry answers the OCI base endpoint.
+  const base = await request(`${registry}/v2/`);
+  assert.equal(base.statusCode, 200);
+  assert.equal(base.headers['docker-distribution-api-version'], 'registry/2.0');
+  await base.body.dump();
+
+  // The site answers through the front door, and round robin spreads requests over both instances.
+  const instances = new Set<string>();
+  for (let i = 0; i < 4; i++) {
+    const response = await fetchLocal(site);
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { site: string; instance: string; greeting: string };
+    assert.equal(body.site, 'api');
+    assert.equal(body.greeting, 'hello');
+    instances.add(body.instance);
+  }
+  assert.equal(instances.size, 2, `requests reached ${[...instances].join(', ')}`);
+
+  // Built-in MCP: both protocol eras, tools from the site's own OpenAPI document, calls that reach it.
+  for (const era of ['2026-07-28', '2025-11-25'] as const) {
+    const mode = era === '2026-07-28' ? { pin: era } : ('legacy' as const);
+    const client = new Client({ name: `e2e-${era}`, version: '1' }, { versionNegotiation: { mode } });
+    await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', site), { fetch: fetchLocal }));
+    assert.equal(client.getNegotiatedProtocolVersion(), era);
+    const { tools } = await client.listTools();
+    assert.ok(
+      tools.some((tool) => tool.name === 'createItem'),
+      tools.map((tool) => tool.name).join(', '),
+    );
+    const created = await client.callTool({
+      name: 'createItem',
+      arguments: { body: { name: `from ${era}` } },
+    });
+    assert.notEqual(created.isError, true, JSON.stringify(created));
+    assert.equal((created.structuredContent as { name?: string }).name, `from ${era}`);
+    // Each instance keeps its items in memory, so read the one every instance starts with.
+    const fetched = await client.callTool({ name: 'getItem', arguments: { id: 1 } });
+    assert.deepEqual(fetched.structuredContent, { id: 1, name: 'first' });
+    await client.close();
+  }
+
+  // The console knows the site and its instances, and has stored the site's platform events.
+  const sites = (await (await fetch(`${consoleUrl}api/sites`)).json()) as Array<{
+    name: string;
+    slots: Array<{ instances: Array<{ state: string }> }>;
+  }>;
+  const api = sites.find((s) => s.name === 'api');
+  assert.deepEqual(
+    api?.slots[0]?.instances.map((i) => i.state),
+    ['running', 'running'],
+  );
+  const logs = await (await fetch(`${consoleUrl}api/logs?site=api&type=platform`)).text();
+  assert.ok(logs.length > 0);
+  assert.doesNotMatch(logs, /do-not-log-me/, 'an app setting value reached the log store');
+
+  berthUp.child.kill('SIGTERM');
+  const code = await Promise.race([
+    berthUp.exited,
+    new Promise((r) => setTimeout(() => r('timeout'), 15_000)),
+  ]);
+  assert.equal(code, 0, 'berth up did not exit 0 within 15 s of SIGTERM');
+});
+
+test('berth up refuses a bad config before starting anything, naming the key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-up-bad-'));
+  const config = join(dir, 'berth.yaml');
+  writeFileSync(config, 'frontdoor: { listen: everywhere }\n');
+  const child = spawn(berth, ['up', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(code, 1);
+  assert.match(stderr, /frontdoor\.listen: expected host:port/);
+});
