@@ -130,26 +130,32 @@ export async function listAllTags(base: string, repo: string, dispatcher: Dispat
 /** Runs `count` curl downloads of `url` at once; resolves with the wall time once all finished. */
 export async function curlBurst(url: string, count: number, expectedBytes: number): Promise<number> {
   const started = performance.now();
-  await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', url], {
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          let out = '';
-          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-          child.once('error', reject);
-          child.once('exit', () => {
-            const [code, bytes] = out.trim().split(' ');
-            if (code === '200' && Number(bytes) === expectedBytes) resolve();
-            else reject(new Error(`curl ${url}: HTTP ${code}, ${bytes} bytes (expected ${expectedBytes})`));
-          });
-        }),
-    ),
-  );
+  await Promise.all(Array.from({ length: count }, () => curlOnce(url, expectedBytes)));
   return performance.now() - started;
+}
+
+function curlOnce(url: string, expectedBytes: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', url], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    // 'close', not 'exit': only then has everything curl printed been read.
+    child.once('close', (exit, signal) => {
+      const [code, bytes] = out.trim().split(' ');
+      if (exit === 0 && code === '200' && Number(bytes) === expectedBytes) resolve();
+      else
+        reject(
+          new Error(
+            `curl ${url}: exit ${exit ?? signal}, HTTP ${code}, ${bytes} bytes (expected ${expectedBytes}) ${err.trim()}`,
+          ),
+        );
+    });
+  });
 }
 
 /** wrk against one URL; returns bytes per second and requests per second from its report. */
@@ -168,7 +174,7 @@ export async function wrk(
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.stderr.on('data', (d: Buffer) => (text += d.toString()));
     child.once('error', reject);
-    child.once('exit', (code) =>
+    child.once('close', (code) =>
       code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}: ${text}`)),
     );
   });

@@ -3,9 +3,10 @@
 // with Berth/distribution ratios (> 1 = Berth better).
 //   npm run bench:registry                  full run (several minutes, ~3 GiB of temporary disk)
 //   npm run bench:registry -- --smoke       tiny sizes, a few ops: proves the harness works
-//   options: --targets berth,distribution,nginx   --json <file>   --keep (leave the temp dir)
+//   options: --targets berth,distribution,nginx   --only push,pull,manifests,tags,wrk,burst,memory
+//            --json <file>   --keep (leave the temp dir)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -31,17 +32,29 @@ import {
   type Target,
 } from './scenarios.js';
 
+const GROUPS = ['push', 'pull', 'manifests', 'tags', 'wrk', 'burst', 'memory'] as const;
+type Group = (typeof GROUPS)[number];
+
 const { values: args } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
     targets: { type: 'string', default: 'berth,distribution,nginx' },
+    only: { type: 'string', default: GROUPS.join(',') },
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
+const log = (line: string) => process.stderr.write(`${line}\n`);
 const profile = args.smoke ? SMOKE : FULL;
 const wanted = new Set(args.targets.split(',').map((t) => t.trim()));
-const log = (line: string) => process.stderr.write(`${line}\n`);
+const only = new Set(args.only.split(',').map((g) => g.trim()));
+for (const group of only) {
+  if (!(GROUPS as readonly string[]).includes(group)) {
+    log(`bench:registry: --only takes ${GROUPS.join(',')}; got "${group}"`);
+    process.exit(2);
+  }
+}
+const runs = (group: Group) => only.has(group);
 
 const missing = missingTools(
   ...(wanted.has('distribution') ? ['docker-registry'] : []),
@@ -62,15 +75,15 @@ try {
   const blobDir = join(work, 'blobs');
   mkdirSync(blobDir);
   const sizes = new Set([
-    ...profile.blobs.map((b) => b.size),
-    profile.wrkSize,
-    profile.burstSize,
-    profile.rssSize,
+    ...(runs('push') || runs('pull') ? profile.blobs.map((b) => b.size) : []),
+    ...(runs('wrk') ? [profile.wrkSize] : []),
+    ...(runs('burst') ? [profile.burstSize] : []),
+    ...(runs('memory') ? [profile.rssSize] : []),
   ]);
   const files = new Map([...sizes].map((size) => [size, writeRandomBlob(blobDir, size)] as const));
 
   const registries: Target[] = [];
-  // distribution first, then Berth: both on the same disk, one at a time per row.
+  // Both registries keep their data under the same temporary folder, on the same disk.
   if (wanted.has('distribution')) {
     const dist = await startDistribution(join(work, 'distribution'));
     started.push(dist);
@@ -89,39 +102,43 @@ try {
   }
   const ctx: BenchContext = { profile, registries, nginx, files, log };
 
-  const rows: Row[] = [];
-  for (const [title, run] of [
+  const steps: [Group, () => Promise<Row[]>][] = [
     ['push', () => pushRows(ctx)],
     ['pull', () => pullRows(ctx)],
     ['manifests', () => manifestRows(ctx)],
     ['tags', () => tagRows(ctx)],
-    ['blob GET (wrk)', async () => [await wrkRow(ctx)]],
+    ['wrk', async () => [await wrkRow(ctx)]],
     ['burst', async () => [await burstRow(ctx)]],
     ['memory', async () => [await rssRow(ctx)]],
-  ] as const) {
-    log(`${title}...`);
-    rows.push(...(await run()));
+  ];
+  const rows: Row[] = [];
+  const load: string[] = [];
+  for (const [group, step] of steps) {
+    if (!runs(group)) continue;
+    // The machine is shared: record how busy it was, so the figures can be read in context.
+    const busy = loadavg()[0]!.toFixed(1);
+    load.push(`${group} ${busy}`);
+    log(`${group}... (load average ${busy} on ${cpus().length} cores)`);
+    rows.push(...(await step()));
   }
 
-  process.stdout.write(`\n${renderTable(rows)}\n`);
+  process.stdout.write(
+    `\n${renderTable(rows)}\n\n1-minute load average as each group started (${cpus().length} cores): ${load.join(', ')}\n`,
+  );
   const judged = rows.filter((r) => goalMet(r) !== undefined);
   const failed = judged.filter((r) => goalMet(r) === false).map((r) => r.name);
   if (judged.length === 0)
-    process.stdout.write('\nno goal could be judged (Berth or its peers were not run)\n');
-  else
-    process.stdout.write(
-      failed.length === 0
-        ? `\nall ${judged.length} goals met\n`
-        : `\ngoals not met (${failed.length} of ${judged.length}): ${failed.join('; ')}\n`,
-    );
+    process.stdout.write('no goal could be judged (Berth or its peers were not run)\n');
+  else if (failed.length === 0) process.stdout.write(`all ${judged.length} goals met\n`);
+  else process.stdout.write(`goals not met (${failed.length} of ${judged.length}): ${failed.join('; ')}\n`);
   if (args.json)
     writeFileSync(
       args.json,
-      JSON.stringify({ profile: profile.name, date: new Date().toISOString(), rows }, null, 2),
+      JSON.stringify({ profile: profile.name, date: new Date().toISOString(), load, rows }, null, 2),
     );
 } catch (error) {
   log(`bench:registry failed: ${(error as Error).stack ?? error}`);
-  for (const server of started) log(`--- output of pid ${server.pid}:\n${server.output().slice(-2000)}`);
+  for (const server of started) log(`--- last output of pid ${server.pid}:\n${server.output().slice(-2000)}`);
   exitCode = 1;
 } finally {
   for (const server of started.reverse()) await server.stop();

@@ -23,7 +23,8 @@ export function run(
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.once('error', reject);
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': only then has all of the output been read.
+    child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(stdout);
       else
