@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { buildCatalog, loadSpec, type OpenApiCatalog } from '../../src/mcp/openapi/index.js';
+import { ArgumentValidator } from '../../src/mcp/invoke/index.js';
 
 const require = createRequire(import.meta.url);
 const OAS_EXAMPLES = join(require.resolve('@readme/oas-examples/package.json'), '..');
@@ -40,10 +41,12 @@ function checkCatalog(label: string, document: object): OpenApiCatalog {
   );
   assert.match(catalog.hash, /^[0-9a-f]{64}$/);
   const ajv = new Ajv2020({ strict: false, validateFormats: false, logger: false });
+  const validator = new ArgumentValidator();
   for (const tool of catalog.tools) {
     assert.equal(tool.inputSchema.type, 'object', `${label}/${tool.name}: inputSchema root is not an object`);
+    // Compiled by the same validator (ajv 2020-12 with formats) that checks arguments at call time.
     assert.doesNotThrow(
-      () => ajv.compile(tool.inputSchema),
+      () => validator.compile(tool.inputSchema),
       `${label}/${tool.name}: inputSchema does not compile`,
     );
     if (tool.outputSchema) {

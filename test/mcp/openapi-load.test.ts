@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSpec, SpecError } from '../../src/mcp/openapi/index.js';
@@ -27,6 +27,19 @@ test('files: JSON and YAML, relative to baseDir; the ETag reflects the content',
   const changed = await loadSpec('a.json', { baseDir: dir, etag: json.etag });
   assert.equal(changed.notModified, undefined);
   assert.notEqual(changed.etag, json.etag);
+});
+
+test('files last modified long ago: the ETag is size and time; a change of either reloads', async () => {
+  const file = join(dir, write('old.json', '{"openapi":"3.0.0","paths":{}}'));
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(file, past, past);
+  const first = await loadSpec(file);
+  assert.equal((await loadSpec(file, { etag: first.etag })).notModified, true);
+  writeFileSync(file, '{"openapi":"3.0.1","paths":{}}');
+  utimesSync(file, past, new Date(Date.now() - 30_000));
+  const changed = await loadSpec(file, { etag: first.etag });
+  assert.equal(changed.notModified, undefined);
+  assert.deepEqual(changed.document, { openapi: '3.0.1', paths: {} });
 });
 
 test('unreadable input gives a SpecError that names the problem', async () => {
