@@ -392,3 +392,20 @@ test('Swagger 2.0: formData with a file becomes a multipart body; collectionForm
   assert.deepEqual((body.properties as Record<string, Record<string, unknown>>).file!.required, ['data']);
   assert.deepEqual(tool.outputSchema, { type: 'object', properties: { size: { type: 'integer' } } });
 });
+
+test('a path variable no parameter declares becomes a required string argument', async () => {
+  const catalog = build(
+    doc({
+      '/users/{user}/repos/{repo}': {
+        get: {
+          operationId: 'repo',
+          parameters: [{ name: 'user', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: ok,
+        },
+      },
+    }),
+  );
+  const schema = catalog.tools[0]!.inputSchema;
+  assert.deepEqual(schema.required, ['user', 'repo']);
+  assert.equal((schema.properties as Record<string, { type: string }>).repo!.type, 'string');
+});

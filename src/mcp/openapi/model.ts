@@ -54,3 +54,29 @@ export function defaultStyle(location: ParamLocation): ParamStyle {
 export function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
+
+/**
+ * Path template variables that no parameter declares (a common slip) become required string path
+ * parameters, so the tool can still fill every segment instead of failing on each call.
+ */
+export function withUndeclaredPathParams(path: string, params: ParamModel[]): ParamModel[] {
+  const declared = new Set(params.filter((p) => p.in === 'path').map((p) => p.name));
+  const extra: ParamModel[] = [];
+  for (const match of path.matchAll(/\{([^}]+)\}/g)) {
+    const name = match[1]!;
+    if (declared.has(name)) continue;
+    declared.add(name);
+    extra.push({
+      name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+      description: 'Path segment (not declared in the document)',
+      deprecated: false,
+      style: 'simple',
+      explode: false,
+      allowReserved: false,
+    });
+  }
+  return extra.length > 0 ? [...params, ...extra] : params;
+}

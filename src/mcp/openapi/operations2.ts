@@ -8,6 +8,7 @@ import {
   type BodyModel,
   type OperationModel,
   type ParamModel,
+  withUndeclaredPathParams,
 } from './model.js';
 import type { Skipped } from './operations3.js';
 import { successCodes } from './operations3.js';
@@ -132,7 +133,7 @@ function operation(
     description: text(op.description),
     tags: Array.isArray(op.tags) ? op.tags.filter((t): t is string => typeof t === 'string') : [],
     deprecated: op.deprecated === true,
-    params,
+    params: withUndeclaredPathParams(path, params),
     body,
     output: output(document, schemas, op, produces, at),
     responseTypes: produces,

@@ -9,6 +9,7 @@ import {
   type BodyModel,
   type OperationModel,
   type ParamModel,
+  withUndeclaredPathParams,
 } from './model.js';
 import { isObject, pointerOf } from './pointer.js';
 import { deref } from './refs.js';
@@ -83,7 +84,7 @@ function operation(
     description: text(op.description) ?? text(item.description),
     tags: Array.isArray(op.tags) ? op.tags.filter((t): t is string => typeof t === 'string') : [],
     deprecated: op.deprecated === true,
-    params: parameters(document, schemas, item.parameters, op.parameters, at),
+    params: withUndeclaredPathParams(path, parameters(document, schemas, item.parameters, op.parameters, at)),
     body:
       op.requestBody === undefined
         ? undefined
