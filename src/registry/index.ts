@@ -11,7 +11,8 @@ import { openRegistryStorage, type RegistryStorage } from './storage.js';
 
 export type { GcReport } from './gc.js';
 export type { BlobStore } from './store/index.js';
-export { FsBlobStore, AzureBlobStore } from './store/index.js';
+export { FsBlobStore } from './store/index.js';
+export type { AzureBlobStore } from './store/index.js';
 export { openRegistryStorage, type RegistryStorage } from './storage.js';
 export { OciError, type OciErrorCode } from './errors.js';
 export { parseDigest, digestOf } from './digest.js';

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import { migrate, type Database } from './schema.js';
 
 export type MetadataDialect = 'sqlite' | 'postgres';
@@ -32,6 +31,8 @@ export async function openMetadata(options: MetadataOptions): Promise<MetadataCo
     await migrate(db, 'sqlite');
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
+  // pg is loaded only when used, to keep the default (SQLite) registry small in memory.
+  const { default: pg } = await import('pg');
   const schema = options.schema;
   // Create the schema with a plain connection first: the pool's search_path names it.
   const setup = new pg.Client({ connectionString: options.url });

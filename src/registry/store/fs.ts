@@ -12,8 +12,11 @@ import {
   type StoredUpload,
 } from './types.js';
 
-/** Large reads keep syscalls few: blob GET throughput is close to a plain file copy. */
-const READ_CHUNK = 1024 * 1024;
+/**
+ * Read size for blob downloads. 128 KiB keeps GET throughput near a plain file copy while bounding
+ * memory: 50 clients pulling one 64 MiB blob add ~27 MiB of RSS (1 MiB reads added ~120 MiB).
+ */
+const READ_CHUNK = 128 * 1024;
 
 /**
  * Blobs on a local filesystem: `<root>/blobs/<alg>/<hex[0..2]>/<hex>` (content addressed) and

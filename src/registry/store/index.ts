@@ -1,12 +1,11 @@
 import { resolve } from 'node:path';
 import type { RegistryConfig } from '../../config/registry.js';
-import { AzureBlobStore } from './azure.js';
 import { FsBlobStore } from './fs.js';
 import type { BlobStore } from './types.js';
 
 export type { BlobStore, ByteRange, StoredBlob, StoredUpload } from './types.js';
 export { FsBlobStore } from './fs.js';
-export { AzureBlobStore } from './azure.js';
+export type { AzureBlobStore } from './azure.js';
 export { SizeLimitError } from './types.js';
 
 /** The blob store the config names; relative paths are under the registry's data dir. */
@@ -15,6 +14,8 @@ export async function createBlobStore(
   dataDir: string,
 ): Promise<BlobStore> {
   if (storage.driver === 'azure') {
+    // Loaded only when used: the Azure SDK adds ~30 MiB to the resident size of every registry.
+    const { AzureBlobStore } = await import('./azure.js');
     return new AzureBlobStore({
       connectionString: storage.azure.connectionString!,
       container: storage.azure.container,
