@@ -175,17 +175,19 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
   }
 
   async function answer(scope: RequestScope, request: JsonRpcRequest): Promise<void> {
-    const log = logger.child({
-      method: request.method,
-      era: scope.era,
-      trace_id: scope.traceparent?.split('-')[1],
-    });
+    // Built only when something is logged: a child logger per request costs more than the request.
+    const log = () =>
+      logger.child({
+        method: request.method,
+        era: scope.era,
+        trace_id: scope.traceparent?.split('-')[1],
+      });
     try {
       const outcome = await runMethod(env, scope, request);
       if ('result' in outcome) scope.reply.finish(resultMessage(request.id, outcome.result));
     } catch (error) {
       if (scope.signal.aborted) {
-        log.debug({ id: request.id }, 'request cancelled');
+        log().debug({ id: request.id }, 'request cancelled');
         scope.reply.end();
         return;
       }
@@ -193,7 +195,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
         scope.reply.finish(errorMessage(request.id, error), error.httpStatus);
         return;
       }
-      log.error({ err: error }, 'request failed');
+      log().error({ err: error }, 'request failed');
       scope.reply.finish(
         errorMessage(request.id, new RpcError(ErrorCode.InternalError, 'Internal error')),
         500,
