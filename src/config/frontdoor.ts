@@ -4,14 +4,23 @@ import { durationSchema, listenSchema } from './common.js';
 /** A router beyond the automatic `<site>.localhost` ones: a host and/or path prefix sent to a site. */
 export const routerSchema = z
   .strictObject({
-    host: z.string().regex(/^[A-Za-z0-9.*-]+$/, 'must be a host name, optionally starting with *.').optional(),
-    pathPrefix: z.string().regex(/^\/[^\s]*$/, 'must start with /').optional(),
+    host: z
+      .string()
+      .regex(/^[A-Za-z0-9.*-]+$/, 'must be a host name, optionally starting with *.')
+      .optional(),
+    pathPrefix: z
+      .string()
+      .regex(/^\/[^\s]*$/, 'must start with /')
+      .optional(),
     site: z.string().min(1),
     slot: z.string().optional(),
     /** Remove pathPrefix before sending the request on. */
     stripPrefix: z.boolean().default(false),
   })
-  .refine((r) => r.host !== undefined || r.pathPrefix !== undefined, 'a router needs a host, a pathPrefix or both');
+  .refine(
+    (r) => r.host !== undefined || r.pathPrefix !== undefined,
+    'a router needs a host, a pathPrefix or both',
+  );
 
 /** `frontdoor:` in berth.yaml: where sites are served. Owned by the frontdoor part. */
 export const frontdoorSchema = z

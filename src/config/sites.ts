@@ -5,15 +5,23 @@ import { siteMcpSchema } from './mcp.js';
 /** Site names become host names (`<name>.localhost`) and folder names, so they are DNS labels. */
 export const siteNameSchema = z
   .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$/, 'must be 1-60 lowercase letters, digits or hyphens, not starting or ending with a hyphen');
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$/,
+    'must be 1-60 lowercase letters, digits or hyphens, not starting or ending with a hyphen',
+  );
 
 /** Slot names are host-name labels too (`<site>-<slot>.localhost`); `production` is the main slot. */
 export const slotNameSchema = z
   .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be 1-40 lowercase letters, digits or hyphens, not starting or ending with a hyphen');
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/,
+    'must be 1-40 lowercase letters, digits or hyphens, not starting or ending with a hyphen',
+  );
 
 /** App setting names become environment variable names. */
-const settingNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
+const settingNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
 const appSettingsSchema = z.record(settingNameSchema, z.string());
 
 /** A URL path: starts with a slash, no spaces. */
@@ -21,7 +29,10 @@ const pathSchema = z.string().regex(/^\/[^\s]*$/, 'must be a path starting with 
 
 /** `sites[].slots[]`: a deployment slot besides production (App Service's "staging" etc.). */
 export const slotSchema = z.strictObject({
-  name: slotNameSchema.refine((name) => name !== 'production', 'production is the main slot and is always there'),
+  name: slotNameSchema.refine(
+    (name) => name !== 'production',
+    'production is the main slot and is always there',
+  ),
   /** The folder this slot runs from; the site's root when omitted. */
   root: z.string().optional(),
   appSettings: appSettingsSchema.default({}),
@@ -40,7 +51,9 @@ export const siteSchema = z.strictObject({
   /** Names of app settings that stay with their slot on a swap (App Service's "deployment slot settings"). */
   stickySettings: z.array(settingNameSchema).default([]),
   instances: z.number().int().min(1).max(64).default(1),
-  startTimeLimit: durationSchema.default(230_000).refine((ms) => ms >= 100 && ms <= 1_800_000, 'must be between 100ms and 1800s'),
+  startTimeLimit: durationSchema
+    .default(230_000)
+    .refine((ms) => ms >= 100 && ms <= 1_800_000, 'must be between 100ms and 1800s'),
   warmupPath: pathSchema.default('/robots933456.txt'),
   /** HTTP statuses that count as warm (WEBSITE_WARMUP_STATUSES); any response when empty. */
   warmupStatuses: z.array(z.number().int().min(100).max(599)).default([]),

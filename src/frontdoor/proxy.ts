@@ -42,7 +42,7 @@ export class Proxy {
   private agentFor(instance: Instance): Agent {
     let agent = this.agents.get(instance);
     if (!agent) {
-      agent = new Agent({ keepAlive: true, maxFreeSockets: this.config.maxIdleSockets, timeout: this.config.idleTimeout, scheduling: 'lifo' });
+      agent = new Agent({ keepAlive: true, noDelay: true, maxFreeSockets: this.config.maxIdleSockets, timeout: this.config.idleTimeout, scheduling: 'lifo' });
       this.agents.set(instance, agent);
       this.allAgents.add(agent);
     }
