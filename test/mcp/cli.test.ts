@@ -32,7 +32,7 @@ test('berth mcp serve --spec --upstream serves the Petstore tools and stops on S
   t.after(() => child.kill('SIGKILL'));
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000; // generous: tsx compiles the CLI on a busy machine
   while (!stdout.includes('ready\n')) {
     if (Date.now() > deadline || child.exitCode !== null)
       assert.fail(`berth mcp serve did not start: ${stdout}`);
