@@ -1,5 +1,5 @@
 import { randomUUID, type Hash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { hasherFor, type Algorithm, type Digest } from './digest.js';
 import { OciError } from './errors.js';
 import type { MetadataStore } from './meta/store.js';
@@ -127,7 +127,7 @@ export class UploadService {
     const hash = hashable ? hashable.hash.copy() : undefined;
     let size: number;
     try {
-      size = await this.store.appendUpload(id, offset, data, {
+      size = await this.store.appendUpload(id, offset, detachable(data), {
         maxSize: this.limits.maxBlobBytes || undefined,
         observe: hash ? (chunk) => hash.update(chunk) : undefined,
       });
@@ -176,6 +176,23 @@ export class UploadService {
       this.busy.delete(id);
     }
   }
+}
+
+/**
+ * The request body as a stream the store may destroy on error without destroying the request
+ * itself (which would reset the socket before the error response is written). A client that goes
+ * away still fails the copy.
+ */
+function detachable(source: Readable): Readable {
+  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  source.pipe(body);
+  source.once('error', (error) => body.destroy(error));
+  source.once('close', () => {
+    if (!source.readableEnded)
+      body.destroy(Object.assign(new Error('client disconnected mid-upload'), { code: 'ECONNRESET' }));
+  });
+  body.once('close', () => source.unpipe(body));
+  return body;
 }
 
 export function uploadLocation(repository: string, id: string): string {
