@@ -237,7 +237,7 @@ export class LogDatabase {
 
   /** A little FTS5 segment merging, when ingestion is idle, so searches stay fast. */
   /** Returns whether there was work to do (FTS5 bumps total_changes only when it merged something). */
-  mergeStep(pages = 200): boolean {
+  mergeStep(pages = 64): boolean {
     const before = this.db.prepare('SELECT total_changes()').pluck().get() as number;
     this.db.prepare("INSERT INTO logs_fts (logs_fts, rank) VALUES ('merge', ?)").run(pages);
     return (this.db.prepare('SELECT total_changes()').pluck().get() as number) - before > 1;
