@@ -60,9 +60,10 @@ const targets = {
 };
 const results: Record<keyof typeof targets, WrkResult[]> = { direct: [], frontdoor: [], nginx: [] };
 try {
-  // Warm both proxies (keep-alive pools, JIT) before measuring.
-  await wrk(targets.frontdoor, { host, connections, seconds: 1 });
-  await wrk(targets.nginx, { host, connections, seconds: 1 });
+  // Warm both proxies (keep-alive pools, JIT: the first seconds of a Node proxy are much slower).
+  const warm = smoke ? 1 : 3;
+  await wrk(targets.frontdoor, { host, connections, seconds: warm });
+  await wrk(targets.nginx, { host, connections, seconds: warm });
   // Interleave rounds so drift in machine load hits every target alike.
   for (let round = 0; round < rounds; round++) {
     for (const name of ['direct', 'frontdoor', 'nginx'] as const) {
