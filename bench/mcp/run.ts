@@ -17,6 +17,7 @@
  *   add --json for machine-readable output
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -56,6 +57,22 @@ async function freePort(): Promise<number> {
 }
 
 const children: ChildProcess[] = [];
+const pids = new Map<string, number>();
+
+/**
+ * CPU time a process has used (ms), from /proc: unlike latency on a shared machine, CPU per call does
+ * not depend on what else is running, so it shows what the MCP layer itself costs.
+ */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in 1/100 s.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
 
 /** Starts a process and resolves with the first stdout match of `ready`. */
 function launch(
@@ -70,6 +87,7 @@ function launch(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
+  pids.set(args.join(' '), child.pid!);
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(
@@ -107,6 +125,8 @@ async function waitForPort(port: number): Promise<void> {
 /** One kind of call: `prepare` runs once per client (a session, say), `call` is what is timed. */
 interface Target {
   name: string;
+  /** The process answering this target (the MCP server, or the Petstore for direct calls). */
+  pid?: number;
   origin: string;
   prepare?: (pool: Pool) => Promise<Record<string, string>>;
   call: (pool: Pool, state: Record<string, string>) => Promise<void>;
@@ -204,6 +224,8 @@ interface Row {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU time the answering server process spent per call (ms). */
+  cpuMsPerCall: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -224,6 +246,7 @@ async function measure(target: Target, clients: number, seconds: number): Promis
     }),
   );
   const latencies: number[] = [];
+  const cpuBefore = cpuMs(target.pid);
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(
@@ -236,6 +259,7 @@ async function measure(target: Target, clients: number, seconds: number): Promis
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
+  const cpuUsed = cpuMs(target.pid) - cpuBefore;
   await pool.close();
   latencies.sort((a, b) => a - b);
   return {
@@ -245,6 +269,7 @@ async function measure(target: Target, clients: number, seconds: number): Promis
     rps: latencies.length / elapsed,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
+    cpuMsPerCall: cpuUsed / latencies.length,
   };
 }
 
@@ -313,16 +338,18 @@ async function main(): Promise<void> {
       `the peer has no tool for GET /pet/{petId}: ${json.result.tools.map((t) => t.name).join(', ')}`,
     );
 
+  const pidOf = (fragment: string) => [...pids].find(([args]) => args.includes(fragment))?.[1];
   const targets: Target[] = [
     {
       name: 'direct',
+      pid: pidOf('examples/petstore/main.ts'),
       origin: upstream,
       call: async (pool) =>
         void (await mustRead(await pool.request({ path: '/pet/1', method: 'GET' }), 'direct GET')),
     },
-    modernTarget(berth[1]!, berth[2]!),
-    sessionTarget('berth-2025', berth[1]!, berth[2]!, () => CALL.name),
-    sessionTarget('peer', peerOrigin, '/mcp', () => peerTool),
+    { ...modernTarget(berth[1]!, berth[2]!), pid: pidOf('mcp serve') },
+    { ...sessionTarget('berth-2025', berth[1]!, berth[2]!, () => CALL.name), pid: pidOf('mcp serve') },
+    { ...sessionTarget('peer', peerOrigin, '/mcp', () => peerTool), pid: pidOf('openapi-mcp-server') },
   ];
   const rows: Row[] = [];
   for (const clients of options.levels) {
@@ -341,7 +368,16 @@ function report(rows: Row[], options: Options, peerTool: string): void {
     };
     const berth = line('berth');
     const peer = line('peer');
-    return { clients, berth, berth2025: line('berth-2025'), peer, throughputRatio: berth.rps / peer.rps };
+    const cpu = (name: string) => byKey.get(`${name}@${clients}`)!.cpuMsPerCall;
+    return {
+      clients,
+      berth,
+      berth2025: line('berth-2025'),
+      peer,
+      throughputRatio: berth.rps / peer.rps,
+      // CPU the MCP process spends per call; its inverse bounds throughput on a dedicated core.
+      cpuRatio: cpu('peer') / cpu('berth'),
+    };
   });
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ rows, summary, peerTool }, null, 2)}\n`);
@@ -351,16 +387,18 @@ function report(rows: Row[], options: Options, peerTool: string): void {
   console.log(
     `tools/call getPetById vs GET /pet/1 (peer tool: ${peerTool}); ${options.seconds}s per target and level; latency in ms\n`,
   );
-  console.log('target       clients  requests     req/s      p50      p99');
+  console.log('target       clients  requests     req/s      p50      p99  server CPU ms/call');
   for (const r of rows)
     console.log(
-      `${r.target.padEnd(12)} ${String(r.clients).padStart(7)} ${String(r.requests).padStart(9)} ${r.rps.toFixed(0).padStart(9)} ${f(r.p50)} ${f(r.p99)}`,
+      `${r.target.padEnd(12)} ${String(r.clients).padStart(7)} ${String(r.requests).padStart(9)} ${r.rps.toFixed(0).padStart(9)} ${f(r.p50)} ${f(r.p99)} ${f(r.cpuMsPerCall)}`,
     );
   console.log('\nadded latency over the direct call (ms) and throughput ratio berth / peer');
-  console.log('clients  berth p50  berth p99  2025 p50  peer p50   peer p99   berth/peer req/s');
+  console.log(
+    'clients  berth p50  berth p99  2025 p50  peer p50   peer p99   berth/peer req/s  peer/berth CPU per call',
+  );
   for (const s of summary) {
     console.log(
-      `${String(s.clients).padStart(7)} ${f(s.berth.addedP50)}  ${f(s.berth.addedP99)} ${f(s.berth2025.addedP50)} ${f(s.peer.addedP50)}  ${f(s.peer.addedP99)}   ${s.throughputRatio.toFixed(2)}x`,
+      `${String(s.clients).padStart(7)} ${f(s.berth.addedP50)}  ${f(s.berth.addedP99)} ${f(s.berth2025.addedP50)} ${f(s.peer.addedP50)}  ${f(s.peer.addedP99)}   ${s.throughputRatio.toFixed(2)}x            ${s.cpuRatio.toFixed(2)}x`,
     );
   }
 }
