@@ -19,7 +19,7 @@ test('berth webapp log tail streams matching lines live (text and --output json)
   child.stdout.on('data', (d: Buffer) => (out += d));
   child.stderr.on('data', (d: Buffer) => (err += d));
   const until = async (check: () => boolean, what: string) => {
-    const end = Date.now() + 15_000;
+    const end = Date.now() + 60_000; // generous: `berth` itself can take many seconds to start on a loaded machine
     while (!check()) {
       if (Date.now() > end) assert.fail(`${what}; stdout ${out} stderr ${err}`);
       await new Promise((r) => setTimeout(r, 50));
