@@ -11,8 +11,8 @@ test('least-connections sends new requests away from an instance busy with slow 
   const agent = new Agent({ keepAlive: false });
   // Two slow requests: least-connections puts one on each instance.
   const slow = [call(port, 'api.localhost', '/slow?ms=1500', { agent }), call(port, 'api.localhost', '/slow?ms=1500', { agent })];
-  await new Promise((r) => setTimeout(r, 100));
   const instances = h.manager.sites.get('api')!.slots.get('production')!.instances;
+  await until(() => instances.reduce((n, i) => n + i.active, 0) === 2, 5000, 'both slow requests in flight');
   assert.deepEqual(instances.map((i) => i.active), [1, 1]);
   const slowBodies = (await Promise.all(slow)).map((r) => JSON.parse(r.body).instance);
   assert.notEqual(slowBodies[0], slowBodies[1], 'each slow request went to a different instance');
