@@ -2,6 +2,7 @@
 // itself would otherwise be the bottleneck (many large downloads at once, sustained blob GETs).
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -89,25 +90,47 @@ export async function putManifest(
   await res.body.dump();
 }
 
-export async function manifestRequest(
+export async function manifestGet(
   base: string,
   repo: string,
   reference: string,
-  method: 'GET' | 'HEAD',
   dispatcher: Dispatcher,
 ): Promise<void> {
   const res = await request(`${base}/v2/${repo}/manifests/${reference}`, {
-    method,
+    method: 'GET',
     headers: { accept: OCI_MANIFEST },
     dispatcher,
   });
-  await expectStatus(res, [200], `${method} manifest ${repo}:${reference}`);
-  if (method === 'GET') {
-    const text = await res.body.text();
-    if (!text.includes('schemaVersion')) throw new Error('manifest GET returned no manifest');
-  } else {
-    await res.body.dump();
-  }
+  await expectStatus(res, [200], `GET manifest ${repo}:${reference}`);
+  const text = await res.body.text();
+  if (!text.includes('schemaVersion')) throw new Error('manifest GET returned no manifest');
+}
+
+/**
+ * HEAD through node:http with a keep-alive agent. Not undici: undici closes the connection after
+ * every HEAD (nodejs/undici#258), which would measure TCP connection setup instead of the registry.
+ * Real clients (containers/image, docker) keep the connection.
+ */
+export function manifestHead(base: string, repo: string, reference: string, agent: HttpAgent): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${base}/v2/${repo}/manifests/${reference}`,
+      { method: 'HEAD', headers: { accept: OCI_MANIFEST }, agent },
+      (res) => {
+        res.resume();
+        res.once('end', () => {
+          if (res.statusCode === 200 && res.headers['docker-content-digest']) resolve();
+          else reject(new Error(`HEAD manifest ${repo}:${reference}: HTTP ${res.statusCode}`));
+        });
+      },
+    );
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+export function keepAliveAgent(connections: number): HttpAgent {
+  return new HttpAgent({ keepAlive: true, maxSockets: connections });
 }
 
 /** Every tag of a repository, following `Link` pages when the registry paginates. */

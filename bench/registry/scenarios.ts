@@ -3,7 +3,9 @@ import {
   agentFor,
   curlBurst,
   listAllTags,
-  manifestRequest,
+  keepAliveAgent,
+  manifestGet,
+  manifestHead,
   pullBlob,
   pushBlob,
   putManifest,
@@ -11,7 +13,7 @@ import {
   type BlobSource,
 } from './client.js';
 import { formatSize, imageManifest, jsonBlob, memoryBlob, MiB } from './fixtures.js';
-import { measure, sampleRss } from './measure.js';
+import { measure, sampleRss, type Measurement } from './measure.js';
 import type { Profile } from './profile.js';
 
 /** A server under test: a registry (Berth or distribution) or nginx serving the blob files. */
@@ -118,6 +120,11 @@ export async function pullRows(ctx: BenchContext): Promise<Row[]> {
   return rows;
 }
 
+function record(row: Row, target: Target, m: Measurement): void {
+  row.values[target.name] = m.opsPerSec;
+  row.latency![target.name] = { p50: m.p50Ms, p99: m.p99Ms };
+}
+
 /** A small image tagged `v1` in `bench/manifest`, then HEAD and GET by tag. */
 export async function manifestRows(ctx: BenchContext): Promise<Row[]> {
   const { manifestOps: ops, manifestConcurrency: c } = ctx.profile;
@@ -144,23 +151,28 @@ export async function manifestRows(ctx: BenchContext): Promise<Row[]> {
       await pushBlob(target.url, 'bench/manifest', layer, agent);
       await putManifest(target.url, 'bench/manifest', 'v1', manifest, agent);
     });
-    for (const [row, method] of [
-      [head, 'HEAD'],
-      [get, 'GET'],
-    ] as const) {
-      const m = await withAgent(c, (agent) =>
-        measure(() => manifestRequest(target.url, 'bench/manifest', 'v1', method, agent), {
+    const headAgent = keepAliveAgent(c);
+    try {
+      const m = await measure(() => manifestHead(target.url, 'bench/manifest', 'v1', headAgent), {
+        ops,
+        concurrency: c,
+        warmup: 50,
+      });
+      record(head, target, m);
+    } finally {
+      headAgent.destroy();
+    }
+    record(
+      get,
+      target,
+      await withAgent(c, (agent) =>
+        measure(() => manifestGet(target.url, 'bench/manifest', 'v1', agent), {
           ops,
           concurrency: c,
           warmup: 50,
         }),
-      );
-      row.values[target.name] = m.opsPerSec;
-      row.latency![target.name] = { p50: m.p50Ms, p99: m.p99Ms };
-      ctx.log(
-        `  ${row.name} ${target.name}: ${m.opsPerSec.toFixed(0)} ops/s, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms`,
-      );
-    }
+      ),
+    );
   }
   return [head, get];
 }
