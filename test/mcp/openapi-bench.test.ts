@@ -10,7 +10,7 @@ test('bench/mcp/convert.ts --smoke measures Berth and the peer and prints the ra
     timeout: 120_000,
   });
   assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stdout, /ratio peer\/berth: time [\d.]+x, peak RSS [\d.]+x/);
+  assert.match(run.stdout, /ratio peer\/berth: wall [\d.]+x, CPU [\d.]+x, peak RSS [\d.]+x/);
   const summary = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
     results: Record<string, { tools: number; ms: number; peakRssMiB: number }>;
   };
