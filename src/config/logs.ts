@@ -40,6 +40,12 @@ export const logsSchema = z
         maxMessageBytes: sizeSchema.default(64 * 1024),
       })
       .prefault({}),
+    query: z
+      .strictObject({
+        /** Lines one query may test with a regular expression before it is refused (400) as too broad. */
+        maxRegexScan: z.number().int().min(1000).default(2_000_000),
+      })
+      .prefault({}),
     otlp: otlpSchema.optional(),
   })
   .prefault({});

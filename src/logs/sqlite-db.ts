@@ -1,5 +1,5 @@
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import { compileRegex, type CompiledFilter } from './filter.js';
+import { compileRegex, LogQueryError, type CompiledFilter } from './filter.js';
 import { LEVEL_RANK, levelOfRank } from './levels.js';
 import { toFtsExpression } from './search-text.js';
 import type { LogEntry, LogPage, LogQuery, LogSource, LogType } from './types.js';
@@ -10,6 +10,13 @@ import type { LogEntry, LogPage, LogQuery, LogSource, LogType } from './types.js
  * 1024 lines per millisecond is a million lines a second before ids run ahead of the clock.
  */
 export const ID_PER_MS = 1024;
+
+
+class RegexBudgetExceeded extends Error {
+  constructor() {
+    super('regex scan limit reached');
+  }
+}
 
 type Source = LogSource;
 
@@ -48,8 +55,14 @@ export class LogDatabase {
   /** Largest `id - time * ID_PER_MS` stored: how far an id can run ahead of its line's time. */
   private maxLead: number;
   private readonly regexCache = new Map<string, RegExp>();
+  /** Rows a regex may still test in the running query; a regex alone cannot use any index. */
+  private regexBudget = Infinity;
 
-  constructor(file: string) {
+  /** `maxRegexScan`: lines one query may test with a regular expression, so one request cannot hold the event loop for long. */
+  constructor(
+    file: string,
+    private readonly maxRegexScan = 2_000_000,
+  ) {
     this.db = new Database(file);
     // auto_vacuum only takes effect before the first table exists; it lets retention shrink the file.
     this.db.pragma('auto_vacuum = INCREMENTAL');
@@ -77,6 +90,7 @@ export class LogDatabase {
     this.setMeta = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     this.maxLead = (this.db.prepare("SELECT value FROM meta WHERE key = 'maxLead'").pluck().get() as number | undefined) ?? 0;
     this.db.function('regexp', { deterministic: true }, (pattern: unknown, message: unknown) => {
+      if (--this.regexBudget < 0) throw new RegexBudgetExceeded();
       const source = String(pattern);
       let regex = this.regexCache.get(source);
       if (!regex) {
@@ -187,7 +201,18 @@ export class LogDatabase {
     const sql = `SELECT l.id, l.time, l.source, l.level, l.stream, l.message FROM ${from}
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${id} ${order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
     params.push(limit + 1);
-    const rows = this.db.prepare(sql).all(...params) as Row[];
+    this.regexBudget = this.maxRegexScan;
+    let rows: Row[];
+    try {
+      rows = this.db.prepare(sql).all(...params) as Row[];
+    } catch (error) {
+      if (error instanceof RegexBudgetExceeded || (error as Error).message?.includes('regex scan limit')) {
+        throw new LogQueryError(`regex: tested ${this.maxRegexScan} lines without filling a page; narrow the search with a time range, level, site or keyword`);
+      }
+      throw error;
+    } finally {
+      this.regexBudget = Infinity;
+    }
     const more = rows.length > limit;
     const entries = rows.slice(0, limit).map((row) => this.toEntry(row));
     return more ? { entries, next: String(entries[entries.length - 1]!.id) } : { entries };

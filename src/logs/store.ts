@@ -36,7 +36,7 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   const log = options.logger ?? silentLogger;
   const dir = config.dir ?? join(options.dataDir, 'logs');
   mkdirSync(dir, { recursive: true });
-  const db = new LogDatabase(join(dir, 'logs.db'));
+  const db = new LogDatabase(join(dir, 'logs.db'), config.query.maxRegexScan);
   const hub = new LiveHub();
   const otlp = config.otlp ? new OtlpExporter(config.otlp, log) : undefined;
   const { maxQueue, batchSize, flushInterval, maxMessageBytes } = config.ingest;

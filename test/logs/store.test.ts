@@ -43,6 +43,15 @@ test('a bad regular expression is refused with the reason', async (t) => {
   assert.throws(() => store.subscribe({ regex: '[z-a]' }, () => {}), /Range out of order/);
 });
 
+test('a regex that would scan too many lines is refused with advice, not left to hold the server', async (t) => {
+  const { store, cleanup } = tempStore({ query: { maxRegexScan: 1000 } });
+  t.after(cleanup);
+  for (let i = 0; i < 3000; i++) store.write(line(`line ${i}`));
+  assert.equal(store.query({ regex: 'line 29\\d\\d', limit: 10 }).entries.length, 10, 'a page filled within the budget is fine');
+  assert.throws(() => store.query({ regex: 'never matches' }), (e: unknown) => e instanceof LogQueryError && /regex: tested 1000 lines without filling a page; narrow the search/.test((e as Error).message));
+  assert.equal(store.query({ regex: 'never matches', from: Date.now() - 60_000, q: 'line' , level: 'fatal' }).entries.length, 0, 'narrowed by level first: no regex work at all');
+});
+
 test('time ranges and cursor paging return every line exactly once', async (t) => {
   const { store, cleanup } = tempStore();
   t.after(cleanup);
