@@ -22,7 +22,11 @@ export const slotNameSchema = z
 const settingNameSchema = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
-const appSettingsSchema = z.record(settingNameSchema, z.string());
+const appSettingsSchema = z.record(z.string(), z.string()).superRefine((settings, ctx) => {
+  for (const name of Object.keys(settings)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be a valid environment variable name' });
+  }
+});
 
 /** A URL path: starts with a slash, no spaces. */
 const pathSchema = z.string().regex(/^\/[^\s]*$/, 'must be a path starting with /');
