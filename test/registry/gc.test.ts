@@ -197,7 +197,7 @@ await forEachCombo(describe, (registry) => {
     const pushed: string[] = [];
     const pushes = Promise.all(
       Array.from({ length: 3 }, async (_, worker) => {
-        for (let i = 0; i < 3; i++) {
+        for (let i = 0; i < 2; i++) {
           const layer = blob(Buffer.alloc(64 * 1024, `worker ${worker} image ${i}`));
           // Re-push a shared layer every time: its blob row is touched, never deleted under the push.
           await pushImage(url, 'gc/busy', `w${worker}-${i}`, [layer, blob('shared layer')]);

@@ -37,7 +37,18 @@ export class MetadataStore {
   }
 
   async write<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-    if (this.connection.dialect === 'postgres') return this.db.transaction().execute(fn);
+    if (this.connection.dialect === 'postgres') {
+      // Two pushes touching the same blobs in a different order can deadlock; PostgreSQL aborts one
+      // transaction, which is then simply run again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.db.transaction().execute(fn);
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw error;
+        }
+      }
+    }
     return this.db.connection().execute(async (conn) => {
       await sql`begin immediate`.execute(conn);
       try {
@@ -201,7 +212,7 @@ export class MetadataStore {
         const touched = await tx
           .updateTable('blobs')
           .set({ touched_at: now })
-          .where('digest', 'in', parsed.blobs)
+          .where('digest', 'in', [...parsed.blobs].sort())
           .returning('digest')
           .execute();
         const linked = new Set(

@@ -151,7 +151,14 @@ export class AzureBlobStore implements BlobStore {
   async commitUpload(id: string, digest: string): Promise<void> {
     const source = this.upload(id);
     const target = this.blob(digest);
-    const size = (await source.getProperties()).contentLength ?? 0;
+    let size: number;
+    try {
+      size = (await source.getProperties()).contentLength ?? 0;
+    } catch (error) {
+      // Idempotent: a retried metadata transaction may place the same upload twice.
+      if (isNotFound(error) && (await this.stat(digest))) return;
+      throw error;
+    }
     if (size === 0) {
       await target.commitBlockList([]);
     } else {

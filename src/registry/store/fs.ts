@@ -139,7 +139,12 @@ export class FsBlobStore implements BlobStore {
     await mkdir(join(target, '..'), { recursive: true });
     // rename is atomic: readers see either no blob or the whole verified blob. If another upload
     // of the same content won the race, this replaces identical bytes, which readers cannot tell.
-    await rename(this.uploadPath(id), target);
+    try {
+      await rename(this.uploadPath(id), target);
+    } catch (error) {
+      // Idempotent: a retried metadata transaction may place the same upload twice.
+      if (!isMissing(error) || !(await this.stat(digest))) throw error;
+    }
   }
 
   async deleteUpload(id: string): Promise<void> {
