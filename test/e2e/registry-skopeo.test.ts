@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type {
-  CommandError} from './helpers/registry-images.js';
+import type { CommandError } from './helpers/registry-images.js';
 import {
   layoutBlobDigests,
   layoutManifestDigest,
