@@ -10,7 +10,8 @@ import { consolePages } from './static.js';
 
 export { formatKuduLine } from './logs-api.js';
 
-export type ConsolePlugin = (app: FastifyInstance) => void | Promise<void>;
+/** Registers routes on the console; may return what `app.register(...)` returns (it is awaited). */
+export type ConsolePlugin = (app: FastifyInstance) => unknown;
 
 export interface ConsoleOptions {
   config: ConsoleConfig;
