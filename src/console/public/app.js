@@ -104,7 +104,7 @@ function appendLines(entries) {
 }
 
 function updateCount() {
-  $('count').textContent = `${state.shown} line(s) shown${state.held.length ? `, ${state.held.length} new while paused` : ''}`;
+  $('count').textContent = `· ${state.shown} line(s) shown${state.held.length ? `, ${state.held.length} new while paused` : ''}`;
 }
 
 function stopLive() {
