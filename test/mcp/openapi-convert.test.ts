@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { buildCatalog, SpecError, type CatalogOptions } from '../../src/mcp/openapi/index.js';
+import { buildCatalog, canonicalJson, SpecError, type CatalogOptions } from '../../src/mcp/openapi/index.js';
 
 const UPSTREAM = 'http://127.0.0.1:9';
 const ok = { '200': { description: 'ok' } };
@@ -408,4 +408,14 @@ test('a path variable no parameter declares becomes a required string argument',
   const schema = catalog.tools[0]!.inputSchema;
   assert.deepEqual(schema.required, ['user', 'repo']);
   assert.equal((schema.properties as Record<string, { type: string }>).repo!.type, 'string');
+});
+
+test('canonical JSON sorts keys at every depth, keeps arrays in order and "__proto__" as data', () => {
+  const shared = { b: 1, a: [{ d: 1, c: 2 }] };
+  const value = JSON.parse('{"z":1,"__proto__":{"y":2,"x":1},"m":[3,1,2]}') as Record<string, unknown>;
+  Object.assign(value, { s1: { $defs: { K: shared } }, s2: { $defs: { K: shared } } });
+  assert.equal(
+    canonicalJson(value),
+    '{"__proto__":{"x":1,"y":2},"m":[3,1,2],"s1":{"$defs":{"K":{"a":[{"c":2,"d":1}],"b":1}}},"s2":{"$defs":{"K":{"a":[{"c":2,"d":1}],"b":1}}},"z":1}',
+  );
 });

@@ -18,39 +18,54 @@ export function canonicalHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
-function sorted(value: unknown, memo: WeakMap<object, unknown>): unknown {
+/**
+ * A copy of `value` with object keys in sorted order; parts already in order are reused, not copied.
+ * Only `$defs` entries are memoized: they are what tools share (GitHub's tools reach the same few
+ * hundred definitions), and remembering every object would cost more than walking small ones twice.
+ */
+function sorted(value: unknown, memo: WeakMap<object, unknown>, shared = false): unknown {
   if (value === null || typeof value !== 'object') return value;
-  const cached = memo.get(value);
-  if (cached !== undefined) return cached;
-  let out: unknown;
+  if (shared) {
+    const cached = memo.get(value);
+    if (cached !== undefined) return cached;
+  }
+  let out: unknown = value;
   if (Array.isArray(value)) {
-    let changed = false;
-    const items = value.map((item) => {
-      const next = sorted(item, memo);
-      if (next !== item) changed = true;
-      return next;
-    });
-    out = changed ? items : value;
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const next = sorted(value[i], memo);
+      if (next !== value[i]) (copy ??= value.slice())[i] = next;
+    }
+    if (copy) out = copy;
   } else {
     const record = value as Record<string, unknown>;
-    const keys = Object.keys(record);
+    let keys = Object.keys(record);
     let inOrder = true;
     for (let i = 1; i < keys.length && inOrder; i++) inOrder = keys[i - 1]! < keys[i]!;
-    let changed = !inOrder;
-    const children = new Map<string, unknown>();
-    for (const key of keys) {
-      const child = sorted(record[key], memo);
-      if (child !== record[key]) changed = true;
-      children.set(key, child);
+    if (!inOrder) keys = [...keys].sort();
+    let copy: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const child = record[key];
+      const next = key === '$defs' ? sortedDefs(child, memo) : sorted(child, memo);
+      if (!copy && (next !== child || !inOrder)) {
+        // No prototype: a document may have a "__proto__" key, which must stay data.
+        copy = Object.create(null) as Record<string, unknown>;
+        for (let j = 0; j < i; j++) copy[keys[j]!] = record[keys[j]!];
+      }
+      if (copy) copy[key] = next;
     }
-    if (!changed) out = value;
-    else {
-      // No prototype: a document may have a "__proto__" key, which must stay data.
-      const copy: Record<string, unknown> = Object.create(null);
-      for (const key of inOrder ? keys : [...keys].sort()) copy[key] = children.get(key);
-      out = copy;
-    }
+    if (copy) out = copy;
   }
-  memo.set(value, out);
+  if (shared) memo.set(value, out);
   return out;
+}
+
+function sortedDefs(defs: unknown, memo: WeakMap<object, unknown>): unknown {
+  if (defs === null || typeof defs !== 'object' || Array.isArray(defs)) return sorted(defs, memo);
+  const record = defs as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  const copy: Record<string, unknown> = Object.create(null);
+  for (const key of keys) copy[key] = sorted(record[key], memo, true);
+  return copy;
 }
