@@ -31,6 +31,8 @@ export class ReplaceFailed extends Error {
  */
 export class InstanceGroup {
   instances: Instance[] = [];
+  /** New instances of a replace that are still warming (not yet in rotation). */
+  private readonly launching = new Set<Instance>();
   slot: string;
   version: Version;
   settings: Record<string, string>;
@@ -73,7 +75,7 @@ export class InstanceGroup {
     this.stopped = true;
     const old = this.instances;
     this.instances = [];
-    await Promise.all(old.map((i) => this.retire(i)));
+    await Promise.all([...old.map((i) => this.retire(i)), ...[...this.launching].map((i) => i.stop())]);
   }
 
   /** Changes the number of instances; new ones join the rotation once warm. */
@@ -102,7 +104,18 @@ export class InstanceGroup {
     }
     // During a swap the new instances are started for the slot they are about to serve.
     const fresh = Array.from({ length: count }, () => this.create(version, settings, change.slot));
-    const results = await Promise.all(fresh.map((i) => i.launch()));
+    for (const instance of fresh) this.launching.add(instance);
+    let results: LaunchResult[];
+    try {
+      results = await Promise.all(fresh.map((i) => i.launch()));
+    } finally {
+      for (const instance of fresh) this.launching.delete(instance);
+    }
+    if (this.stopped) {
+      // Stopped (e.g. Berth shutting down) while the new instances warmed: they must not outlive it.
+      await Promise.all(fresh.map((i) => i.stop()));
+      return results;
+    }
     const failed = results.find((r) => !r.ok);
     if (failed) {
       await Promise.all(fresh.map((i) => i.stop()));

@@ -146,6 +146,9 @@ export class Instance {
       return this.endAttempt(attempt, { ...facts, outcome: 'failure', failure: 'spawn-error', spawnError }, spawnError!);
     }
     this.pid = child.pid;
+    const pgid = child.pid!;
+    liveGroups.add(pgid);
+    void this.exited.then(() => setTimeout(() => liveGroups.delete(pgid), this.spec.stopGracePeriod + 1000).unref());
     attempt.step(`Process started (pid ${child.pid}).`);
     this.state = 'warming';
     attempt.step(
@@ -334,6 +337,16 @@ export class Instance {
     });
   }
 }
+
+/**
+ * Process groups of running instances. Instances run in their own groups (so a stop reaches what
+ * they started), which also means they would outlive Berth if it exited without stopping them:
+ * on exit every group still listed is killed (process.kill is synchronous, so it works there).
+ */
+const liveGroups = new Set<number>();
+process.once('exit', () => {
+  for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
+});
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
