@@ -18,7 +18,7 @@ const otlpSchema = z.strictObject({
 /** `logs:` in berth.yaml: the log store. Owned by the logs part. */
 export const logsSchema = z
   .strictObject({
-    /** Folder of the log database; `<dataDir>/logs` when omitted. */
+    /** Folder of the log database; `<dataDir>/logs` when omitted; a relative path is read against dataDir. */
     dir: z.string().optional(),
     retention: z
       .strictObject({

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { LogsConfig } from '../config/logs.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { compileFilter, LogQueryError } from './filter.js';
@@ -34,7 +34,8 @@ const RETENTION_CHUNK = 20_000;
 export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   const { config } = options;
   const log = options.logger ?? silentLogger;
-  const dir = config.dir ?? join(options.dataDir, 'logs');
+  // A relative logs.dir is read against the data folder, like every other state path.
+  const dir = resolve(options.dataDir, config.dir ?? 'logs');
   mkdirSync(dir, { recursive: true });
   const db = new LogDatabase(join(dir, 'logs.db'), config.query.maxRegexScan);
   const hub = new LiveHub();
