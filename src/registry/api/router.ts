@@ -50,10 +50,16 @@ export async function handleRegistryRequest(
   } catch (error) {
     if (error instanceof OciError) return sendError(res, error, method === 'HEAD');
     if (isClientGone(error, req)) return void res.destroy();
-    ctx.log.error({ err: error, method, url: req.url }, 'registry request failed');
+    ctx.log.error({ err: error, method, url: req.url, traceId: traceId(req) }, 'registry request failed');
     if (res.headersSent) return void res.destroy();
     sendJson(res, 500, { errors: [{ code: 'UNKNOWN', message: 'internal error; see the registry log' }] });
   }
+}
+
+/** The W3C trace id of the request (from `traceparent`), so a failure can be found across services. */
+function traceId(req: IncomingMessage): string | undefined {
+  const header = req.headers.traceparent;
+  return typeof header === 'string' ? /^[0-9a-f]{2}-([0-9a-f]{32})-/.exec(header)?.[1] : undefined;
 }
 
 function safeDecode(value: string): string {
