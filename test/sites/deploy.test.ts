@@ -91,10 +91,14 @@ test('scale out and in, stop and start, restart without dropping requests; state
   await h.manager.startSite('api');
   await h.manager.waitUntilReady();
   assert.equal((await call(port, 'api.localhost', '/')).status, 200);
+  await h.manager.createSite({ name: 'extra', command: 'node server.mjs', root: join(EXAMPLES, 'api'), appSettings: { GREETING: 'kept' } });
   await h.close();
 
   // The count chosen at run time is kept across a restart of Berth.
   const again = await harness([apiSite({ instances: 1 })], { dataDir });
   t.after(() => again.close());
   assert.equal(again.manager.siteStatus('api').slots[0]!.instances.length, 2);
+  // So is a site created at run time, with its settings.
+  await again.manager.waitUntilReady(20_000, ['extra']);
+  assert.equal(JSON.parse((await call(again.frontdoor.port, 'extra.localhost', '/')).body).greeting, 'kept');
 });
