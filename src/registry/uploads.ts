@@ -109,6 +109,39 @@ export class UploadService {
     });
   }
 
+  /**
+   * POST ?digest=: the whole blob in one request. No session row is needed (nobody can resume it);
+   * the bytes still go to a private upload file first, verified, then moved into place. If the
+   * process dies midway, gc removes the stray upload file once it expires.
+   */
+  async monolithic(repository: string, digest: Digest, data: Readable): Promise<number> {
+    const id = randomUUID();
+    this.hashes.set(id, { algorithm: digest.algorithm, hash: hasherFor(digest.algorithm), offset: 0 });
+    try {
+      await this.store.createUpload(id);
+      const size = await this.write(id, 0, data, undefined, false);
+      const actual = await this.digestOf(id, digest.algorithm, size);
+      if (actual !== digest.value) {
+        throw new OciError(
+          'DIGEST_INVALID',
+          `the uploaded content has digest ${actual}, not ${digest.value}`,
+          {
+            detail: { expected: digest.value, actual },
+          },
+        );
+      }
+      await this.meta.commitBlob(repository, digest.value, size, () =>
+        this.store.commitUpload(id, digest.value),
+      );
+      return size;
+    } catch (error) {
+      await this.store.deleteUpload(id).catch(() => {});
+      throw error;
+    } finally {
+      this.hashes.delete(id);
+    }
+  }
+
   async cancel(repository: string, id: string): Promise<void> {
     await this.size(repository, id);
     await this.cancelQuietly(id);
@@ -120,7 +153,13 @@ export class UploadService {
     await this.meta.deleteUpload(id);
   }
 
-  private async write(id: string, offset: number, data: Readable, range?: ChunkRange): Promise<number> {
+  private async write(
+    id: string,
+    offset: number,
+    data: Readable,
+    range?: ChunkRange,
+    session = true,
+  ): Promise<number> {
     const running = this.hashes.get(id);
     const hashable = running && running.offset === offset ? running : undefined;
     // A hash that sees a chunk which then fails is no longer valid: copy it and commit on success.
@@ -150,7 +189,7 @@ export class UploadService {
     }
     if (hashable && hash) this.hashes.set(id, { algorithm: hashable.algorithm, hash, offset: size });
     else this.hashes.delete(id);
-    await this.meta.touchUpload(id);
+    if (session) await this.meta.touchUpload(id);
     return size;
   }
 

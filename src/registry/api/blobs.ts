@@ -94,8 +94,7 @@ export async function startUploadRoute(ctx: RegistryContext, r: RouteRequest): P
   const single = url.searchParams.get('digest');
   if (single !== null) {
     const digest = parseDigest(single);
-    const id = await ctx.uploads.start(name, digest.algorithm);
-    await ctx.uploads.complete(name, id, digest, req);
+    await ctx.uploads.monolithic(name, digest, req);
     return send(res, 201, {
       Location: `/v2/${name}/blobs/${digest.value}`,
       'Docker-Content-Digest': digest.value,
