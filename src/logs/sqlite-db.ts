@@ -32,6 +32,8 @@ interface Row {
 const STREAMS = [undefined, 'stdout', 'stderr'] as const;
 const TYPES: LogType[] = ['application', 'platform'];
 
+// columnsize=0: no per-row document sizes (only bm25 ranking needs them, and results are ordered by
+// id); measured 1.3-3x faster indexing on the benchmark corpus.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sources (
   id INTEGER PRIMARY KEY, site TEXT NOT NULL, slot TEXT NOT NULL, instance TEXT NOT NULL, type INTEGER NOT NULL,
@@ -39,7 +41,7 @@ CREATE TABLE IF NOT EXISTS sources (
 CREATE TABLE IF NOT EXISTS logs (
   id INTEGER PRIMARY KEY, time INTEGER NOT NULL, source INTEGER NOT NULL, level INTEGER NOT NULL,
   stream INTEGER NOT NULL, message TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS logs_fts USING fts5(message, content='logs', content_rowid='id');
+CREATE VIRTUAL TABLE IF NOT EXISTS logs_fts USING fts5(message, content='logs', content_rowid='id', columnsize=0);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
