@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ export const NGINX = '/usr/sbin/nginx';
  * nginx as the peer: one worker (the front door is one Node process), keep-alive to the upstreams,
  * access log off, on loopback with a throw-away config and temp folders.
  */
-export async function startNginx(port: number, upstreams: number[]): Promise<{ close(): Promise<void> }> {
+export async function startNginx(port: number, upstreams: number[]): Promise<{ close(): Promise<void>; cpuSeconds(): number }> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-bench-nginx-'));
   const conf = `
 worker_processes 1;
@@ -54,6 +55,16 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
+    /** CPU time (user + system) nginx's master and workers have used so far, from /proc. */
+    cpuSeconds() {
+      const pids = [child.pid!, ...readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)];
+      const ticks = pids.reduce((sum, pid) => {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return sum + Number(fields[11]) + Number(fields[12]); // utime, stime
+      }, 0);
+      return ticks / 100; // USER_HZ
+    },
     async close() {
       child.kill('SIGQUIT');
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));

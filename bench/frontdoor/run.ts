@@ -59,6 +59,16 @@ const targets = {
   nginx: `http://127.0.0.1:${nginxPort}/`,
 };
 const results: Record<keyof typeof targets, WrkResult[]> = { direct: [], frontdoor: [], nginx: [] };
+/**
+ * CPU microseconds per request, for the two proxies: unlike req/s this hardly depends on how busy
+ * the rest of the machine is. The front door runs in this process (the manager is idle meanwhile).
+ */
+const cpuPerRequest: Record<'frontdoor' | 'nginx', number[]> = { frontdoor: [], nginx: [] };
+const cpuNow = (name: 'frontdoor' | 'nginx') => {
+  if (name === 'nginx') return nginx.cpuSeconds() * 1e6;
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+};
 try {
   // Warm both proxies (keep-alive pools, JIT: the first seconds of a Node proxy are much slower).
   const warm = smoke ? 1 : 3;
@@ -67,7 +77,10 @@ try {
   // Interleave rounds so drift in machine load hits every target alike.
   for (let round = 0; round < rounds; round++) {
     for (const name of ['direct', 'frontdoor', 'nginx'] as const) {
-      results[name].push(await wrk(targets[name], { host, connections, seconds }));
+      const before = name === 'direct' ? 0 : cpuNow(name);
+      const result = await wrk(targets[name], { host, connections, seconds });
+      if (name !== 'direct') cpuPerRequest[name].push((cpuNow(name) - before) / result.requests);
+      results[name].push(result);
     }
   }
 } finally {
@@ -86,7 +99,8 @@ const summary = Object.fromEntries(
 ) as Record<keyof typeof targets, { requestsPerSecond: number; p50: number; p99: number; errors: number }>;
 const ratio = summary.frontdoor.requestsPerSecond / summary.nginx.requestsPerSecond;
 const added = { frontdoor: summary.frontdoor.p99 - summary.direct.p99, nginx: summary.nginx.p99 - summary.direct.p99 };
-const report = { seconds, connections, instances, rounds, summary, throughputRatio: ratio, addedP99Ms: added, goals: { ratioAtLeast: 0.7, addedP99BelowMs: 2 } };
+const cpuUs = { frontdoor: median(cpuPerRequest.frontdoor), nginx: median(cpuPerRequest.nginx) };
+const report = { seconds, connections, instances, rounds, summary, throughputRatio: ratio, addedP99Ms: added, cpuMicrosecondsPerRequest: cpuUs, goals: { ratioAtLeast: 0.7, addedP99BelowMs: 2 } };
 
 if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
 else {
@@ -101,6 +115,7 @@ else {
       row('nginx', summary.nginx),
       `throughput ratio frontdoor/nginx: ${(ratio * 100).toFixed(1)}% (goal >= 70%)`,
       `added p99 latency: frontdoor ${added.frontdoor.toFixed(2)} ms, nginx ${added.nginx.toFixed(2)} ms (goal < 2 ms)`,
+      `CPU per request: frontdoor ${cpuUs.frontdoor.toFixed(1)} us, nginx ${cpuUs.nginx.toFixed(1)} us (ratio ${(cpuUs.nginx / cpuUs.frontdoor * 100).toFixed(1)}%: the throughput ratio on an otherwise idle CPU)`,
       '',
     ].join('\n'),
   );

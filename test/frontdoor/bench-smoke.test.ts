@@ -13,11 +13,13 @@ test('bench:frontdoor --smoke measures the front door and nginx side by side and
   const report = JSON.parse(stdout) as {
     summary: Record<'direct' | 'frontdoor' | 'nginx', { requestsPerSecond: number; p99: number; errors: number }>;
     throughputRatio: number;
+    cpuMicrosecondsPerRequest: { frontdoor: number; nginx: number };
   };
   for (const name of ['direct', 'frontdoor', 'nginx'] as const) {
     assert.ok(report.summary[name].requestsPerSecond > 0, `${name} served requests`);
     assert.equal(report.summary[name].errors, 0, `${name} had no errors`);
     assert.ok(report.summary[name].p99 > 0);
   }
+  assert.ok(report.cpuMicrosecondsPerRequest.frontdoor > 0 && report.cpuMicrosecondsPerRequest.nginx > 0, 'CPU per request measured for both');
   assert.ok(Math.abs(report.throughputRatio - report.summary.frontdoor.requestsPerSecond / report.summary.nginx.requestsPerSecond) < 1e-9);
 });
