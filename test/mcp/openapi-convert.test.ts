@@ -419,3 +419,18 @@ test('canonical JSON sorts keys at every depth, keeps arrays in order and "__pro
     '{"__proto__":{"x":1,"y":2},"m":[3,1,2],"s1":{"$defs":{"K":{"a":[{"c":2,"d":1}],"b":1}}},"s2":{"$defs":{"K":{"a":[{"c":2,"d":1}],"b":1}}},"z":1}',
   );
 });
+
+test('outputSchemas: false leaves outputSchema out (for APIs whose responses stray from their document)', () => {
+  const paths = {
+    '/o': {
+      get: {
+        operationId: 'o',
+        responses: {
+          '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object' } } } },
+        },
+      },
+    },
+  };
+  assert.deepEqual(build(doc(paths)).tools[0]!.outputSchema, { type: 'object' });
+  assert.equal(build(doc(paths), { outputSchemas: false }).tools[0]!.outputSchema, undefined);
+});

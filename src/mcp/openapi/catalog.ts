@@ -27,6 +27,11 @@ export interface CatalogOptions extends Omit<InvokeOptions, 'upstream'> {
    * an allow-list of operation ids (or generated tool names). Unknown ids are ignored.
    */
   tools?: string[];
+  /**
+   * Publish outputSchema (default true). Clients validate structuredContent against it, so an API that
+   * returns data its document does not describe fails there; false turns the schemas off.
+   */
+  outputSchemas?: boolean;
 }
 
 export interface OpenApiCatalog extends ToolCatalog {
@@ -51,7 +56,7 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
   const built: BuiltTool[] = [];
   for (const op of operations) {
     if (!selected(op, names.get(op)!, options)) continue;
-    built.push(buildTool(names.get(op)!, op, schemas));
+    built.push(buildTool(names.get(op)!, op, schemas, options.outputSchemas !== false));
   }
   built.sort((a, b) => (a.definition.name < b.definition.name ? -1 : 1));
   const tools: ToolDefinition[] = built.map((b) => b.definition);

@@ -39,7 +39,12 @@ export interface BuiltTool {
  * and each later one is renamed `<name>__<location>` (e.g. `id` and `id__query`). The request body is
  * one argument, `body` (renamed `body__body` if a parameter is already called `body`).
  */
-export function buildTool(name: string, op: OperationModel, schemas: SchemaConverter): BuiltTool {
+export function buildTool(
+  name: string,
+  op: OperationModel,
+  schemas: SchemaConverter,
+  withOutputSchema = true,
+): BuiltTool {
   const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
   const params: ParamPlan[] = [];
@@ -88,7 +93,7 @@ export function buildTool(name: string, op: OperationModel, schemas: SchemaConve
     inputSchema,
     annotations: annotations(op.method),
   };
-  const outputSchema = objectSchema(op.output, schemas);
+  const outputSchema = withOutputSchema ? objectSchema(op.output, schemas) : undefined;
   if (outputSchema) definition.outputSchema = outputSchema;
 
   return {
