@@ -301,7 +301,12 @@ export class SiteManager {
       try {
         await site.swap(source, target, say);
       } catch (error) {
-        if (error instanceof ReplaceFailed) throw new DeployFailed(name, source, error);
+        if (error instanceof ReplaceFailed) {
+          throw new HttpError(422, `swap of ${source} into ${target} aborted before routing switched; nothing changed: ${error.message}`, {
+            startupLog: error.result.startupLog,
+            hints: error.result.hints,
+          });
+        }
         throw error;
       } finally {
         await this.save();

@@ -1,6 +1,6 @@
 import type { SiteConfig } from '../config/sites.js';
 import { HttpError } from '../lib/problem.js';
-import { InstanceGroup, type Version } from './group.js';
+import { InstanceGroup, ReplaceFailed, type Version } from './group.js';
 import type { InstanceServices, LaunchResult } from './instance.js';
 import { PRODUCTION } from './names.js';
 import type { SiteStatus } from './types.js';
@@ -121,7 +121,17 @@ export class Site {
     source.setSlot(targetName);
     target.setSlot(sourceName);
     progress(`Applying the settings of slot ${sourceName} to the instances now serving it and warming them.`);
-    await target.replace({ settings: forSource, count: sourceCount, warmPath, slot: sourceName });
+    try {
+      await target.replace({ settings: forSource, count: sourceCount, warmPath, slot: sourceName });
+    } catch (error) {
+      if (!(error instanceof ReplaceFailed)) throw error;
+      // Routing has switched already; only the other side's settings could not be applied.
+      throw new HttpError(
+        422,
+        `the swap switched ${targetName} to the new instances, but restarting slot ${sourceName} with its own settings failed; it keeps serving with the previous ones: ${error.message}`,
+        { startupLog: error.result.startupLog, hints: error.result.hints },
+      );
+    }
     progress('Swap finished.');
   }
 

@@ -84,3 +84,22 @@ test('slots created at run time; swap refuses unknown slots and bad names', asyn
   await h.manager.deleteSlot('api', 'blue');
   assert.equal(h.manager.siteStatus('api').slots.length, 1);
 });
+
+test('a swap whose source cannot start with the target settings aborts before routing switches; nothing changes', async (t) => {
+  // Crashes only with BAD=1 (moves on swap) together with STAGE=prod (sticky to production).
+  const app = `node -e "if (process.env.BAD === '1' && process.env.STAGE === 'prod') { console.error('cannot run BAD build on prod'); process.exit(4); } require('http').createServer((q, s) => s.end(process.env.STAGE + ':' + process.env.BAD)).listen(process.env.PORT)"`;
+  const h = await harness([
+    { name: 'swapfail', command: app, root: 'api', appSettings: { BAD: '0', STAGE: 'prod' }, stickySettings: ['STAGE'], slots: [{ name: 'staging', appSettings: { BAD: '1', STAGE: 'staging' } }] },
+  ]);
+  t.after(() => h.close());
+  const before = (await call(h.frontdoor.port, 'swapfail.localhost', '/')).body;
+  assert.equal(before, 'prod:0');
+  await assert.rejects(h.manager.swap('swapfail', 'staging'), (error: Error & { status?: number; extra?: { hints?: string[] } }) => {
+    assert.equal(error.status, 422);
+    assert.match(error.message, /swap of staging into production aborted before routing switched; nothing changed/);
+    assert.match((error.extra?.hints ?? []).join('\n'), /exited with code 4[^]*cannot run BAD build on prod/);
+    return true;
+  });
+  assert.equal((await call(h.frontdoor.port, 'swapfail.localhost', '/')).body, 'prod:0');
+  assert.equal((await call(h.frontdoor.port, 'swapfail-staging.localhost', '/')).body, 'staging:1');
+});
