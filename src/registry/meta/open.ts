@@ -8,6 +8,8 @@ export type MetadataDialect = 'sqlite' | 'postgres';
 
 export interface MetadataConnection {
   db: Kysely<Database>;
+  /** The SQLite handle itself, for the few hot read paths where Kysely's per-row objects cost (tag lists). */
+  sqlite?: BetterSqlite3.Database;
   dialect: MetadataDialect;
   close(): Promise<void>;
 }
@@ -29,7 +31,7 @@ export async function openMetadata(options: MetadataOptions): Promise<MetadataCo
     database.pragma('synchronous = NORMAL');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
     await migrate(db, 'sqlite');
-    return { db, dialect: 'sqlite', close: () => db.destroy() };
+    return { db, sqlite: database, dialect: 'sqlite', close: () => db.destroy() };
   }
   // pg is loaded only when used, to keep the default (SQLite) registry small in memory.
   const { default: pg } = await import('pg');

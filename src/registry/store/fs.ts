@@ -12,10 +12,7 @@ import {
   type StoredUpload,
 } from './types.js';
 
-/**
- * Read size for blob downloads. 128 KiB keeps GET throughput near a plain file copy while bounding
- * memory: 50 clients pulling one 64 MiB blob add ~27 MiB of RSS (1 MiB reads added ~120 MiB).
- */
+/** Default read size for blob downloads and upload re-reads (the api passes its own per request). */
 const READ_CHUNK = 128 * 1024;
 
 /**
@@ -56,10 +53,10 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async read(digest: string, range?: ByteRange): Promise<Readable> {
+  async read(digest: string, range?: ByteRange, chunkSize = READ_CHUNK): Promise<Readable> {
     // Open first so a missing file is an error here, not on the response stream.
     const handle = await open(this.blobPath(digest), 'r');
-    return handle.createReadStream({ highWaterMark: READ_CHUNK, ...(range ?? {}) });
+    return handle.createReadStream({ highWaterMark: chunkSize, ...(range ?? {}) });
   }
 
   async delete(digest: string): Promise<boolean> {

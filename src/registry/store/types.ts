@@ -40,8 +40,11 @@ export class SizeLimitError extends Error {
 export interface BlobStore {
   readonly driver: string;
   stat(digest: string): Promise<{ size: number } | undefined>;
-  /** A stream of the blob's bytes (or one range of them). Throws when the blob is missing. */
-  read(digest: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * A stream of the blob's bytes (or one range of them). Throws when the blob is missing.
+   * `chunkSize` is a hint for drivers that read in chunks (bigger is faster, smaller uses less memory).
+   */
+  read(digest: string, range?: ByteRange, chunkSize?: number): Promise<Readable>;
   delete(digest: string): Promise<boolean>;
   /** Every stored blob, for garbage collection. */
   list(): AsyncIterable<StoredBlob>;
