@@ -1,29 +1,40 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import type { Command } from 'commander';
+import { buildProgram } from '../../src/cli/program.js';
 
 const berth = new URL('../../bin/berth', import.meta.url).pathname;
 
-function help(args: string[]): string {
-  return execFileSync(berth, [...args, '--help'], { encoding: 'utf8' });
+/** The full --help text of a command, as the user sees it (including the "Example:" section). */
+function helpOf(command: Command): string {
+  let text = '';
+  command.configureOutput({ writeOut: (s) => (text += s), writeErr: (s) => (text += s) });
+  command.outputHelp();
+  return text;
 }
 
-/** Lists subcommand paths from a --help page, recursing into groups. */
-function commandsOf(path: string[]): string[][] {
-  const page = help(path);
-  const section = page.split(/\nCommands:\n/)[1]?.split(/\n\n/)[0] ?? '';
-  return section
-    .split('\n')
-    .map((line) => /^ {2}([a-z][a-z0-9-]*)/.exec(line)?.[1])
-    .filter((name): name is string => !!name && name !== 'help')
-    .flatMap((name) => [[...path, name], ...commandsOf([...path, name])]);
+function* walk(command: Command, path: string[] = []): Generator<[string[], Command]> {
+  yield [path, command];
+  for (const sub of command.commands) yield* walk(sub, [...path, sub.name()]);
 }
 
-test('berth --help and every subcommand --help show an example', () => {
-  const all = [[], ...commandsOf([])];
-  assert.ok(all.length >= 3, `found commands: ${all.map((c) => c.join(' ')).join(', ')}`);
-  for (const path of all) {
-    assert.match(help(path), /\nExamples?:\n {2}\$ berth /, `berth ${path.join(' ')} --help has no example`);
+test('berth --help from the binary lists the command groups and an example', () => {
+  const page = execFileSync(berth, ['--help'], { encoding: 'utf8' });
+  for (const group of ['up', 'config', 'registry', 'webapp', 'mcp'])
+    assert.match(page, new RegExp(`\\n  ${group}\\b`));
+  assert.match(page, /\nExamples?:\n {2}\$ berth /);
+});
+
+test('every subcommand --help shows an example', () => {
+  const all = [...walk(buildProgram())];
+  assert.ok(all.length >= 20, `found only ${all.length} commands`);
+  for (const [path, command] of all) {
+    assert.match(
+      helpOf(command),
+      /\nExamples?:\n {2}\$ berth /,
+      `berth ${path.join(' ')} --help has no example`,
+    );
   }
 });
 

@@ -102,7 +102,7 @@ test('berth up runs the registry, a site with built-in MCP, and the console; sto
   // The site answers through the front door, and round robin spreads requests over both instances.
   const instances = new Set<string>();
   for (let i = 0; i < 4; i++) {
-    const response = await fetchLocal(site);
+    const response: Response = await fetchLocal(site);
     assert.equal(response.status, 200);
     const body = (await response.json()) as { site: string; instance: string; greeting: string };
     assert.equal(body.site, 'api');
