@@ -2,8 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SiteMcpConfig } from '../config/mcp.js';
 import type { Logger } from '../lib/logger.js';
-import { createMcpHandler, type McpHandler, type ToolCatalog } from '../mcp/index.js';
-import { buildCatalog, loadSpec } from '../mcp/openapi/index.js';
+import { buildCatalog, createMcpHandler, loadSpec, type McpHandler, type ToolCatalog } from '../mcp/index.js';
 import type { SiteManager } from '../sites/index.js';
 import type { FrontdoorMiddleware, RequestContext } from './middleware.js';
 
