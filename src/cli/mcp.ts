@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { createLogger } from '../lib/logger.js';
 import { runUntilSignal } from '../lib/service.js';
-import { conformanceCatalog, startMcpServer } from '../mcp/index.js';
 import { fail, printResult, withExample, withOutput } from './common.js';
 
 interface ServeOptions {
@@ -67,6 +66,8 @@ export function registerMcpCommands(program: Command): void {
       fail(`--upstream must be an http(s) URL, got "${opts.upstream}"`);
 
     const logger = createLogger({ name: 'mcp' });
+    // Loaded here, not at the top: every `berth` command builds the whole command tree.
+    const { conformanceCatalog, startMcpServer } = await import('../mcp/index.js');
     let service: Awaited<ReturnType<typeof startMcpServer>> | undefined;
     // The fixture's test_trigger_tool_change swaps the tool list; route that through hot reload.
     const fixture = opts.fixture

@@ -5,7 +5,6 @@ import type { RegistryConfig } from '../config/registry.js';
 import { durationSchema } from '../config/common.js';
 import { createLogger } from '../lib/logger.js';
 import { runUntilSignal } from '../lib/service.js';
-import { runGc, startRegistry } from '../registry/index.js';
 import { fail, loadConfigOrExit, printResult, withExample, withOutput, withServerOptions } from './common.js';
 
 interface ServerOptions {
@@ -45,6 +44,8 @@ export function registerRegistryCommands(program: Command): void {
       ...(options.listen ? { listen: options.listen } : {}),
     };
     const log = createLogger({ level: loaded.config.log.level, name: 'registry' });
+    // Loaded here, not at the top: every `berth` command builds the whole command tree.
+    const { startRegistry } = await import('../registry/index.js');
     let service;
     try {
       service = await startRegistry({
@@ -93,6 +94,7 @@ export function registerRegistryCommands(program: Command): void {
         if (!parsed.success) fail(`--grace-period: ${parsed.error.issues[0]?.message ?? 'invalid duration'}`);
         gracePeriodMs = parsed.data;
       }
+      const { runGc } = await import('../registry/index.js');
       let report;
       try {
         report = await runGc({

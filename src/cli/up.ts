@@ -1,16 +1,10 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
-import { startConsole } from '../console/index.js';
-import { builtinMcp } from '../frontdoor/builtin-mcp.js';
-import { startFrontdoor } from '../frontdoor/index.js';
 import { parseListen, urlFor } from '../lib/listen.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { readOrCreateSecret } from '../lib/secret.js';
 import { runUntilSignal, type RunningService } from '../lib/service.js';
-import { createLogStore } from '../logs/index.js';
-import { startRegistry } from '../registry/index.js';
-import { createSiteManager, sitesApi } from '../sites/index.js';
 import { fail, loadConfigOrExit, withExample } from './common.js';
 
 export function registerUpCommand(program: Command): void {
@@ -44,6 +38,22 @@ const SITE_READY_WAIT_MS = 60_000;
  * kept; the console last, so its APIs see running sites), and returns them for `runUntilSignal`.
  */
 export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): Promise<RunningService[]> {
+  // Loaded here, not at the top: every `berth` command builds the whole command tree.
+  const [
+    { startConsole },
+    { builtinMcp },
+    { startFrontdoor },
+    { createLogStore },
+    { startRegistry },
+    { createSiteManager, sitesApi },
+  ] = await Promise.all([
+    import('../console/index.js'),
+    import('../frontdoor/builtin-mcp.js'),
+    import('../frontdoor/index.js'),
+    import('../logs/index.js'),
+    import('../registry/index.js'),
+    import('../sites/index.js'),
+  ]);
   const services: RunningService[] = [];
   try {
     const logStore = createLogStore({ dataDir: config.dataDir, config: config.logs, logger: log });
@@ -51,7 +61,7 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
 
     if (config.registry.enabled) {
       const dataDir = config.registry.dataDir
-        ? join(baseDir, config.registry.dataDir)
+        ? resolve(baseDir, config.registry.dataDir)
         : join(config.dataDir, 'registry');
       services.push(
         await startRegistry({

@@ -18,7 +18,9 @@ function consoleUrl(options: ConsoleOptions): string {
 }
 
 function withConsoleOptions<T extends Command>(command: T): T {
-  command.option('--console-url <url>', 'the console to ask (default: console.listen from the config)').option('--config <file>', 'berth.yaml to read console.listen from');
+  command
+    .option('--console-url <url>', 'the console to ask (default: console.listen from the config)')
+    .option('--config <file>', 'berth.yaml to read console.listen from');
   return withOutput(command);
 }
 
@@ -26,7 +28,9 @@ async function request(url: string, accept: string): Promise<Response> {
   try {
     return await fetch(url, { headers: { accept } });
   } catch (error) {
-    fail(`cannot reach the console at ${new URL(url).origin}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is \`berth up\` running?`);
+    fail(
+      `cannot reach the console at ${new URL(url).origin}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is \`berth up\` running?`,
+    );
   }
 }
 
@@ -79,19 +83,28 @@ async function tail(options: TailOptions): Promise<void> {
     try {
       response = await fetch(`${base}/api/logs/stream?${params}`, { headers });
     } catch (error) {
-      if (++failures > 5 || lastId === undefined) fail(`cannot reach the console at ${base}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is \`berth up\` running?`);
+      if (++failures > 5 || lastId === undefined)
+        fail(
+          `cannot reach the console at ${base}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is \`berth up\` running?`,
+        );
       await new Promise((r) => setTimeout(r, 1000));
       continue;
     }
     if (!response.ok) fail(`the console refused the stream: ${await problemDetail(response)}`);
-    if (lastId === undefined) process.stderr.write(`Connected to ${base}; streaming logs (Ctrl-C to stop).\n`);
+    if (lastId === undefined)
+      process.stderr.write(`Connected to ${base}; streaming logs (Ctrl-C to stop).\n`);
     failures = 0;
     for await (const event of sseEvents(response.body!)) {
       if (event.id) lastId = event.id;
-      if (event.event === 'dropped') process.stderr.write(`berth: the stream skipped ${(JSON.parse(event.data) as { count: number }).count} line(s)\n`);
+      if (event.event === 'dropped')
+        process.stderr.write(
+          `berth: the stream skipped ${(JSON.parse(event.data) as { count: number }).count} line(s)\n`,
+        );
       if (event.event !== 'log') continue;
       const entry = JSON.parse(event.data) as LogEntry;
-      process.stdout.write(options.output === 'json' ? `${JSON.stringify(entry)}\n` : `${formatLine(entry)}\n`);
+      process.stdout.write(
+        options.output === 'json' ? `${JSON.stringify(entry)}\n` : `${formatLine(entry)}\n`,
+      );
     }
     // The server ended the stream (restart or shutdown): reconnect and resume after the last line.
     await new Promise((r) => setTimeout(r, 500));
@@ -99,7 +112,9 @@ async function tail(options: TailOptions): Promise<void> {
 }
 
 /** Parses a text/event-stream body into events. */
-async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<{ id?: string; event: string; data: string }> {
+async function* sseEvents(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ id?: string; event: string; data: string }> {
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
@@ -172,18 +187,40 @@ async function startupShow(options: StartupOptions): Promise<void> {
   if (!response.ok) fail(await problemDetail(response));
   const content = await response.text();
   const h = (name: string) => response.headers.get(`x-startuplog-${name}`) ?? undefined;
-  const result = { filename: h('filename'), date: h('date'), instance: h('instance'), outcome: h('outcome'), slot: h('slot'), content };
-  printResult(options.output, result, () => `== ${result.filename} (${result.outcome}, instance ${result.instance}) ==\n${content.replace(/\n$/, '')}`);
+  const result = {
+    filename: h('filename'),
+    date: h('date'),
+    instance: h('instance'),
+    outcome: h('outcome'),
+    slot: h('slot'),
+    content,
+  };
+  printResult(
+    options.output,
+    result,
+    () =>
+      `== ${result.filename} (${result.outcome}, instance ${result.instance}) ==\n${content.replace(/\n$/, '')}`,
+  );
 }
 
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [head, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** `berth webapp log ...`: attached to the webapp command group by webapp.ts. */
 export function registerWebappLogCommands(webapp: Command): void {
-  const log = withExample(webapp.command('log').description('application and startup logs of a site'), 'berth webapp log tail --name api');
+  const log = withExample(
+    webapp.command('log').description('application and startup logs of a site'),
+    'berth webapp log tail --name api',
+  );
 
   withExample(
     withConsoleOptions(
@@ -203,7 +240,10 @@ export function registerWebappLogCommands(webapp: Command): void {
     'berth webapp log tail --name api --filter "connection refused" --output json',
   ).action((options: TailOptions) => tail(options));
 
-  const startup = withExample(log.command('startup').description('startup logs: one file per start attempt of each instance'), 'berth webapp log startup list --name api --outcome failure');
+  const startup = withExample(
+    log.command('startup').description('startup logs: one file per start attempt of each instance'),
+    'berth webapp log startup list --name api --outcome failure',
+  );
 
   withExample(
     withConsoleOptions(
@@ -217,7 +257,8 @@ export function registerWebappLogCommands(webapp: Command): void {
     ),
     'berth webapp log startup list --name api --outcome failure',
   ).action((options: StartupOptions) => {
-    if (options.outcome && options.outcome !== 'failure' && options.outcome !== 'success') fail('--outcome must be failure or success');
+    if (options.outcome && options.outcome !== 'failure' && options.outcome !== 'success')
+      fail('--outcome must be failure or success');
     return startupList(options);
   });
 
@@ -225,7 +266,9 @@ export function registerWebappLogCommands(webapp: Command): void {
     withConsoleOptions(
       startup
         .command('show')
-        .description('show one startup log; with no --filename, the latest (failures of the most recent date first)')
+        .description(
+          'show one startup log; with no --filename, the latest (failures of the most recent date first)',
+        )
         .requiredOption('--name <site>', 'the site')
         .option('--filename <file>', 'the log to show, e.g. 2026_11_26_a1b2c3d4_failure.log')
         .option('--instance <id>', 'the latest log of this instance')

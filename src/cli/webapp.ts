@@ -24,12 +24,23 @@ function consoleUrl(options: ConsoleOptions): string {
 }
 
 function withConsole<T extends Command>(command: T): T {
-  command.option('--console-url <url>', 'console of a running `berth up` (default: console.listen from the config)').option('--config <file>', 'berth.yaml to read console.listen from');
+  command
+    .option(
+      '--console-url <url>',
+      'console of a running `berth up` (default: console.listen from the config)',
+    )
+    .option('--config <file>', 'berth.yaml to read console.listen from');
   return withOutput(command);
 }
 
 /** Calls the sites API; a problem+json answer becomes `berth: <detail>` (with hints) and exit 1. */
-async function api<T>(options: ConsoleOptions, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+async function api<T>(
+  options: ConsoleOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<T> {
   const url = `${consoleUrl(options)}${path}`;
   // Its own agent, closed after the call: a kept-alive socket would hold the command open for a minute.
   const dispatcher = new Agent();
@@ -40,26 +51,44 @@ async function api<T>(options: ConsoleOptions, method: string, path: string, bod
   }
 }
 
-async function callApi<T>(dispatcher: Agent, url: string, method: string, body: unknown, contentType: string): Promise<T> {
+async function callApi<T>(
+  dispatcher: Agent,
+  url: string,
+  method: string,
+  body: unknown,
+  contentType: string,
+): Promise<T> {
   let response: Response;
   try {
     response = await fetch(url, {
       dispatcher,
       method,
       headers: body === undefined ? {} : { 'content-type': contentType },
-      body: (body === undefined ? undefined : contentType === 'application/json' ? JSON.stringify(body) : body) as string | undefined,
+      body: (body === undefined
+        ? undefined
+        : contentType === 'application/json'
+          ? JSON.stringify(body)
+          : body) as string | undefined,
     });
   } catch (error) {
-    fail(`cannot reach the console at ${new URL(url).origin}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is \`berth up\` running? (--console-url)`);
+    fail(
+      `cannot reach the console at ${new URL(url).origin}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is \`berth up\` running? (--console-url)`,
+    );
   }
   if (response.status === 204) return undefined as T;
   const text = await response.text();
   if (!response.ok) {
     let message = text || `${response.status} ${response.statusText}`;
     try {
-      const problem = JSON.parse(text) as { detail?: string; title?: string; hints?: string[]; startupLog?: string };
+      const problem = JSON.parse(text) as {
+        detail?: string;
+        title?: string;
+        hints?: string[];
+        startupLog?: string;
+      };
       message = problem.detail ?? problem.title ?? message;
-      if (problem.startupLog) message += `\n  startup log: ${problem.startupLog} (berth webapp log startup show --filename ${problem.startupLog})`;
+      if (problem.startupLog)
+        message += `\n  startup log: ${problem.startupLog} (berth webapp log startup show --filename ${problem.startupLog})`;
       for (const hint of problem.hints ?? []) message += `\n  HINT: ${hint}`;
     } catch {
       /* not JSON: show as is */
@@ -73,7 +102,14 @@ const site = (name: string) => `/api/sites/${encodeURIComponent(name)}`;
 
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [head, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function running(slot: SlotStatus): string {
@@ -84,7 +120,10 @@ function describeSite(s: SiteStatus): string {
   const lines = [`${s.name}  ${s.url}`, `  host names: ${s.hostNames.join(', ')}`];
   for (const slot of s.slots) {
     lines.push(`  slot ${slot.name} (${slot.state}, ${running(slot)} running)`);
-    for (const i of slot.instances) lines.push(`    ${i.id}  ${i.state.padEnd(9)} port ${String(i.port).padEnd(5)} version ${i.version ?? '-'}  restarts ${i.restarts}${i.pid ? `  pid ${i.pid}` : ''}`);
+    for (const i of slot.instances)
+      lines.push(
+        `    ${i.id}  ${i.state.padEnd(9)} port ${String(i.port).padEnd(5)} version ${i.version ?? '-'}  restarts ${i.restarts}${i.pid ? `  pid ${i.pid}` : ''}`,
+      );
   }
   return lines.join('\n');
 }
@@ -120,23 +159,43 @@ async function packageBody(src: string): Promise<{ blob: Blob; cleanup: () => vo
 }
 
 export function registerWebappCommands(program: Command): void {
-  const webapp = withExample(program.command('webapp').description('sites: create, deploy, scale, slots, logs'), 'berth webapp list');
-
-  withExample(withConsole(webapp.command('list').description('list sites with their slots and instances')), 'berth webapp list --output json').action(
-    async (options: ConsoleOptions) => {
-      const sites = await api<SiteStatus[]>(options, 'GET', '/api/sites');
-      printResult(options.output, sites, () =>
-        sites.length === 0 ? 'No sites.' : table(['NAME', 'URL', 'SLOTS', 'RUNNING'], sites.map((s) => [s.name, s.url, s.slots.map((x) => x.name).join(','), s.slots.map(running).join(',')])),
-      );
-    },
+  const webapp = withExample(
+    program.command('webapp').description('sites: create, deploy, scale, slots, logs'),
+    'berth webapp list',
   );
 
-  withExample(withConsole(webapp.command('show').description('show a site: host names, slots, instances and their states').requiredOption('--name <site>', 'the site')), 'berth webapp show --name api').action(
-    async (options: ConsoleOptions & { name: string }) => {
-      const status = await api<SiteStatus>(options, 'GET', site(options.name));
-      printResult(options.output, status, () => describeSite(status));
-    },
-  );
+  withExample(
+    withConsole(webapp.command('list').description('list sites with their slots and instances')),
+    'berth webapp list --output json',
+  ).action(async (options: ConsoleOptions) => {
+    const sites = await api<SiteStatus[]>(options, 'GET', '/api/sites');
+    printResult(options.output, sites, () =>
+      sites.length === 0
+        ? 'No sites.'
+        : table(
+            ['NAME', 'URL', 'SLOTS', 'RUNNING'],
+            sites.map((s) => [
+              s.name,
+              s.url,
+              s.slots.map((x) => x.name).join(','),
+              s.slots.map(running).join(','),
+            ]),
+          ),
+    );
+  });
+
+  withExample(
+    withConsole(
+      webapp
+        .command('show')
+        .description('show a site: host names, slots, instances and their states')
+        .requiredOption('--name <site>', 'the site'),
+    ),
+    'berth webapp show --name api',
+  ).action(async (options: ConsoleOptions & { name: string }) => {
+    const status = await api<SiteStatus>(options, 'GET', site(options.name));
+    printResult(options.output, status, () => describeSite(status));
+  });
 
   withExample(
     withConsole(
@@ -145,16 +204,42 @@ export function registerWebappCommands(program: Command): void {
         .description('create a site at run time (kept under the data folder) and start it')
         .requiredOption('--name <site>', 'lowercase letters, digits and hyphens; becomes <name>.localhost')
         .requiredOption('--command <command>', 'start command, run in the site folder with PORT set')
-        .option('--root <dir>', 'folder the site runs from until its first deploy (default: the server\'s working folder)')
+        .option(
+          '--root <dir>',
+          "folder the site runs from until its first deploy (default: the server's working folder)",
+        )
         .option('--instances <n>', 'number of instances', '1')
-        .option('--setting <KEY=VALUE>', 'an app setting, given to the app as an environment variable (repeatable)', collectSetting, {})
-        .option('--sticky-setting <KEY>', 'a setting that stays with its slot on swap (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
-        .option('--start-time-limit <duration>', 'how long an instance may take to answer the warmup probe', '230s')
+        .option(
+          '--setting <KEY=VALUE>',
+          'an app setting, given to the app as an environment variable (repeatable)',
+          collectSetting,
+          {},
+        )
+        .option(
+          '--sticky-setting <KEY>',
+          'a setting that stays with its slot on swap (repeatable)',
+          (v: string, p: string[]) => [...p, v],
+          [] as string[],
+        )
+        .option(
+          '--start-time-limit <duration>',
+          'how long an instance may take to answer the warmup probe',
+          '230s',
+        )
         .option('--warmup-path <path>', 'warmup probe path', '/robots933456.txt')
         .option('--health-check-path <path>', 'instances failing it leave the rotation and restart')
-        .option('--host-name <host>', 'an extra host name routed to the site (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+        .option(
+          '--host-name <host>',
+          'an extra host name routed to the site (repeatable)',
+          (v: string, p: string[]) => [...p, v],
+          [] as string[],
+        )
         .option('--affinity', 'pin clients to an instance with the ARRAffinity cookie')
-        .addOption(new Option('--load-balancing <strategy>', 'how requests are spread').choices(['round-robin', 'least-connections']).default('round-robin')),
+        .addOption(
+          new Option('--load-balancing <strategy>', 'how requests are spread')
+            .choices(['round-robin', 'least-connections'])
+            .default('round-robin'),
+        ),
     ),
     'berth webapp create --name api --command "node server.mjs" --root ./examples/sites/api --instances 2 --setting GREETING=hello',
   ).action(
@@ -175,7 +260,8 @@ export function registerWebappCommands(program: Command): void {
       },
     ) => {
       const instances = Number(options.instances);
-      if (!Number.isInteger(instances)) fail(`--instances must be a whole number, got "${options.instances}"`);
+      if (!Number.isInteger(instances))
+        fail(`--instances must be a whole number, got "${options.instances}"`);
       const definition = {
         name: options.name,
         command: options.command,
@@ -191,7 +277,12 @@ export function registerWebappCommands(program: Command): void {
         loadBalancing: options.loadBalancing,
       };
       const status = await api<SiteStatus>(options, 'POST', '/api/sites', definition);
-      printResult(options.output, status, () => `Created ${status.name}: ${status.url} (instances start in the background; see berth webapp show --name ${status.name})`);
+      printResult(
+        options.output,
+        status,
+        () =>
+          `Created ${status.name}: ${status.url} (instances start in the background; see berth webapp show --name ${status.name})`,
+      );
     },
   );
 
@@ -199,30 +290,41 @@ export function registerWebappCommands(program: Command): void {
     withConsole(
       webapp
         .command('deploy')
-        .description('deploy a folder, zip or tarball: new instances warm up before the old ones leave; a broken package keeps the running version')
+        .description(
+          'deploy a folder, zip or tarball: new instances warm up before the old ones leave; a broken package keeps the running version',
+        )
         .requiredOption('--name <site>', 'the site')
         .requiredOption('--src <path>', 'a folder, .zip, .tar or .tar.gz')
         .option('--slot <slot>', 'deployment slot', 'production')
-        .option('--server-path', 'the path is on the console\'s machine: do not upload it'),
+        .option('--server-path', "the path is on the console's machine: do not upload it"),
     ),
     'berth webapp deploy --name api --src ./build.zip',
     'berth webapp deploy --name api --src ./app --slot staging',
-  ).action(async (options: ConsoleOptions & { name: string; src: string; slot: string; serverPath?: boolean }) => {
-    const path = `${site(options.name)}/deploy?slot=${encodeURIComponent(options.slot)}`;
-    let result: { version: string; slot: string };
-    if (options.serverPath) {
-      result = await api(options, 'POST', path, { path: resolve(options.src) });
-    } else {
-      const { blob, cleanup } = await packageBody(options.src);
-      if (options.output !== 'json') process.stderr.write(`Uploading ${(blob.size / 1024).toFixed(0)} KiB and warming new instances...\n`);
-      try {
-        result = await api(options, 'POST', path, blob, 'application/octet-stream');
-      } finally {
-        cleanup();
+  ).action(
+    async (options: ConsoleOptions & { name: string; src: string; slot: string; serverPath?: boolean }) => {
+      const path = `${site(options.name)}/deploy?slot=${encodeURIComponent(options.slot)}`;
+      let result: { version: string; slot: string };
+      if (options.serverPath) {
+        result = await api(options, 'POST', path, { path: resolve(options.src) });
+      } else {
+        const { blob, cleanup } = await packageBody(options.src);
+        if (options.output !== 'json')
+          process.stderr.write(
+            `Uploading ${(blob.size / 1024).toFixed(0)} KiB and warming new instances...\n`,
+          );
+        try {
+          result = await api(options, 'POST', path, blob, 'application/octet-stream');
+        } finally {
+          cleanup();
+        }
       }
-    }
-    printResult(options.output, result, () => `Deployed version ${result.version} to ${options.name} (slot ${result.slot}).`);
-  });
+      printResult(
+        options.output,
+        result,
+        () => `Deployed version ${result.version} to ${options.name} (slot ${result.slot}).`,
+      );
+    },
+  );
 
   for (const [action, description] of [
     ['start', 'start a stopped site (or slot)'],
@@ -230,63 +332,121 @@ export function registerWebappCommands(program: Command): void {
     ['restart', 'restart every instance without downtime: new ones warm before old ones stop'],
   ] as const) {
     withExample(
-      withConsole(webapp.command(action).description(description).requiredOption('--name <site>', 'the site').option('--slot <slot>', 'deployment slot', 'production')),
+      withConsole(
+        webapp
+          .command(action)
+          .description(description)
+          .requiredOption('--name <site>', 'the site')
+          .option('--slot <slot>', 'deployment slot', 'production'),
+      ),
       `berth webapp ${action} --name api`,
     ).action(async (options: ConsoleOptions & { name: string; slot: string }) => {
-      const status = await api<SiteStatus>(options, 'POST', `${site(options.name)}/${action}?slot=${encodeURIComponent(options.slot)}`, {});
+      const status = await api<SiteStatus>(
+        options,
+        'POST',
+        `${site(options.name)}/${action}?slot=${encodeURIComponent(options.slot)}`,
+        {},
+      );
       printResult(options.output, status, () => describeSite(status));
     });
   }
 
   withExample(
-    withConsole(webapp.command('scale').description('set the number of instances').requiredOption('--name <site>', 'the site').requiredOption('--instances <n>', 'from 1 to 64').option('--slot <slot>', 'deployment slot', 'production')),
+    withConsole(
+      webapp
+        .command('scale')
+        .description('set the number of instances')
+        .requiredOption('--name <site>', 'the site')
+        .requiredOption('--instances <n>', 'from 1 to 64')
+        .option('--slot <slot>', 'deployment slot', 'production'),
+    ),
     'berth webapp scale --name api --instances 3',
   ).action(async (options: ConsoleOptions & { name: string; instances: string; slot: string }) => {
     const instances = Number(options.instances);
     if (!Number.isInteger(instances)) fail(`--instances must be a whole number, got "${options.instances}"`);
-    const status = await api<SiteStatus>(options, 'POST', `${site(options.name)}/scale`, { instances, slot: options.slot });
+    const status = await api<SiteStatus>(options, 'POST', `${site(options.name)}/scale`, {
+      instances,
+      slot: options.slot,
+    });
     printResult(options.output, status, () => describeSite(status));
   });
 
-  const deployment = withExample(webapp.command('deployment').description('deployment slots'), 'berth webapp deployment slot list --name api');
-  const slot = withExample(deployment.command('slot').description('create, list and swap deployment slots'), 'berth webapp deployment slot swap --name api --slot staging');
+  const deployment = withExample(
+    webapp.command('deployment').description('deployment slots'),
+    'berth webapp deployment slot list --name api',
+  );
+  const slot = withExample(
+    deployment.command('slot').description('create, list and swap deployment slots'),
+    'berth webapp deployment slot swap --name api --slot staging',
+  );
 
   withExample(
     withConsole(
       slot
         .command('create')
-        .description('create a slot; it runs the production content, with settings cloned from --configuration-source')
+        .description(
+          'create a slot; it runs the production content, with settings cloned from --configuration-source',
+        )
         .requiredOption('--name <site>', 'the site')
         .requiredOption('--slot <slot>', 'the new slot, e.g. staging')
         .option('--configuration-source <slot>', 'copy app settings from this slot'),
     ),
     'berth webapp deployment slot create --name api --slot staging --configuration-source production',
   ).action(async (options: ConsoleOptions & { name: string; slot: string; configurationSource?: string }) => {
-    const status = await api<SiteStatus>(options, 'POST', `${site(options.name)}/slots`, { name: options.slot, configurationSource: options.configurationSource });
-    printResult(options.output, status, () => `Created slot ${options.slot} of ${options.name}: ${status.url.replace(`//${options.name}.`, `//${options.name}-${options.slot}.`)}`);
+    const status = await api<SiteStatus>(options, 'POST', `${site(options.name)}/slots`, {
+      name: options.slot,
+      configurationSource: options.configurationSource,
+    });
+    printResult(
+      options.output,
+      status,
+      () =>
+        `Created slot ${options.slot} of ${options.name}: ${status.url.replace(`//${options.name}.`, `//${options.name}-${options.slot}.`)}`,
+    );
   });
 
-  withExample(withConsole(slot.command('list').description('list the slots of a site').requiredOption('--name <site>', 'the site')), 'berth webapp deployment slot list --name api').action(
-    async (options: ConsoleOptions & { name: string }) => {
-      const slots = await api<SlotStatus[]>(options, 'GET', `${site(options.name)}/slots`);
-      printResult(options.output, slots, () => table(['SLOT', 'STATE', 'RUNNING', 'VERSION'], slots.map((s) => [s.name, s.state, running(s), s.instances[0]?.version ?? '-'])));
-    },
-  );
+  withExample(
+    withConsole(
+      slot
+        .command('list')
+        .description('list the slots of a site')
+        .requiredOption('--name <site>', 'the site'),
+    ),
+    'berth webapp deployment slot list --name api',
+  ).action(async (options: ConsoleOptions & { name: string }) => {
+    const slots = await api<SlotStatus[]>(options, 'GET', `${site(options.name)}/slots`);
+    printResult(options.output, slots, () =>
+      table(
+        ['SLOT', 'STATE', 'RUNNING', 'VERSION'],
+        slots.map((s) => [s.name, s.state, running(s), s.instances[0]?.version ?? '-']),
+      ),
+    );
+  });
 
   withExample(
     withConsole(
       slot
         .command('swap')
-        .description('swap a slot into another (production by default): warm first, switch at once, no failed requests')
+        .description(
+          'swap a slot into another (production by default): warm first, switch at once, no failed requests',
+        )
         .requiredOption('--name <site>', 'the site')
         .requiredOption('--slot <slot>', 'the source slot, e.g. staging')
         .option('--target-slot <slot>', 'the slot to swap with', 'production'),
     ),
     'berth webapp deployment slot swap --name api --slot staging --target-slot production',
   ).action(async (options: ConsoleOptions & { name: string; slot: string; targetSlot: string }) => {
-    if (options.output !== 'json') process.stderr.write(`Swapping ${options.slot} into ${options.targetSlot}...\n`);
-    const result = await api<SiteStatus & { steps: string[] }>(options, 'POST', `${site(options.name)}/slots/swap`, { source: options.slot, target: options.targetSlot });
-    printResult(options.output, result, () => [...result.steps.map((s) => `  ${s}`), describeSite(result)].join('\n'));
+    if (options.output !== 'json')
+      process.stderr.write(`Swapping ${options.slot} into ${options.targetSlot}...\n`);
+    const result = await api<SiteStatus & { steps: string[] }>(
+      options,
+      'POST',
+      `${site(options.name)}/slots/swap`,
+      { source: options.slot, target: options.targetSlot },
+    );
+    printResult(options.output, result, () =>
+      [...result.steps.map((s) => `  ${s}`), describeSite(result)].join('\n'),
+    );
   });
 
   registerWebappLogCommands(webapp);
