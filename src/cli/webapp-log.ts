@@ -1,28 +1,8 @@
 import type { Command } from 'commander';
-import { parseListen, urlFor } from '../lib/listen.js';
 import type { LogEntry } from '../logs/index.js';
 import type { StartupLogInfo } from '../sites/types.js';
-import { fail, loadConfigOrExit, printResult, withExample, withOutput } from './common.js';
-
-interface ConsoleOptions {
-  consoleUrl?: string;
-  config?: string;
-  output: string;
-}
-
-/** The console to talk to: --console-url, else console.listen from the config. */
-function consoleUrl(options: ConsoleOptions): string {
-  if (options.consoleUrl) return options.consoleUrl.replace(/\/+$/, '');
-  const { config } = loadConfigOrExit(options.config);
-  return urlFor(parseListen(config.console.listen), '').replace(/\/+$/, '');
-}
-
-function withConsoleOptions<T extends Command>(command: T): T {
-  command
-    .option('--console-url <url>', 'the console to ask (default: console.listen from the config)')
-    .option('--config <file>', 'berth.yaml to read console.listen from');
-  return withOutput(command);
-}
+import { fail, printResult, withExample } from './common.js';
+import { consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 
 async function request(url: string, accept: string): Promise<Response> {
   try {

@@ -5,33 +5,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { Agent, fetch, type Response } from 'undici';
-import { parseListen, urlFor } from '../lib/listen.js';
 import type { SiteStatus, SlotStatus } from '../sites/types.js';
-import { fail, loadConfigOrExit, printResult, withExample, withOutput } from './common.js';
+import { fail, printResult, withExample } from './common.js';
 import { registerWebappLogCommands } from './webapp-log.js';
-
-interface ConsoleOptions {
-  consoleUrl?: string;
-  config?: string;
-  output: string;
-}
-
-/** The console of a running `berth up`: --console-url, else console.listen from the config. */
-function consoleUrl(options: ConsoleOptions): string {
-  if (options.consoleUrl) return options.consoleUrl.replace(/\/+$/, '');
-  const { config } = loadConfigOrExit(options.config);
-  return urlFor(parseListen(config.console.listen), '').replace(/\/+$/, '');
-}
-
-function withConsole<T extends Command>(command: T): T {
-  command
-    .option(
-      '--console-url <url>',
-      'console of a running `berth up` (default: console.listen from the config)',
-    )
-    .option('--config <file>', 'berth.yaml to read console.listen from');
-  return withOutput(command);
-}
+import { consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 
 /** Calls the sites API; a problem+json answer becomes `berth: <detail>` (with hints) and exit 1. */
 async function api<T>(
@@ -165,7 +142,7 @@ export function registerWebappCommands(program: Command): void {
   );
 
   withExample(
-    withConsole(webapp.command('list').description('list sites with their slots and instances')),
+    withConsoleOptions(webapp.command('list').description('list sites with their slots and instances')),
     'berth webapp list --output json',
   ).action(async (options: ConsoleOptions) => {
     const sites = await api<SiteStatus[]>(options, 'GET', '/api/sites');
@@ -185,7 +162,7 @@ export function registerWebappCommands(program: Command): void {
   });
 
   withExample(
-    withConsole(
+    withConsoleOptions(
       webapp
         .command('show')
         .description('show a site: host names, slots, instances and their states')
@@ -198,7 +175,7 @@ export function registerWebappCommands(program: Command): void {
   });
 
   withExample(
-    withConsole(
+    withConsoleOptions(
       webapp
         .command('create')
         .description('create a site at run time (kept under the data folder) and start it')
@@ -287,7 +264,7 @@ export function registerWebappCommands(program: Command): void {
   );
 
   withExample(
-    withConsole(
+    withConsoleOptions(
       webapp
         .command('deploy')
         .description(
@@ -332,7 +309,7 @@ export function registerWebappCommands(program: Command): void {
     ['restart', 'restart every instance without downtime: new ones warm before old ones stop'],
   ] as const) {
     withExample(
-      withConsole(
+      withConsoleOptions(
         webapp
           .command(action)
           .description(description)
@@ -352,7 +329,7 @@ export function registerWebappCommands(program: Command): void {
   }
 
   withExample(
-    withConsole(
+    withConsoleOptions(
       webapp
         .command('scale')
         .description('set the number of instances')
@@ -381,7 +358,7 @@ export function registerWebappCommands(program: Command): void {
   );
 
   withExample(
-    withConsole(
+    withConsoleOptions(
       slot
         .command('create')
         .description(
@@ -406,7 +383,7 @@ export function registerWebappCommands(program: Command): void {
   });
 
   withExample(
-    withConsole(
+    withConsoleOptions(
       slot
         .command('list')
         .description('list the slots of a site')
@@ -424,7 +401,7 @@ export function registerWebappCommands(program: Command): void {
   });
 
   withExample(
-    withConsole(
+    withConsoleOptions(
       slot
         .command('swap')
         .description(
