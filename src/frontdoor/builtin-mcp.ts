@@ -6,6 +6,8 @@ import { buildCatalog, createMcpHandler, loadSpec, type McpHandler, type ToolCat
 import type { SiteManager } from '../sites/index.js';
 import type { FrontdoorMiddleware, RequestContext } from './middleware.js';
 
+const PRODUCTION = 'production';
+
 export interface BuiltinMcpOptions {
   manager: SiteManager;
   /** `http://127.0.0.1:<port>` of the front door: tool calls go back through the site's own load balancer. */
@@ -35,6 +37,7 @@ interface SiteMcp {
  * and checked again every `recheckMs`; a broken new document keeps the old tools.
  */
 export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
+  /** One MCP server per site and slot. */
   const sites = new Map<string, SiteMcp>();
   const recheckMs = options.recheckMs ?? 30_000;
   const log = options.logger.child({ part: 'builtin-mcp' });
@@ -68,7 +71,10 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
     if (loaded.notModified) return { catalog: undefined, etag };
     const catalog = buildCatalog(loaded.document, {
       upstream: options.frontdoorOrigin(),
-      headers: { host: `${siteName}.localhost` },
+      // The slot this MCP request was routed to, so a staging slot's tools call staging.
+      headers: {
+        host: context.slot === PRODUCTION ? `${siteName}.localhost` : `${siteName}-${context.slot}.localhost`,
+      },
       tools: mcp.tools,
       sameOrigin: true,
     });
@@ -88,7 +94,8 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
     context: RequestContext,
   ): Promise<SiteMcp> {
     const key = JSON.stringify(mcp);
-    const existing = sites.get(siteName);
+    const cacheKey = `${siteName}/${context.slot}`;
+    const existing = sites.get(cacheKey);
     if (existing?.key === key) {
       if (Date.now() - existing.checkedAt > recheckMs && !existing.reloading) {
         existing.checkedAt = Date.now();
@@ -117,7 +124,7 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
     });
     const created: SiteMcp = { key, handler, etag, checkedAt: Date.now() };
     await existing?.handler.close();
-    sites.set(siteName, created);
+    sites.set(cacheKey, created);
     return created;
   }
 

@@ -134,6 +134,37 @@ test('berth up runs the registry, a site with built-in MCP, and the console; sto
     await client.close();
   }
 
+  // A slot gets its own built-in MCP, whose tools call that slot (through <site>-<slot>.localhost).
+  const slotResponse = await fetch(`${consoleUrl}api/sites/api/slots`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'staging' }),
+  });
+  assert.equal(slotResponse.status, 201, await slotResponse.text());
+  for (let i = 0; ; i++) {
+    const status = (await (await fetch(`${consoleUrl}api/sites/api`)).json()) as {
+      slots: Array<{ name: string; instances: Array<{ state: string }> }>;
+    };
+    const staging = status.slots.find((s) => s.name === 'staging');
+    if (staging?.instances.length && staging.instances.every((x) => x.state === 'running')) break;
+    assert.ok(i < 300, `staging never warmed: ${JSON.stringify(staging)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const stagingMcp = new URL('/mcp', site.replace('api.localhost', 'api-staging.localhost'));
+  for (const [url, slot] of [
+    [stagingMcp, 'staging'],
+    [new URL('/mcp', site), 'production'],
+  ] as const) {
+    const client = new Client(
+      { name: `e2e-${slot}`, version: '1' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await client.connect(new StreamableHTTPClientTransport(url, { fetch: fetchLocal }));
+    const who = await client.callTool({ name: 'whoAmI', arguments: {} });
+    assert.equal((who.structuredContent as { slot?: string }).slot, slot, JSON.stringify(who));
+    await client.close();
+  }
+
   // The console knows the site and its instances, and has stored the site's platform events.
   const sites = (await (await fetch(`${consoleUrl}api/sites`)).json()) as Array<{
     name: string;

@@ -5,7 +5,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 
 const port = Number(process.env.PORT ?? 8080);
-const version = existsSync(new URL('./VERSION', import.meta.url)) ? readFileSync(new URL('./VERSION', import.meta.url), 'utf8').trim() : 'dev';
+const version = existsSync(new URL('./VERSION', import.meta.url))
+  ? readFileSync(new URL('./VERSION', import.meta.url), 'utf8').trim()
+  : 'dev';
 const items = new Map([[1, { id: 1, name: 'first' }]]);
 let nextId = 2;
 let healthy = true;
@@ -21,7 +23,11 @@ const who = () => ({
 
 function json(res, status, body, headers = {}) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -29,17 +35,34 @@ const openapi = {
   openapi: '3.0.3',
   info: { title: 'Items API', version: '1.0.0' },
   paths: {
+    '/': {
+      get: {
+        operationId: 'whoAmI',
+        summary: 'Which site, slot and instance answered',
+        responses: { 200: { description: 'who' } },
+      },
+    },
     '/api/items': {
       get: { operationId: 'listItems', summary: 'List items', responses: { 200: { description: 'items' } } },
       post: {
         operationId: 'createItem',
         summary: 'Create an item',
-        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } } } },
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+            },
+          },
+        },
         responses: { 201: { description: 'created' } },
       },
     },
     '/api/items/{id}': {
-      get: { operationId: 'getItem', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }], responses: { 200: { description: 'item' } } },
+      get: {
+        operationId: 'getItem',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+        responses: { 200: { description: 'item' } },
+      },
     },
   },
 };
@@ -49,7 +72,8 @@ const server = createServer((req, res) => {
   if (url.pathname === '/') return json(res, 200, who());
   if (url.pathname === '/headers') return json(res, 200, { headers: req.headers, url: req.url });
   if (url.pathname === '/openapi.json') return json(res, 200, openapi);
-  if (url.pathname === '/health') return healthy ? json(res, 200, { ok: true }) : json(res, 500, { ok: false });
+  if (url.pathname === '/health')
+    return healthy ? json(res, 200, { ok: true }) : json(res, 500, { ok: false });
   if (url.pathname === '/make-unhealthy') {
     healthy = false;
     return json(res, 200, { healthy });
@@ -107,9 +131,14 @@ const server = createServer((req, res) => {
 
 // A minimal WebSocket echo (RFC 6455 text frames), enough to prove the front door's upgrade path.
 server.on('upgrade', (req, socket) => {
-  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
-  const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
+    return socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+  const accept = createHash('sha1')
+    .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+    .digest('base64');
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+  );
   let buffer = Buffer.alloc(0);
   socket.on('data', (chunk) => {
     buffer = Buffer.concat([buffer, chunk]);
@@ -117,8 +146,13 @@ server.on('upgrade', (req, socket) => {
       const opcode = buffer[0] & 0x0f;
       let length = buffer[1] & 0x7f;
       let offset = 2;
-      if (length === 126) { length = buffer.readUInt16BE(2); offset = 4; }
-      else if (length === 127) { length = Number(buffer.readBigUInt64BE(2)); offset = 10; }
+      if (length === 126) {
+        length = buffer.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        length = Number(buffer.readBigUInt64BE(2));
+        offset = 10;
+      }
       const masked = (buffer[1] & 0x80) !== 0;
       const total = offset + (masked ? 4 : 0) + length;
       if (buffer.length < total) return;
@@ -129,7 +163,10 @@ server.on('upgrade', (req, socket) => {
       if (opcode === 8) return socket.end(Buffer.from([0x88, 0]));
       if (opcode === 1) {
         const reply = Buffer.from(`echo: ${payload.toString()} from ${process.env.WEBSITE_INSTANCE_ID}`);
-        const head = reply.length < 126 ? Buffer.from([0x81, reply.length]) : Buffer.from([0x81, 126, reply.length >> 8, reply.length & 0xff]);
+        const head =
+          reply.length < 126
+            ? Buffer.from([0x81, reply.length])
+            : Buffer.from([0x81, 126, reply.length >> 8, reply.length & 0xff]);
         socket.write(Buffer.concat([head, reply]));
       }
     }
@@ -138,5 +175,7 @@ server.on('upgrade', (req, socket) => {
 });
 
 server.keepAliveTimeout = 65_000;
-server.listen(port, '127.0.0.1', () => console.log(JSON.stringify({ level: 'info', msg: `listening on ${port}`, version })));
+server.listen(port, '127.0.0.1', () =>
+  console.log(JSON.stringify({ level: 'info', msg: `listening on ${port}`, version })),
+);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
