@@ -46,3 +46,16 @@ export function fail(message: string, code = 1): never {
 export function printResult(format: string, value: unknown, text: () => string): void {
   process.stdout.write(format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }
+
+/** Rows as aligned text columns, two spaces apart, for `--output text`. */
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [head, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

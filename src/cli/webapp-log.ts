@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { LogEntry } from '../logs/index.js';
 import type { StartupLogInfo } from '../sites/types.js';
-import { fail, printResult, withExample } from './common.js';
+import { fail, printResult, table, withExample } from './common.js';
 import { consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 
 async function request(url: string, accept: string): Promise<Response> {
@@ -181,18 +181,6 @@ async function startupShow(options: StartupOptions): Promise<void> {
     () =>
       `== ${result.filename} (${result.outcome}, instance ${result.instance}) ==\n${content.replace(/\n$/, '')}`,
   );
-}
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows]
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 /** `berth webapp log ...`: attached to the webapp command group by webapp.ts. */

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { Agent, fetch, type Response } from 'undici';
 import type { SiteStatus, SlotStatus } from '../sites/types.js';
-import { fail, printResult, withExample } from './common.js';
+import { fail, printResult, table, withExample } from './common.js';
 import { registerWebappLogCommands } from './webapp-log.js';
 import { consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 
@@ -76,18 +76,6 @@ async function callApi<T>(
 }
 
 const site = (name: string) => `/api/sites/${encodeURIComponent(name)}`;
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [head, ...rows]
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
 
 function running(slot: SlotStatus): string {
   return `${slot.instances.filter((i) => i.state === 'running').length}/${slot.instances.length}`;

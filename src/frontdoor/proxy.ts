@@ -61,14 +61,7 @@ export class Proxy {
       return;
     }
     const instance = picked as Instance;
-    instance.active++;
-    let released = false;
-    const release = () => {
-      if (!released) {
-        released = true;
-        instance.active--;
-      }
-    };
+    const release = lease(instance);
     let answered = false;
     const upstream = request({
       host: '127.0.0.1',
@@ -142,14 +135,7 @@ export class Proxy {
       return;
     }
     const instance = picked as Instance;
-    instance.active++;
-    let released = false;
-    const release = () => {
-      if (!released) {
-        released = true;
-        instance.active--;
-      }
-    };
+    const release = lease(instance);
     socket.on('error', () => socket.destroy());
     const upstream = request({ host: '127.0.0.1', port: instance.port, method: req.method, path: forward.path, headers: upstreamHeaders(req, forward.requestId, true), agent: false });
     upstream.on('upgrade', (upstreamRes, upstreamSocket, upstreamHead) => {
@@ -197,4 +183,16 @@ function describe(code: string, message: string): string {
   if (code === 'ECONNREFUSED') return 'connection refused (the instance is not listening)';
   if (code === 'ECONNRESET') return 'connection reset by the instance';
   return message;
+}
+
+/** Counts a request against the instance (least-connections reads it); the returned release is idempotent. */
+function lease(instance: Instance): () => void {
+  instance.active++;
+  let released = false;
+  return () => {
+    if (!released) {
+      released = true;
+      instance.active--;
+    }
+  };
 }

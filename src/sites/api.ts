@@ -8,6 +8,7 @@ import { HttpError, PROBLEM_CONTENT_TYPE, problem } from '../lib/problem.js';
 import type { SiteManager } from './manager.js';
 import { PRODUCTION } from './names.js';
 import type { DeploySource } from './package.js';
+import type { StartupLogInfo } from './types.js';
 
 export interface SitesApiOptions {
   manager: SiteManager;
@@ -116,15 +117,7 @@ export async function sitesApi(app: FastifyInstance, options: SitesApiOptions): 
       const latest = await manager.startupLogs.latest(filter);
       if (!latest) throw new HttpError(404, 'no startup logs match');
       const { content } = await manager.startupLogs.read(latest.name, { site: latest.site, slot: latest.slot });
-      return reply
-        .header('content-type', 'text/plain; charset=utf-8')
-        .header('x-startuplog-filename', latest.name)
-        .header('x-startuplog-date', latest.date)
-        .header('x-startuplog-instance', latest.instance)
-        .header('x-startuplog-outcome', latest.outcome)
-        .header('x-startuplog-site', latest.site)
-        .header('x-startuplog-slot', latest.slot)
-        .send(content);
+      return sendStartupLog(reply, latest, content);
     }
     const files = await manager.startupLogs.list(filter);
     return { files: files.map((f) => ({ ...f, href: `/api/startuplogs/${f.name}?site=${f.site}&slot=${f.slot}` })) };
@@ -136,15 +129,7 @@ export async function sitesApi(app: FastifyInstance, options: SitesApiOptions): 
   app.get<{ Params: { file: string } }>('/api/startuplogs/:file', async (request, reply) => {
     const q = request.query as Q;
     const { info, content } = await manager.startupLogs.read(request.params.file, { site: q.site, slot: q.slot });
-    return reply
-      .header('content-type', 'text/plain; charset=utf-8')
-      .header('x-startuplog-filename', info.name)
-      .header('x-startuplog-date', info.date)
-      .header('x-startuplog-instance', info.instance)
-      .header('x-startuplog-outcome', info.outcome)
-      .header('x-startuplog-site', info.site)
-      .header('x-startuplog-slot', info.slot)
-      .send(content);
+    return sendStartupLog(reply, info, content);
   });
 }
 
@@ -170,4 +155,17 @@ async function deploy(manager: SiteManager, name: string, slot: string, body: un
 function sendProblem(reply: FastifyReply, status: number, detail: string, extra: Record<string, unknown> = {}) {
   const titles: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 500: 'Internal Server Error' };
   return reply.code(status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem(status, titles[status] ?? 'Error', detail, extra));
+}
+
+/** A startup log as plain text, with what it is about in `x-startuplog-*` headers. */
+function sendStartupLog(reply: FastifyReply, info: StartupLogInfo, content: string): FastifyReply {
+  return reply
+    .header('content-type', 'text/plain; charset=utf-8')
+    .header('x-startuplog-filename', info.name)
+    .header('x-startuplog-date', info.date)
+    .header('x-startuplog-instance', info.instance)
+    .header('x-startuplog-outcome', info.outcome)
+    .header('x-startuplog-site', info.site)
+    .header('x-startuplog-slot', info.slot)
+    .send(content);
 }
