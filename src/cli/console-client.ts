@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseListen, urlFor } from '../lib/listen.js';
-import { loadConfigOrExit, withOutput } from './common.js';
+import { fail, loadConfigOrExit, withOutput } from './common.js';
 
 /** Options of the commands that talk to the console of a running `berth up`. */
 export interface ConsoleOptions {
@@ -9,9 +9,17 @@ export interface ConsoleOptions {
   output: string;
 }
 
-/** The console of a running `berth up`: --console-url, else console.listen from the config. */
+/**
+ * The console of a running `berth up`: --console-url, else console.listen from the config. A user and
+ * password in the URL are taken out of it; `consoleAuth` sends them.
+ */
 export function consoleUrl(options: ConsoleOptions): string {
-  if (options.consoleUrl) return options.consoleUrl.replace(/\/+$/, '');
+  if (options.consoleUrl) {
+    const url = parseConsoleUrl(options.consoleUrl);
+    url.username = '';
+    url.password = '';
+    return url.href.replace(/\/+$/, '');
+  }
   const { config } = loadConfigOrExit(options.config);
   return urlFor(parseListen(config.console.listen), '').replace(/\/+$/, '');
 }
@@ -25,4 +33,24 @@ export function withConsoleOptions<T extends Command>(command: T): T {
     )
     .option('--config <file>', 'berth.yaml to read console.listen from');
   return withOutput(command);
+}
+
+/**
+ * Headers that authenticate to a console with `console.htpasswd`: the user and password from
+ * BERTH_CONSOLE_USER / BERTH_CONSOLE_PASSWORD (kept out of the process list), else from --console-url.
+ */
+export function consoleAuth(options: ConsoleOptions): Record<string, string> {
+  const url = options.consoleUrl ? parseConsoleUrl(options.consoleUrl) : undefined;
+  const user = process.env.BERTH_CONSOLE_USER ?? decodeURIComponent(url?.username ?? '');
+  const password = process.env.BERTH_CONSOLE_PASSWORD ?? decodeURIComponent(url?.password ?? '');
+  if (!user) return {};
+  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
+function parseConsoleUrl(value: string): URL {
+  try {
+    return new URL(value);
+  } catch {
+    return fail(`--console-url: expected a URL such as http://127.0.0.1:8090, got "${value}"`);
+  }
 }

@@ -110,6 +110,7 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
           logStore,
           plugins: [async (app) => void (await app.register(sitesApi, { manager }))],
           logger: log.child({ part: 'console' }),
+          baseDir,
         }),
       );
     }

@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import type { LogEntry } from '../logs/index.js';
 import type { StartupLogInfo } from '../sites/types.js';
 import { fail, printResult, table, withExample } from './common.js';
-import { consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
+import { consoleAuth, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 
-async function request(url: string, accept: string): Promise<Response> {
+async function request(options: ConsoleOptions, url: string, accept: string): Promise<Response> {
   try {
-    return await fetch(url, { headers: { accept } });
+    return await fetch(url, { headers: { accept, ...consoleAuth(options) } });
   } catch (error) {
     fail(
       `cannot reach the console at ${new URL(url).origin}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is \`berth up\` running?`,
@@ -57,7 +57,7 @@ async function tail(options: TailOptions): Promise<void> {
   let lastId: string | undefined;
   let failures = 0;
   for (;;) {
-    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    const headers: Record<string, string> = { accept: 'text/event-stream', ...consoleAuth(options) };
     if (lastId) headers['last-event-id'] = lastId;
     let response: Response;
     try {
@@ -133,7 +133,11 @@ async function startupList(options: StartupOptions): Promise<void> {
   if (options.slot) params.set('slot', options.slot);
   if (options.instance) params.set('instance', options.instance);
   if (options.outcome) params.set('outcome', options.outcome);
-  const response = await request(`${consoleUrl(options)}/api/startuplogs?${params}`, 'application/json');
+  const response = await request(
+    options,
+    `${consoleUrl(options)}/api/startuplogs?${params}`,
+    'application/json',
+  );
   if (response.status === 404) {
     // As `az webapp log startup list` does when the feature is missing: warn, and an empty list.
     process.stderr.write('berth: this console serves no startup logs (is the site managed by `berth up`?)\n');
@@ -163,7 +167,7 @@ async function startupShow(options: StartupOptions): Promise<void> {
     if (options.instance) params.set('instance', options.instance);
     url = `${consoleUrl(options)}/api/startuplogs?${params}`;
   }
-  const response = await request(url, 'text/plain');
+  const response = await request(options, url, 'text/plain');
   if (!response.ok) fail(await problemDetail(response));
   const content = await response.text();
   const h = (name: string) => response.headers.get(`x-startuplog-${name}`) ?? undefined;

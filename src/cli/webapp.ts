@@ -8,7 +8,7 @@ import { Agent, fetch, type Response } from 'undici';
 import type { SiteStatus, SlotStatus } from '../sites/types.js';
 import { fail, printResult, table, withExample } from './common.js';
 import { registerWebappLogCommands } from './webapp-log.js';
-import { consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
+import { consoleAuth, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 
 /** Calls the sites API; a problem+json answer becomes `berth: <detail>` (with hints) and exit 1. */
 async function api<T>(
@@ -22,7 +22,7 @@ async function api<T>(
   // Its own agent, closed after the call: a kept-alive socket would hold the command open for a minute.
   const dispatcher = new Agent();
   try {
-    return await callApi<T>(dispatcher, url, method, body, contentType);
+    return await callApi<T>(dispatcher, url, method, body, contentType, consoleAuth(options));
   } finally {
     await dispatcher.close();
   }
@@ -34,13 +34,14 @@ async function callApi<T>(
   method: string,
   body: unknown,
   contentType: string,
+  auth: Record<string, string>,
 ): Promise<T> {
   let response: Response;
   try {
     response = await fetch(url, {
       dispatcher,
       method,
-      headers: body === undefined ? {} : { 'content-type': contentType },
+      headers: body === undefined ? auth : { ...auth, 'content-type': contentType },
       body: (body === undefined
         ? undefined
         : contentType === 'application/json'

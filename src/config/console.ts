@@ -12,6 +12,17 @@ export const consoleSchema = z
     ssePing: durationSchema.default(15_000),
     /** Kudu ends a log stream after SCM_LOGSTREAM_TIMEOUT (120 minutes by default). */
     logstreamTimeout: durationSchema.default(120 * 60_000),
+    /**
+     * htpasswd file with bcrypt entries (`htpasswd -B`), relative to the config file's folder. When set,
+     * every request needs HTTP Basic credentials. Required when `listen` is not a loopback address: the
+     * console can deploy and read every log, so it never faces a network without authentication.
+     */
+    htpasswd: z.string().min(1).optional(),
+    /**
+     * Host names (without port) the console answers besides the loopback names. Requests naming any
+     * other Host get 403, so a DNS-rebinding page cannot reach a console bound to loopback.
+     */
+    allowedHosts: z.array(z.string().min(1)).default([]),
   })
   .prefault({});
 

@@ -25,7 +25,12 @@ export interface LoadedConfig {
 
 const ENV_PREFIX = 'BERTH_';
 /** Environment variables with this prefix that are not config overrides. */
-const NOT_OVERRIDES = new Set(['BERTH_LOG_LEVEL_CLI', 'BERTH_CONFIG']);
+const NOT_OVERRIDES = new Set([
+  'BERTH_LOG_LEVEL_CLI',
+  'BERTH_CONFIG',
+  'BERTH_CONSOLE_USER',
+  'BERTH_CONSOLE_PASSWORD',
+]);
 
 /**
  * Loads and validates berth.yaml. `BERTH_<KEY>__<KEY>...` environment variables override single

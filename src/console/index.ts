@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ConsoleConfig } from '../config/console.js';
 import { parseListen, urlFor } from '../lib/listen.js';
@@ -5,6 +6,7 @@ import { silentLogger, type Logger } from '../lib/logger.js';
 import { HttpError, PROBLEM_CONTENT_TYPE, problem } from '../lib/problem.js';
 import type { RunningService } from '../lib/service.js';
 import { LogQueryError, type LogStore } from '../logs/index.js';
+import { consoleGuard } from './guard.js';
 import { logsApi } from './logs-api.js';
 import { consolePages } from './static.js';
 
@@ -25,6 +27,8 @@ export interface ConsoleOptions {
   logger?: Logger;
   /** Overrides config.listen (the CLI's --listen; tests pass 127.0.0.1:0). */
   listen?: string;
+  /** Relative paths in the config (htpasswd) are resolved against this; default the working directory. */
+  baseDir?: string;
 }
 
 /** The SCM site: log history, live stream, Kudu log stream, startup logs and sites, and the Log stream page. */
@@ -33,15 +37,33 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningServ
   const address = parseListen(options.listen ?? options.config.listen);
   const app = Fastify({ loggerInstance: log.child({ part: 'console' }), return503OnClosing: true });
   const streams = new Set<{ end(): void }>();
+  const { htpasswd, allowedHosts } = options.config;
+  app.addHook(
+    'onRequest',
+    consoleGuard({
+      listenHost: address.host,
+      allowedHosts,
+      htpasswd: htpasswd ? resolve(options.baseDir ?? process.cwd(), htpasswd) : undefined,
+      logger: log,
+    }),
+  );
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     if (error instanceof LogQueryError) return sendProblem(reply, 400, 'Bad Request', error.message);
     if (error instanceof HttpError) return sendProblem(reply, error.status, 'Error', error.message);
-    if (error.statusCode && error.statusCode < 500) return sendProblem(reply, error.statusCode, 'Bad Request', error.message);
+    if (error.statusCode && error.statusCode < 500)
+      return sendProblem(reply, error.statusCode, 'Bad Request', error.message);
     request.log.error({ err: error }, 'console API error');
-    return sendProblem(reply, 500, 'Internal Server Error', 'the console could not answer; see the server log');
+    return sendProblem(
+      reply,
+      500,
+      'Internal Server Error',
+      'the console could not answer; see the server log',
+    );
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'Not Found', `no route for ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 404, 'Not Found', `no route for ${request.method} ${request.url.split('?')[0]}`),
+  );
   app.addHook('preClose', async () => {
     for (const stream of [...streams]) stream.end();
   });
@@ -70,5 +92,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningServ
 }
 
 function sendProblem(reply: FastifyReply, status: number, title: string, detail: string) {
-  return reply.code(status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem(status, title, detail));
+  return reply
+    .code(status)
+    .header('content-type', PROBLEM_CONTENT_TYPE)
+    .send(problem(status, title, detail));
 }

@@ -25,3 +25,9 @@ export function urlFor(address: ListenAddress, path = '/', scheme = 'http'): str
   const host = address.host === '0.0.0.0' ? LOOPBACK : address.host === '::' ? '::1' : address.host;
   return `${scheme}://${formatListen({ host, port: address.port })}${path}`;
 }
+
+/** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return name === 'localhost' || name === '::1' || /^127(?:\.\d{1,3}){3}$/.test(name);
+}

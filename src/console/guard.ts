@@ -1,0 +1,102 @@
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { isLoopbackHost } from '../lib/listen.js';
+import type { Logger } from '../lib/logger.js';
+import { HtpasswdUsers } from '../registry/access/htpasswd.js';
+
+export interface ConsoleGuardOptions {
+  /** The address the console binds; on loopback only loopback Host names (and allowedHosts) are answered. */
+  listenHost: string;
+  allowedHosts: string[];
+  /** Absolute path of the htpasswd file; unset means no authentication (loopback only). */
+  htpasswd?: string;
+  logger: Logger;
+}
+
+export type Refusal = { status: 401 | 403; detail: string };
+const REALM = 'Basic realm="berth console", charset="UTF-8"';
+
+/**
+ * The console deploys sites and reads every log, so it refuses, before any route runs:
+ * - a Host it does not serve (DNS rebinding: a web page whose name resolves to 127.0.0.1);
+ * - a browser request from another origin (cross-site requests carry an Origin the page cannot fake);
+ * - with an htpasswd file, a request without valid Basic credentials.
+ * Bound to a non-loopback address without an htpasswd file, it does not start at all (fail closed).
+ */
+export function consoleGuard(options: ConsoleGuardOptions): onRequestAsyncHookHandler {
+  const loopback = isLoopbackHost(options.listenHost);
+  if (!loopback && !options.htpasswd) {
+    throw new Error(
+      `console.listen binds ${options.listenHost}, which other machines can reach, and console.htpasswd is not set: ` +
+        'the console would let anyone deploy and read logs. Set console.htpasswd or bind to 127.0.0.1.',
+    );
+  }
+  const allowed = new Set(options.allowedHosts.map((h) => h.toLowerCase()));
+  const users = options.htpasswd ? new HtpasswdUsers(options.htpasswd, options.logger) : undefined;
+
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const refusal = hostOrOriginRefusal(request.headers.host, request.headers.origin, loopback, allowed);
+    const denied =
+      refusal ?? (users ? await credentialsRefusal(request.headers.authorization, users) : undefined);
+    if (!denied) return;
+    if (denied.status === 401) reply.header('www-authenticate', REALM);
+    reply
+      .code(denied.status)
+      .type('application/problem+json')
+      .send({
+        type: 'about:blank',
+        title: denied.status === 401 ? 'Unauthorized' : 'Forbidden',
+        status: denied.status,
+        detail: denied.detail,
+      });
+    return reply;
+  };
+}
+
+export function hostOrOriginRefusal(
+  host: string | undefined,
+  origin: string | undefined,
+  loopback: boolean,
+  allowed: Set<string>,
+): Refusal | undefined {
+  const name = host ? hostName(host) : '';
+  if (!name) return { status: 403, detail: 'a Host header is required' };
+  // On loopback the loopback names are served; elsewhere any name unless allowedHosts narrows it.
+  const served = allowed.has(name) || (loopback ? isLoopbackHost(name) : allowed.size === 0);
+  if (!served) {
+    return {
+      status: 403,
+      detail: `the console does not answer for Host "${name}"; add it to console.allowedHosts`,
+    };
+  }
+  if (origin !== undefined && originAuthority(origin) !== host!.toLowerCase()) {
+    return { status: 403, detail: 'cross-origin requests to the console are refused' };
+  }
+  return undefined;
+}
+
+async function credentialsRefusal(
+  authorization: string | undefined,
+  users: HtpasswdUsers,
+): Promise<Refusal | undefined> {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
+  if (!match) return { status: 401, detail: 'the console needs a user name and password (HTTP Basic)' };
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const ok = colon > 0 && (await users.verify(decoded.slice(0, colon), decoded.slice(colon + 1)));
+  return ok ? undefined : { status: 401, detail: 'wrong user name or password' };
+}
+
+/** "[::1]:8090" → "[::1]", "Console.Example:443" → "console.example". */
+function hostName(value: string): string {
+  const lower = value.toLowerCase();
+  return lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : (lower.split(':')[0] ?? '');
+}
+
+/** "http://127.0.0.1:8090" → "127.0.0.1:8090"; "null" and garbage → "" (never equal to a Host). */
+function originAuthority(origin: string): string {
+  try {
+    return new URL(origin).host.toLowerCase();
+  } catch {
+    return '';
+  }
+}
