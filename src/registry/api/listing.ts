@@ -1,6 +1,4 @@
-import { parseDigest } from '../digest.js';
 import { OciError } from '../errors.js';
-import { MEDIA_TYPES } from '../manifest.js';
 import { authorize, methodNotAllowed, type RegistryContext, type RouteRequest } from './context.js';
 import { parseLimit, sendJson } from './http.js';
 
@@ -49,31 +47,4 @@ export async function catalogRoute(
     headers.Link = `</v2/_catalog?n=${page}&last=${encodeURIComponent(names[page - 1]!)}>; rel="next"`;
   }
   sendJson(res, 200, { repositories: names }, headers);
-}
-
-/** GET /v2/<name>/referrers/<digest>?artifactType= : an image index of the manifests whose subject is <digest>. */
-export async function referrersRoute(
-  ctx: RegistryContext,
-  { req, res, method, name, ref, url }: RouteRequest,
-): Promise<void> {
-  if (method !== 'GET') throw methodNotAllowed(method, ['GET']);
-  await authorize(ctx, req, name, ['pull']);
-  const subject = parseDigest(ref);
-  const artifactType = url.searchParams.get('artifactType') ?? undefined;
-  const referrers = await ctx.meta.referrers(name, subject.value, artifactType);
-  const index = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.ociIndex,
-    manifests: referrers.map((m) => ({
-      mediaType: m.mediaType,
-      digest: m.digest,
-      size: m.size,
-      ...(m.artifactType ? { artifactType: m.artifactType } : {}),
-      ...(m.annotations ? { annotations: m.annotations } : {}),
-    })),
-  };
-  sendJson(res, 200, index, {
-    'Content-Type': MEDIA_TYPES.ociIndex,
-    ...(artifactType !== undefined ? { 'OCI-Filters-Applied': 'artifactType' } : {}),
-  });
 }

@@ -21,6 +21,22 @@ export async function manifestRoute(ctx: RegistryContext, r: RouteRequest): Prom
   }
 }
 
+/**
+ * The reference of a GET, HEAD or DELETE. A string that is not a valid tag cannot name a manifest
+ * here, so it is unknown (404, as the OCI conformance suite expects for ".INVALID_MANIFEST_NAME"),
+ * not a bad request; a malformed digest ("sha256:zz") stays a 400 DIGEST_INVALID.
+ */
+function lookupReference(name: string, ref: string): { digest?: string; tag?: string } {
+  if (!isDigest(ref) && !isValidTag(ref)) throw manifestUnknown(name, ref);
+  return reference(ref);
+}
+
+function manifestUnknown(name: string, ref: string): OciError {
+  return new OciError('MANIFEST_UNKNOWN', `manifest ${ref} is not in repository ${name}`, {
+    detail: { name, reference: ref },
+  });
+}
+
 /** A reference is a digest or a tag; anything else is refused before any lookup. */
 function reference(ref: string): { digest?: string; tag?: string } {
   if (isDigest(ref)) return { digest: parseDigest(ref).value };
@@ -38,14 +54,11 @@ async function getManifest(
   { req, res, method, name, ref }: RouteRequest,
 ): Promise<void> {
   await authorize(ctx, req, name, ['pull']);
-  const { digest, tag } = reference(ref);
+  const { digest, tag } = lookupReference(name, ref);
   const manifest: ManifestRecord | undefined = digest
     ? await ctx.meta.manifestByDigest(name, digest)
     : await ctx.meta.manifestByTag(name, tag!);
-  if (!manifest)
-    throw new OciError('MANIFEST_UNKNOWN', `manifest ${ref} is not in repository ${name}`, {
-      detail: { name, reference: ref },
-    });
+  if (!manifest) throw manifestUnknown(name, ref);
   const headers = {
     'Content-Type': manifest.mediaType,
     'Docker-Content-Digest': manifest.digest,
@@ -104,11 +117,8 @@ async function deleteManifest(ctx: RegistryContext, { req, res, name, ref }: Rou
   await authorize(ctx, req, name, ['delete']);
   if (!ctx.config.deleteEnabled)
     throw new OciError('UNSUPPORTED', 'deletion is disabled on this registry (registry.deleteEnabled)');
-  const { digest, tag } = reference(ref);
+  const { digest, tag } = lookupReference(name, ref);
   const deleted = digest ? await ctx.meta.deleteManifest(name, digest) : await ctx.meta.deleteTag(name, tag!);
-  if (!deleted)
-    throw new OciError('MANIFEST_UNKNOWN', `manifest ${ref} is not in repository ${name}`, {
-      detail: { name, reference: ref },
-    });
+  if (!deleted) throw manifestUnknown(name, ref);
   send(res, 202, { 'Content-Length': 0 });
 }

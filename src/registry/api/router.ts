@@ -4,8 +4,9 @@ import { validateRepositoryName } from '../names.js';
 import { blobRoute, startUploadRoute, uploadRoute } from './blobs.js';
 import { authorize, type RegistryContext, type RouteRequest } from './context.js';
 import { sendError, sendJson } from './http.js';
-import { catalogRoute, referrersRoute, tagsRoute } from './listing.js';
+import { catalogRoute, tagsRoute } from './listing.js';
 import { manifestRoute } from './manifests.js';
+import { referrersRoute } from './referrers.js';
 
 type Handler = (ctx: RegistryContext, r: RouteRequest) => Promise<void>;
 

@@ -363,10 +363,12 @@ export class MetadataStore {
     return (await query.execute()).map((r) => r.tag);
   }
 
+  /** Manifests whose subject is `subject`, in digest order; `after` and `limit` select one page. */
   async referrers(
     repository: string,
     subject: string,
     artifactType: string | undefined,
+    page: { after?: string; limit?: number } = {},
   ): Promise<ReferrerRecord[]> {
     let query = this.db
       .selectFrom('manifests')
@@ -375,6 +377,8 @@ export class MetadataStore {
       .where('subject', '=', subject)
       .orderBy('digest');
     if (artifactType !== undefined) query = query.where('artifact_type', '=', artifactType);
+    if (page.after !== undefined) query = query.where('digest', '>', page.after);
+    if (page.limit !== undefined) query = query.limit(page.limit);
     return (await query.execute()).map((r) => ({
       digest: r.digest,
       mediaType: r.media_type,
