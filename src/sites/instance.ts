@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
 import type { LogSink } from '../logs/types.js';
 import { pipeLines } from './lines.js';
+import type { ProcessRecords } from './process-records.js';
 import { freePort, listeningPorts } from './ports.js';
+import { processGroup } from './procfs.js';
 import { describeProbe, probe } from './probe.js';
 import { StartupAttempt } from './startup-log.js';
 import type { StartupLogs } from './startup-logs.js';
@@ -29,6 +31,8 @@ export interface InstanceServices {
   sink: LogSink;
   startupLogs: StartupLogs;
   logger: Logger;
+  /** Where each spawned process group is noted, so a later run can stop what a crashed one left. */
+  records?: ProcessRecords;
   /** Restart delays after a crash: base * 2^(failures-1), capped. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -45,6 +49,17 @@ export interface LaunchResult {
 const STABLE_AFTER_MS = 30_000;
 /** Environment an app needs to run at all; everything else comes from its app settings. */
 const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR', 'NODE_EXTRA_CA_CERTS'];
+
+/**
+ * How the site's command is started, so that its whole process group dies with Berth even when Berth
+ * is killed with SIGKILL (PR_SET_PDEATHSIG would reach only the direct child, not what a shell or
+ * `npm start` starts). A watcher subshell in the group blocks reading fd 3, a socket whose other end
+ * only Berth holds; when Berth ends in any way the kernel closes that end, the read returns, and the
+ * watcher kills its own group. The command itself runs as before (`/bin/sh -c <command>`, exec'd, so
+ * the group leader's pid is the app's) without fd 3. A normal stop signals the group, watcher included.
+ */
+const WITH_WATCHER =
+  '(read -r _ <&3; kill -s KILL 0) </dev/null >/dev/null 2>&1 &\nexec 3<&-\nexec /bin/sh -c "$1"';
 
 /**
  * One process of a site: started with PORT, warmed with the probe, watched by health checks and
@@ -91,6 +106,15 @@ export class Instance {
     };
   }
 
+  /**
+   * Taken out of the rotation to be stopped (a roll or scale-in): it finishes its in-flight requests
+   * and is no longer restarted if it crashes meanwhile.
+   */
+  drain(): void {
+    this.supervised = false;
+    if (this.state === 'running' || this.state === 'unhealthy') this.state = 'draining';
+  }
+
   /** From now on a crash, a failed start or failing health checks lead to a restart. */
   supervise(): void {
     this.supervised = true;
@@ -100,16 +124,26 @@ export class Instance {
   async launch(): Promise<LaunchResult> {
     const { spec } = this;
     this.port = await freePort();
-    const attempt = new StartupAttempt(this.services.startupLogs.folder(spec.site, this.slot), spec.site, this.slot, this.id, this.services.sink);
+    const attempt = new StartupAttempt(
+      this.services.startupLogs.folder(spec.site, this.slot),
+      spec.site,
+      this.slot,
+      this.id,
+      this.services.sink,
+    );
     this.attempt = attempt;
     this.state = 'starting';
     const started = performance.now();
     const elapsed = () => ((performance.now() - started) / 1000).toFixed(2);
-    attempt.step(`Starting instance ${this.id} of site ${spec.site} (slot ${this.slot}), version ${spec.version}, attempt ${this.restarts + 1}.`);
+    attempt.step(
+      `Starting instance ${this.id} of site ${spec.site} (slot ${this.slot}), version ${spec.version}, attempt ${this.restarts + 1}.`,
+    );
     attempt.step(`Command: ${spec.command}`);
     attempt.step(`Working directory: ${spec.cwd}`);
     const names = Object.keys(spec.settings).sort();
-    attempt.step(`App settings given (names only; values are never logged): ${names.length > 0 ? names.join(', ') : '(none)'}`);
+    attempt.step(
+      `App settings given (names only; values are never logged): ${names.length > 0 ? names.join(', ') : '(none)'}`,
+    );
     attempt.step(`Port: PORT=${this.port} and WEBSITES_PORT=${this.port}; the app must listen on it.`);
 
     const env: NodeJS.ProcessEnv = {};
@@ -124,8 +158,15 @@ export class Instance {
     });
 
     let spawnError: string | undefined;
-    const child = spawn('/bin/sh', ['-c', spec.command], { cwd: spec.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', WITH_WATCHER, 'berth-instance', spec.command], {
+      cwd: spec.cwd,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
     this.child = child;
+    // Berth's end of the watcher's lifeline: never written, only held open (and closed by the kernel when Berth dies).
+    child.stdio[3]?.on('error', () => undefined);
     const spawned = new Promise<boolean>((resolve) => {
       child.once('spawn', () => resolve(true));
       child.once('error', (error: NodeJS.ErrnoException) => {
@@ -136,19 +177,41 @@ export class Instance {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     for (const stream of ['stdout', 'stderr'] as const) {
       pipeLines(child[stream]!, (line) => {
-        this.services.sink.write({ site: spec.site, slot: this.slot, instance: this.id, type: 'application', stream, message: line });
+        this.services.sink.write({
+          site: spec.site,
+          slot: this.slot,
+          instance: this.id,
+          type: 'application',
+          stream,
+          message: line,
+        });
         this.attempt?.appOutput(stream, line);
       });
     }
-    const facts = { command: spec.command, expectedPort: this.port, startTimeLimitMs: spec.startTimeLimit, listeningPorts: [] as number[] };
+    const facts = {
+      command: spec.command,
+      expectedPort: this.port,
+      startTimeLimitMs: spec.startTimeLimit,
+      listeningPorts: [] as number[],
+    };
     if (!(await spawned)) {
       attempt.step(`The process could not be started: ${spawnError}`, 'error');
-      return this.endAttempt(attempt, { ...facts, outcome: 'failure', failure: 'spawn-error', spawnError }, spawnError!);
+      return this.endAttempt(
+        attempt,
+        { ...facts, outcome: 'failure', failure: 'spawn-error', spawnError },
+        spawnError!,
+      );
     }
     this.pid = child.pid;
     const pgid = child.pid!;
     liveGroups.add(pgid);
-    void this.exited.then(() => setTimeout(() => liveGroups.delete(pgid), this.spec.stopGracePeriod + 1000).unref());
+    void this.services.records?.add({ instance: this.id, site: spec.site, slot: this.slot, pgid });
+    void this.exited.then(() => {
+      // The instance is its process group: what the app left behind (and the watcher) goes with it.
+      signalGroup(pgid, 'SIGKILL');
+      liveGroups.delete(pgid);
+      void this.services.records?.remove(this.id);
+    });
     attempt.step(`Process started (pid ${child.pid}).`);
     this.state = 'warming';
     attempt.step(
@@ -161,7 +224,10 @@ export class Instance {
     let probeNumber = 0;
     let repeated = { text: '', first: 0, count: 0 };
     const flushRepeated = () => {
-      if (repeated.count > 1) attempt.step(`Warmup probes ${repeated.first}-${repeated.first + repeated.count - 1}: ${repeated.text} (same result each time).`);
+      if (repeated.count > 1)
+        attempt.step(
+          `Warmup probes ${repeated.first}-${repeated.first + repeated.count - 1}: ${repeated.text} (same result each time).`,
+        );
       else if (repeated.count === 1) attempt.step(`Warmup probe ${repeated.first}: ${repeated.text}.`);
       repeated = { text: '', first: 0, count: 0 };
     };
@@ -169,7 +235,11 @@ export class Instance {
     let lastProbe: string | undefined;
     while (!this.stopping && !exit && performance.now() < deadline) {
       probeNumber++;
-      const result = await probe(this.port, spec.warmupPath, Math.max(100, Math.min(2000, deadline - performance.now())));
+      const result = await probe(
+        this.port,
+        spec.warmupPath,
+        Math.max(100, Math.min(2000, deadline - performance.now())),
+      );
       lastProbe = describeProbe(result);
       const text = result.status !== undefined ? `HTTP ${result.status}` : (result.error ?? 'no answer');
       if (text === repeated.text) repeated.count++;
@@ -177,7 +247,9 @@ export class Instance {
         flushRepeated();
         repeated = { text, first: probeNumber, count: 1 };
       }
-      const ready = result.status !== undefined && (spec.warmupStatuses.length === 0 || spec.warmupStatuses.includes(result.status));
+      const ready =
+        result.status !== undefined &&
+        (spec.warmupStatuses.length === 0 || spec.warmupStatuses.includes(result.status));
       if (ready) {
         flushRepeated();
         attempt.step(`Site startup probe succeeded after ${elapsed()} seconds.`);
@@ -193,7 +265,10 @@ export class Instance {
         const ports = await listeningPorts(this.pid);
         if (ports.length > 0 && !ports.includes(this.port)) {
           flushRepeated();
-          attempt.step(`The process listens on port ${ports.join(', ')}, not on ${this.port}; still waiting.`, 'warn');
+          attempt.step(
+            `The process listens on port ${ports.join(', ')}, not on ${this.port}; still waiting.`,
+            'warn',
+          );
         }
       }
       // Probe often at first so fast apps are in rotation quickly, then once a second.
@@ -204,28 +279,61 @@ export class Instance {
     if (this.stopping) {
       attempt.step('Site startup cancelled: the instance was stopped while it started.', 'warn');
       await this.kill();
-      return this.endAttempt(attempt, { ...facts, outcome: 'failure', failure: 'stopped', lastProbe }, 'stopped while starting');
+      return this.endAttempt(
+        attempt,
+        { ...facts, outcome: 'failure', failure: 'stopped', lastProbe },
+        'stopped while starting',
+      );
     }
     if (exit) {
       await this.settleOutput();
       const how = exit.signal ? `signal ${exit.signal}` : `exit code: ${exit.code}`;
-      attempt.step(`Container has finished running with ${how}; site startup failed after ${elapsed()} seconds.`, 'error');
-      return this.endAttempt(attempt, { ...facts, outcome: 'failure', failure: 'exited', exitCode: exit.code, signal: exit.signal, lastProbe }, `the process exited (${how})`);
+      attempt.step(
+        `Container has finished running with ${how}; site startup failed after ${elapsed()} seconds.`,
+        'error',
+      );
+      return this.endAttempt(
+        attempt,
+        {
+          ...facts,
+          outcome: 'failure',
+          failure: 'exited',
+          exitCode: exit.code,
+          signal: exit.signal,
+          lastProbe,
+        },
+        `the process exited (${how})`,
+      );
     }
     const ports = this.pid ? await listeningPorts(this.pid) : [];
-    attempt.step(`Site startup probe failed after ${elapsed()} seconds: did not start within the expected time limit.`, 'error');
-    if (ports.length > 0) attempt.step(`Listening sockets of the process: ${ports.join(', ')} (expected ${this.port}).`, 'error');
+    attempt.step(
+      `Site startup probe failed after ${elapsed()} seconds: did not start within the expected time limit.`,
+      'error',
+    );
+    if (ports.length > 0)
+      attempt.step(`Listening sockets of the process: ${ports.join(', ')} (expected ${this.port}).`, 'error');
     await this.kill();
-    return this.endAttempt(attempt, { ...facts, outcome: 'failure', failure: 'timeout', listeningPorts: ports, lastProbe }, 'start time limit passed');
+    return this.endAttempt(
+      attempt,
+      { ...facts, outcome: 'failure', failure: 'timeout', listeningPorts: ports, lastProbe },
+      'start time limit passed',
+    );
   }
 
-  private async endAttempt(attempt: StartupAttempt, facts: Parameters<StartupAttempt['finish']>[0], reason?: string): Promise<LaunchResult> {
+  private async endAttempt(
+    attempt: StartupAttempt,
+    facts: Parameters<StartupAttempt['finish']>[0],
+    reason?: string,
+  ): Promise<LaunchResult> {
     let written: { file: string; hints: string[] } = { file: '', hints: [] };
     try {
       written = await attempt.finish(facts);
       this.lastStartupLog = written.file;
     } catch (error) {
-      this.services.logger.error({ err: error, site: this.spec.site, instance: this.id }, 'cannot write startup log');
+      this.services.logger.error(
+        { err: error, site: this.spec.site, instance: this.id },
+        'cannot write startup log',
+      );
     }
     if (this.attempt === attempt) this.attempt = undefined;
     if (facts.outcome === 'failure' && !this.stopping) {
@@ -234,7 +342,12 @@ export class Instance {
       this.pid = undefined;
       if (this.supervised && !this.stopping) this.scheduleRestart();
     }
-    return { ok: facts.outcome === 'success', startupLog: written.file || undefined, hints: written.hints, ...(reason ? { reason } : {}) };
+    return {
+      ok: facts.outcome === 'success',
+      startupLog: written.file || undefined,
+      hints: written.hints,
+      ...(reason ? { reason } : {}),
+    };
   }
 
   /** After a successful start: restart on crash, run health checks. */
@@ -242,8 +355,13 @@ export class Instance {
     const startedAt = Date.now();
     void this.exited!.then(({ code, signal }) => {
       if (this.stopping) return;
-      if (this.state === 'unhealthy') this.platform(`Instance ${this.id} stopped after failing its health checks.`, 'warn');
-      else this.platform(`Instance ${this.id} exited with ${signal ? `signal ${signal}` : `code ${code}`} while running.`, 'error');
+      if (this.state === 'unhealthy')
+        this.platform(`Instance ${this.id} stopped after failing its health checks.`, 'warn');
+      else
+        this.platform(
+          `Instance ${this.id} exited with ${signal ? `signal ${signal}` : `code ${code}`} while running.`,
+          'error',
+        );
       this.state = 'crashed';
       this.child = undefined;
       this.pid = undefined;
@@ -256,18 +374,29 @@ export class Instance {
     const child = this.child;
     const timer = setInterval(async () => {
       if (this.child !== child || this.state !== 'running') return clearInterval(timer);
-      const result = await probe(this.port, healthCheckPath, Math.min(healthCheckInterval, 5000), 'Berth-HealthCheck/1.0');
+      const result = await probe(
+        this.port,
+        healthCheckPath,
+        Math.min(healthCheckInterval, 5000),
+        'Berth-HealthCheck/1.0',
+      );
       const healthy = result.status !== undefined && result.status >= 200 && result.status < 400;
       if (healthy) {
         failures = 0;
         return;
       }
       failures++;
-      this.platform(`Health check ${failures}/${healthCheckMaxFailures} failed: GET ${healthCheckPath} -> ${describeProbe(result)}.`, 'warn');
+      this.platform(
+        `Health check ${failures}/${healthCheckMaxFailures} failed: GET ${healthCheckPath} -> ${describeProbe(result)}.`,
+        'warn',
+      );
       if (failures >= healthCheckMaxFailures && this.child === child && this.state === 'running') {
         clearInterval(timer);
         this.state = 'unhealthy';
-        this.platform(`Instance ${this.id} left the rotation after ${failures} failed health checks and is being restarted.`, 'error');
+        this.platform(
+          `Instance ${this.id} left the rotation after ${failures} failed health checks and is being restarted.`,
+          'error',
+        );
         // The exit handler above restarts it.
         await this.kill();
       }
@@ -281,11 +410,16 @@ export class Instance {
     const base = this.services.backoffBaseMs ?? 1000;
     const delay = Math.min(base * 2 ** (this.consecutiveFailures - 1), this.services.backoffMaxMs ?? 60_000);
     this.state = 'backoff';
-    this.platform(`Restarting instance ${this.id} in ${(delay / 1000).toFixed(1)} s (failure ${this.consecutiveFailures} in a row).`, 'warn');
+    this.platform(
+      `Restarting instance ${this.id} in ${(delay / 1000).toFixed(1)} s (failure ${this.consecutiveFailures} in a row).`,
+      'warn',
+    );
     void this.sleep(delay).then(async () => {
       if (this.stopping) return;
       this.restarts++;
-      await this.launch().catch((error) => this.services.logger.error({ err: error, instance: this.id }, 'restart failed'));
+      await this.launch().catch((error) =>
+        this.services.logger.error({ err: error, instance: this.id }, 'restart failed'),
+      );
     });
   }
 
@@ -296,7 +430,9 @@ export class Instance {
     this.timers.clear();
     if (this.child) {
       this.state = 'stopping';
-      this.platform(`Instance ${this.id} is terminating. Grace period: ${(this.spec.stopGracePeriod / 1000).toFixed(1)} seconds.`);
+      this.platform(
+        `Instance ${this.id} is terminating. Grace period: ${(this.spec.stopGracePeriod / 1000).toFixed(1)} seconds.`,
+      );
       await this.kill();
     }
     this.state = 'stopped';
@@ -310,8 +446,10 @@ export class Instance {
     const timer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), this.spec.stopGracePeriod);
     await exited;
     clearTimeout(timer);
-    // Whatever else the app started in its group goes too.
+    // Whatever else the app started in its group goes too, before the stop counts as done (a roll
+    // starts the next instance right after, and promises never to run more than count + 1).
     signalGroup(child.pid, 'SIGKILL');
+    await groupGone(child.pid, 2000);
     this.child = undefined;
     this.pid = undefined;
   }
@@ -324,7 +462,14 @@ export class Instance {
   }
 
   private platform(message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
-    this.services.sink.write({ site: this.spec.site, slot: this.slot, instance: this.id, type: 'platform', level, message });
+    this.services.sink.write({
+      site: this.spec.site,
+      slot: this.slot,
+      instance: this.id,
+      type: 'platform',
+      level,
+      message,
+    });
   }
 
   private sleep(ms: number): Promise<void> {
@@ -347,6 +492,13 @@ const liveGroups = new Set<number>();
 process.once('exit', () => {
   for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
 });
+
+/** Waits (up to `timeoutMs`) until no live process is left in the group; SIGKILL takes a moment to land. */
+async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await processGroup(pgid)).length > 0 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 10));
+}
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {

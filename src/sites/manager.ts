@@ -9,7 +9,8 @@ import type { LogSink } from '../logs/types.js';
 import { ReplaceFailed, type InstanceGroup } from './group.js';
 import type { Instance, InstanceServices, LaunchResult } from './instance.js';
 import { checkSiteName, checkSlotName, PRODUCTION } from './names.js';
-import { prepareVersion, type DeploySource } from './package.js';
+import { prepareVersion, pruneDeployments, type DeploySource } from './package.js';
+import { ProcessRecords } from './process-records.js';
 import { Site, type SlotSeed } from './site.js';
 import { StartupLogs } from './startup-logs.js';
 import { StateFile, type PersistedState } from './store.js';
@@ -35,12 +36,23 @@ export interface DeployResult {
   instances: LaunchResult[];
 }
 
-/** A failed deploy: the running version keeps serving; the startup log and hints say why. */
+/**
+ * A failed deploy or restart: the roll stopped and was rolled back, so the running version keeps
+ * serving (unless the rollback failed too, which the message then says); the startup log and hints say why.
+ */
 export class DeployFailed extends HttpError {
-  constructor(site: string, slot: string, failure: ReplaceFailed) {
-    super(422, `deployment to ${site}/${slot} failed, the running version keeps serving: ${failure.message}`, {
+  constructor(
+    site: string,
+    slot: string,
+    failure: ReplaceFailed,
+    what: 'deployment to' | 'restart of' = 'deployment to',
+  ) {
+    const outcome =
+      failure.stillNew > 0 ? 'part of the slot runs the new version' : 'the running version keeps serving';
+    super(422, `${what} ${site}/${slot} failed, ${outcome}: ${failure.message}`, {
       startupLog: failure.result.startupLog,
       hints: failure.result.hints,
+      rolledBack: failure.stillNew === 0,
     });
   }
 }
@@ -61,6 +73,7 @@ export class SiteManager {
   private readonly sitesDir: string;
   private readonly state: StateFile;
   private readonly services: InstanceServices;
+  private readonly records: ProcessRecords;
   private publicBase: { port: number; scheme: string };
   private started = false;
 
@@ -68,10 +81,12 @@ export class SiteManager {
     this.sitesDir = join(resolve(options.dataDir), 'sites');
     this.startupLogs = new StartupLogs(this.sitesDir);
     this.state = new StateFile(join(this.sitesDir, 'state.json'), options.logger);
+    this.records = new ProcessRecords(join(this.sitesDir, 'processes'));
     this.services = {
       sink: options.logSink,
       startupLogs: this.startupLogs,
       logger: options.logger,
+      records: this.records,
       backoffBaseMs: options.backoffBaseMs,
       backoffMaxMs: options.backoffMaxMs,
     };
@@ -91,32 +106,74 @@ export class SiteManager {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    await this.reapLeftovers();
     const persisted = await this.state.read();
     for (const definition of this.options.config.sites) this.add(definition, persisted, true);
     for (const [name, saved] of Object.entries(persisted.sites)) {
       if (this.sites.has(name) || !saved.definition) continue;
       const parsed = siteSchema.safeParse(saved.definition);
       if (!parsed.success) {
-        this.options.logger.error({ site: name, problems: parsed.error.issues }, 'ignoring a saved site whose definition is no longer valid');
+        this.options.logger.error(
+          { site: name, problems: parsed.error.issues },
+          'ignoring a saved site whose definition is no longer valid',
+        );
         continue;
       }
       this.add(parsed.data, persisted, false);
     }
     await this.save();
+    await this.pruneDeployments();
     for (const site of this.sites.values()) void site.startAll();
+  }
+
+  /** Removes the deployment folders no slot runs: superseded versions, and one a roll cut short by a crash unpacked. */
+  private async pruneDeployments(): Promise<void> {
+    for (const site of this.sites.values()) {
+      const inUse = new Set([...site.slots.values()].map((g) => g.version.id));
+      const removed = await pruneDeployments(this.deploymentsDir(site.name), inUse);
+      if (removed.length > 0)
+        this.options.logger.info({ site: site.name, removed }, 'removed deployment folders no slot uses');
+    }
+  }
+
+  private deploymentsDir(site: string): string {
+    return join(this.sitesDir, site, 'deployments');
   }
 
   async stop(): Promise<void> {
     await Promise.all([...this.sites.values()].map((s) => s.stopAll()));
   }
 
+  /** Stops instances a previous run left behind (it was killed before it could stop them). */
+  private async reapLeftovers(): Promise<void> {
+    for (const { record, pids } of await this.records.reapLeftovers()) {
+      const message = `Stopped ${pids.length} process${pids.length > 1 ? 'es' : ''} (pids ${pids.join(', ')}) of instance ${record.instance}, left running by an earlier Berth process (pid ${record.supervisor.pid}) that ended without stopping them.`;
+      this.options.logger.warn(
+        { site: record.site, slot: record.slot, instance: record.instance, pids },
+        message,
+      );
+      this.options.logSink.write({
+        site: record.site,
+        slot: record.slot,
+        instance: record.instance,
+        type: 'platform',
+        level: 'warn',
+        message,
+      });
+    }
+  }
+
   /** Resolves when every running instance of every site is warm, or throws after `timeoutMs`. */
   async waitUntilReady(timeoutMs = 30_000, only?: string[]): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const pending = [...this.sites.values()].filter((s) => !only || only.includes(s.name)).flatMap((s) => [...s.slots.values()]).filter((g) => !g.stopped && g.routable().length < g.count);
+      const pending = [...this.sites.values()]
+        .filter((s) => !only || only.includes(s.name))
+        .flatMap((s) => [...s.slots.values()])
+        .filter((g) => !g.stopped && g.routable().length < g.count);
       if (pending.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms: ${pending.map((g) => g.slot).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(`not ready after ${timeoutMs} ms: ${pending.map((g) => g.slot).join(', ')}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -125,7 +182,13 @@ export class SiteManager {
     const saved = persisted.sites[definition.name];
     const root = resolve(this.options.baseDir, definition.root ?? '.');
     const seeds = new Map<string, SlotSeed>();
-    const seed = (slot: string, settings: Record<string, string>, count: number, slotRoot: string, settingsFromConfig: boolean): SlotSeed => {
+    const seed = (
+      slot: string,
+      settings: Record<string, string>,
+      count: number,
+      slotRoot: string,
+      settingsFromConfig: boolean,
+    ): SlotSeed => {
       const s = saved?.slots[slot];
       return {
         version: s?.version ?? { id: 'initial', dir: slotRoot },
@@ -137,7 +200,16 @@ export class SiteManager {
     };
     seeds.set(PRODUCTION, seed(PRODUCTION, definition.appSettings, definition.instances, root, fromConfig));
     for (const slot of definition.slots) {
-      seeds.set(slot.name, seed(slot.name, slot.appSettings, slot.instances ?? definition.instances, slot.root ? resolve(this.options.baseDir, slot.root) : root, fromConfig));
+      seeds.set(
+        slot.name,
+        seed(
+          slot.name,
+          slot.appSettings,
+          slot.instances ?? definition.instances,
+          slot.root ? resolve(this.options.baseDir, slot.root) : root,
+          fromConfig,
+        ),
+      );
     }
     for (const [slot, s] of Object.entries(saved?.slots ?? {})) if (!seeds.has(slot)) seeds.set(slot, s);
     const site = new Site(definition, this.services, seeds, fromConfig);
@@ -151,7 +223,10 @@ export class SiteManager {
       state.sites[site.name] = {
         ...(site.fromConfig ? {} : { definition: site.definition }),
         slots: Object.fromEntries(
-          [...site.slots.entries()].map(([slot, g]) => [slot, { version: g.version, count: g.count, stopped: g.stopped, settings: g.settings }]),
+          [...site.slots.entries()].map(([slot, g]) => [
+            slot,
+            { version: g.version, count: g.count, stopped: g.stopped, settings: g.settings },
+          ]),
         ),
       };
     }
@@ -178,9 +253,13 @@ export class SiteManager {
     const parsed = siteSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new HttpError(400, `invalid site definition: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+      throw new HttpError(
+        400,
+        `invalid site definition: ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
+      );
     }
-    if (this.sites.has(parsed.data.name)) throw new HttpError(409, `a site named "${parsed.data.name}" already exists`);
+    if (this.sites.has(parsed.data.name))
+      throw new HttpError(409, `a site named "${parsed.data.name}" already exists`);
     const site = this.add(parsed.data, { sites: {} }, false);
     await this.save();
     void site.startAll();
@@ -193,7 +272,7 @@ export class SiteManager {
     this.sites.delete(name);
     await site.exclusive(() => site.stopAll());
     await this.save();
-    await rm(join(this.sitesDir, name, 'deployments'), { recursive: true, force: true });
+    await rm(this.deploymentsDir(name), { recursive: true, force: true });
   }
 
   async startSite(name: string, slot = PRODUCTION): Promise<SiteStatus> {
@@ -216,7 +295,7 @@ export class SiteManager {
     return this.siteStatus(name);
   }
 
-  /** Restarts without downtime: new instances warm before the old ones leave. */
+  /** Restarts without downtime, one instance at a time: each new one is warm before an old one leaves. */
   async restartSite(name: string, slot = PRODUCTION): Promise<SiteStatus> {
     const site = this.get(name);
     const group = site.slot(checkSlotName(slot));
@@ -225,7 +304,7 @@ export class SiteManager {
       try {
         return await group.restart();
       } catch (error) {
-        if (error instanceof ReplaceFailed) throw new DeployFailed(name, slot, error);
+        if (error instanceof ReplaceFailed) throw new DeployFailed(name, slot, error, 'restart of');
         throw error;
       }
     });
@@ -233,7 +312,11 @@ export class SiteManager {
   }
 
   async scale(name: string, count: number, slot = PRODUCTION): Promise<SiteStatus> {
-    if (!Number.isInteger(count) || count < 1 || count > 64) throw new HttpError(400, `instance count must be a whole number from 1 to 64, got ${JSON.stringify(count)}`);
+    if (!Number.isInteger(count) || count < 1 || count > 64)
+      throw new HttpError(
+        400,
+        `instance count must be a whole number from 1 to 64, got ${JSON.stringify(count)}`,
+      );
     const site = this.get(name);
     const group = site.slot(checkSlotName(slot));
     await site.exclusive(async () => {
@@ -244,22 +327,34 @@ export class SiteManager {
   }
 
   /**
-   * Deploys a folder or archive to a slot: unpacks it, starts new instances with it next to the
-   * running ones, and switches only when all are warm. A broken package leaves the running version.
+   * Deploys a folder or archive to a slot: unpacks it and rolls the slot's instances over to it one at
+   * a time. A package that cannot be unpacked changes nothing; a version whose instance fails to warm
+   * stops the roll, which is rolled back, so the running version keeps serving.
    */
   async deploy(name: string, source: DeploySource, slot = PRODUCTION): Promise<DeployResult> {
     const site = this.get(name);
     const group = site.slot(checkSlotName(slot));
-    const version = await prepareVersion(join(this.sitesDir, name, 'deployments'), source);
+    const version = await prepareVersion(this.deploymentsDir(name), source);
     return site.exclusive(async () => {
       this.platform(site, slot, `Deploying version ${version.id} to slot ${slot}.`);
       let results: LaunchResult[];
       try {
-        results = group.stopped ? (group.version = version, await group.start()) : await group.replace({ version });
+        results = group.stopped
+          ? ((group.version = version), await group.start())
+          : await group.replace({ version });
       } catch (error) {
+        // The unpacked folder goes unless an instance still runs from it (a rollback that failed).
+        if (!group.runs(version.id))
+          await rm(join(this.deploymentsDir(name), version.id), { recursive: true, force: true }).catch(
+            () => undefined,
+          );
         if (!(error instanceof ReplaceFailed)) throw error;
-        this.platform(site, slot, `Deployment ${version.id} failed; version ${group.version.id} keeps serving. ${error.message}`, 'error');
-        await rm(version.dir, { recursive: true, force: true }).catch(() => undefined);
+        this.platform(
+          site,
+          slot,
+          `Deployment ${version.id} failed; ${error.stillNew > 0 ? `version ${group.version.id} could not be fully restored` : `version ${group.version.id} keeps serving`}. ${error.message}`,
+          'error',
+        );
         throw new DeployFailed(name, slot, error);
       }
       await this.save();
@@ -289,7 +384,12 @@ export class SiteManager {
   }
 
   /** App Service's slot swap; `progress` hears each step. */
-  async swap(name: string, source: string, target = PRODUCTION, progress: (step: string) => void = () => {}): Promise<SiteStatus> {
+  async swap(
+    name: string,
+    source: string,
+    target = PRODUCTION,
+    progress: (step: string) => void = () => {},
+  ): Promise<SiteStatus> {
     const site = this.get(name);
     checkSlotName(source);
     checkSlotName(target);
@@ -302,10 +402,14 @@ export class SiteManager {
         await site.swap(source, target, say);
       } catch (error) {
         if (error instanceof ReplaceFailed) {
-          throw new HttpError(422, `swap of ${source} into ${target} aborted before routing switched; nothing changed: ${error.message}`, {
-            startupLog: error.result.startupLog,
-            hints: error.result.hints,
-          });
+          throw new HttpError(
+            422,
+            `swap of ${source} into ${target} aborted before routing switched; nothing changed: ${error.message}`,
+            {
+              startupLog: error.result.startupLog,
+              hints: error.result.hints,
+            },
+          );
         }
         throw error;
       } finally {
@@ -318,7 +422,8 @@ export class SiteManager {
   /** The site (and slot) serving a host: `<site>.localhost`, `<site>-<slot>.localhost`, or a configured host name. */
   matchHost(host: string): HostMatch | undefined {
     const name = host.toLowerCase();
-    for (const site of this.sites.values()) if (site.definition.hostNames.some((h) => h.toLowerCase() === name)) return { site };
+    for (const site of this.sites.values())
+      if (site.definition.hostNames.some((h) => h.toLowerCase() === name)) return { site };
     const label = name.endsWith('.localhost') ? name.slice(0, -'.localhost'.length) : undefined;
     if (!label || label.includes('.')) return undefined;
     const exact = this.sites.get(label);

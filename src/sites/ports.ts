@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import { processGroup } from './procfs.js';
 
 /** A port the OS says is free on loopback now; the instance binds it a moment later. */
 export function freePort(): Promise<number> {
@@ -9,35 +10,11 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
-}
-
-/** Pids whose process group is `pgid`: the shell we started and whatever it started. */
-async function processGroup(pgid: number): Promise<number[]> {
-  const pids: number[] = [];
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return [];
-  }
-  await Promise.all(
-    entries
-      .filter((e) => /^\d+$/.test(e))
-      .map(async (pid) => {
-        try {
-          const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-          // Fields after the command name, which is in parentheses and may itself hold spaces.
-          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          if (Number(fields[2]) === pgid) pids.push(Number(pid));
-        } catch {
-          /* the process ended while we looked */
-        }
-      }),
-  );
-  return pids;
 }
 
 /**

@@ -59,7 +59,8 @@ export class Site {
 
   slot(name: string): InstanceGroup {
     const group = this.slots.get(name);
-    if (!group) throw new HttpError(404, `site ${this.name} has no slot "${name}"`, { slots: [...this.slots.keys()] });
+    if (!group)
+      throw new HttpError(404, `site ${this.name} has no slot "${name}"`, { slots: [...this.slots.keys()] });
     return group;
   }
 
@@ -72,11 +73,15 @@ export class Site {
 
   /** Starts every slot that is not marked stopped; does not wait for warmup. */
   startAll(): Promise<LaunchResult[]> {
-    return Promise.all([...this.slots.values()].filter((g) => !g.stopped).map((g) => g.start())).then((r) => r.flat());
+    return Promise.all([...this.slots.values()].filter((g) => !g.stopped).map((g) => g.start())).then((r) =>
+      r.flat(),
+    );
   }
 
   stopAll(): Promise<void> {
-    return Promise.all([...this.slots.values()].map((g) => g.stop().then(() => (g.stopped = true)))).then(() => undefined);
+    return Promise.all([...this.slots.values()].map((g) => g.stop().then(() => (g.stopped = true)))).then(
+      () => undefined,
+    );
   }
 
   createSlot(name: string, cloneSettingsFrom?: string): InstanceGroup {
@@ -84,7 +89,12 @@ export class Site {
     const source = cloneSettingsFrom ? this.slot(cloneSettingsFrom) : undefined;
     const production = this.slot(PRODUCTION);
     // Like App Service, a new slot starts with the production content; settings only if asked to clone.
-    return this.addGroup(name, { version: production.version, settings: source ? { ...source.settings } : {}, count: production.count, stopped: false });
+    return this.addGroup(name, {
+      version: production.version,
+      settings: source ? { ...source.settings } : {},
+      count: production.count,
+      stopped: false,
+    });
   }
 
   async deleteSlot(name: string): Promise<void> {
@@ -103,7 +113,11 @@ export class Site {
     if (sourceName === targetName) throw new HttpError(400, 'source and target slot are the same');
     const source = this.slot(sourceName);
     const target = this.slot(targetName);
-    if (source.stopped || target.stopped) throw new HttpError(409, `both slots must be running to swap (${source.stopped ? sourceName : targetName} is stopped)`);
+    if (source.stopped || target.stopped)
+      throw new HttpError(
+        409,
+        `both slots must be running to swap (${source.stopped ? sourceName : targetName} is stopped)`,
+      );
     const sticky = new Set(this.definition.stickySettings);
     const split = (settings: Record<string, string>, keepSticky: boolean) =>
       Object.fromEntries(Object.entries(settings).filter(([k]) => sticky.has(k) === keepSticky));
@@ -113,7 +127,9 @@ export class Site {
     const sourceCount = source.count;
     const warmPath = this.definition.swapWarmupPath;
 
-    progress(`Applying the settings of slot ${targetName} to the instances of slot ${sourceName} and warming them.`);
+    progress(
+      `Applying the settings of slot ${targetName} to the instances of slot ${sourceName} and warming them.`,
+    );
     await source.replace({ settings: forTarget, count: targetCount, warmPath, slot: targetName });
     progress(`Switching routing: ${targetName} is now served by the instances that served ${sourceName}.`);
     this.slots.set(targetName, source);
@@ -143,7 +159,7 @@ export class Site {
       slots: [...this.slots.entries()].map(([name, group]) => ({
         name,
         state: group.stopped ? 'stopped' : 'running',
-        instances: group.instances.map((i) => i.status()),
+        instances: group.all().map((i) => i.status()),
       })),
     };
   }

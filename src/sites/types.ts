@@ -2,7 +2,20 @@
  * What other parts (console, frontdoor wiring in `berth up`) may know about running sites. The
  * console's JSON API returns these shapes as they are.
  */
-export type InstanceState = 'starting' | 'warming' | 'running' | 'unhealthy' | 'stopping' | 'stopped' | 'crashed' | 'backoff';
+/**
+ * `warming`: started, not yet answering the warmup probe (not in rotation); `draining`: out of the
+ * rotation, finishing in-flight requests before it stops (a roll or scale-in).
+ */
+export type InstanceState =
+  | 'starting'
+  | 'warming'
+  | 'running'
+  | 'unhealthy'
+  | 'draining'
+  | 'stopping'
+  | 'stopped'
+  | 'crashed'
+  | 'backoff';
 
 export interface InstanceStatus {
   id: string;
@@ -19,6 +32,7 @@ export interface InstanceStatus {
 export interface SlotStatus {
   name: string; // 'production' or a slot name such as 'staging'
   state: 'running' | 'stopped';
+  /** Every process of the slot: those in rotation, a roll's new instance still warming, old ones draining. */
   instances: InstanceStatus[];
 }
 

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,9 @@ export class ArraySink implements LogSink {
     this.lines.push(line);
   }
   messages(filter: Partial<LogInput> = {}): string[] {
-    return this.lines.filter((l) => Object.entries(filter).every(([k, v]) => l[k as keyof LogInput] === v)).map((l) => l.message);
+    return this.lines
+      .filter((l) => Object.entries(filter).every(([k, v]) => l[k as keyof LogInput] === v))
+      .map((l) => l.message);
   }
 }
 
@@ -34,13 +37,34 @@ export interface Harness {
 }
 
 /** A site manager over `sites` and a front door on an ephemeral port, torn down by close(). */
-export async function harness(sites: unknown[], options: { frontdoor?: Record<string, unknown>; middlewares?: MiddlewareMap; dataDir?: string; wait?: boolean } = {}): Promise<Harness> {
+export async function harness(
+  sites: unknown[],
+  options: {
+    frontdoor?: Record<string, unknown>;
+    middlewares?: MiddlewareMap;
+    dataDir?: string;
+    wait?: boolean;
+  } = {},
+): Promise<Harness> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-sites-')));
   const sink = new ArraySink();
   const config = configWith(sites, options.frontdoor);
-  const manager = createSiteManager({ config, baseDir: EXAMPLES, dataDir, logSink: sink, logger: silentLogger, backoffBaseMs: 100, backoffMaxMs: 1000 });
+  const manager = createSiteManager({
+    config,
+    baseDir: EXAMPLES,
+    dataDir,
+    logSink: sink,
+    logger: silentLogger,
+    backoffBaseMs: 100,
+    backoffMaxMs: 1000,
+  });
   await manager.start();
-  const frontdoor = await startFrontdoor({ config: config.frontdoor, manager, logger: silentLogger, middlewares: options.middlewares });
+  const frontdoor = await startFrontdoor({
+    config: config.frontdoor,
+    manager,
+    logger: silentLogger,
+    middlewares: options.middlewares,
+  });
   if (options.wait !== false) await manager.waitUntilReady(20_000);
   return {
     manager,
@@ -64,20 +88,45 @@ export interface Reply {
 export const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
 
 /** One HTTP request to the front door with a chosen Host header. */
-export function call(port: number, host: string, path = '/', init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: Agent } = {}): Promise<Reply> {
+export function call(
+  port: number,
+  host: string,
+  path = '/',
+  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: Agent } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host, ...init.headers }, agent: init.agent ?? keepAlive }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: init.method ?? 'GET',
+        headers: { host, ...init.headers },
+        agent: init.agent ?? keepAlive,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(init.body);
   });
 }
 
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -85,10 +134,20 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
   }
 }
 
-export const apiSite = (extra: Record<string, unknown> = {}) => ({ name: 'api', command: 'node server.mjs', root: 'api', instances: 2, stopGracePeriod: '2s', ...extra });
+export const apiSite = (extra: Record<string, unknown> = {}) => ({
+  name: 'api',
+  command: 'node server.mjs',
+  root: 'api',
+  instances: 2,
+  stopGracePeriod: '2s',
+  ...extra,
+});
 
-/** Keeps `workers` clients requesting `path` until stopped; counts every failure (not 200, or an error). */
-export function loadTest(port: number, host: string, path = '/', workers = 6) {
+/**
+ * Keeps `workers` clients requesting `path` until stopped; counts every failure (not 200, or an error).
+ * `onOk` hears every successful body in the order the answers arrived.
+ */
+export function loadTest(port: number, host: string, path = '/', workers = 6, onOk?: (body: string) => void) {
   let running = true;
   const stats = { ok: 0, failed: 0, errors: [] as string[], bodies: new Map<string, number>() };
   const loops = Array.from({ length: workers }, async () => {
@@ -97,6 +156,7 @@ export function loadTest(port: number, host: string, path = '/', workers = 6) {
         const reply = await call(port, host, path);
         if (reply.status === 200) {
           stats.ok++;
+          onOk?.(reply.body);
           const key = reply.body;
           stats.bodies.set(key, (stats.bodies.get(key) ?? 0) + 1);
         } else {
@@ -117,4 +177,45 @@ export function loadTest(port: number, host: string, path = '/', workers = 6) {
       return stats;
     },
   };
+}
+
+/** A live process as /proc shows it (read here independently of the code under test). */
+export interface LiveProcess {
+  pid: number;
+  startTime: string;
+  env: Map<string, string>;
+}
+
+/** Live (not zombie) processes whose environment has `name=value`; e.g. every process of one site. */
+export function processesWithEnv(name: string, value: string): LiveProcess[] {
+  const found: LiveProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z' || fields[0] === 'X') continue;
+      const env = new Map(
+        readFileSync(`/proc/${entry}/environ`, 'utf8')
+          .split('\0')
+          .filter((kv) => kv.includes('='))
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]),
+      );
+      if (env.get(name) === value) found.push({ pid: Number(entry), startTime: fields[19]!, env });
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  return found;
+}
+
+/** Whether the process is still running (same pid and start time, not a zombie). */
+export function stillRunning(p: LiveProcess): boolean {
+  try {
+    const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] === p.startTime && fields[0] !== 'Z' && fields[0] !== 'X';
+  } catch {
+    return false;
+  }
 }
