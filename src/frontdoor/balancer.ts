@@ -10,7 +10,12 @@ export class Balancer {
   private readonly secret = randomBytes(32);
   private tokens = new WeakMap<Instance, string>();
 
-  pick(key: object, instances: Instance[], strategy: 'round-robin' | 'least-connections', exclude?: Instance): Instance | undefined {
+  pick(
+    key: object,
+    instances: Instance[],
+    strategy: 'round-robin' | 'least-connections',
+    exclude?: Instance,
+  ): Instance | undefined {
     const candidates = exclude ? instances.filter((i) => i !== exclude) : instances;
     if (candidates.length === 0) return undefined;
     const cursor = this.cursors.get(key) ?? 0;

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SiteMcpConfig } from '../config/mcp.js';
@@ -128,12 +129,22 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
     return created;
   }
 
+  const pathnameOf = (req: IncomingMessage): string => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    return query === -1 ? url : url.slice(0, query);
+  };
+
   return {
     name: 'builtin-mcp',
+    // Only the site's MCP path: every other request skips this middleware (the proxy's fast path).
+    applies(req, context) {
+      const mcp = options.manager.sites.get(context.site)?.definition.mcp;
+      return mcp !== undefined && mcp.enabled && pathnameOf(req) === mcp.path;
+    },
     async handle(req, res, next, context) {
       const settings = settingsOf(context.site);
-      const pathname = (req.url ?? '/').split('?', 1)[0]!;
-      if (!settings || pathname !== settings.mcp.path) return next();
+      if (!settings || pathnameOf(req) !== settings.mcp.path) return next();
       let entry: SiteMcp;
       try {
         entry = await siteMcp(context.site, settings.mcp, settings.root, context);

@@ -2,10 +2,22 @@ import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { PROBLEM_CONTENT_TYPE, problem } from '../lib/problem.js';
 
-const TITLES: Record<number, string> = { 404: 'Not Found', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+const TITLES: Record<number, string> = {
+  404: 'Not Found',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 
 /** A problem+json answer from the front door itself (no instance could answer). */
-export function sendProblem(res: ServerResponse, status: number, detail: string, requestId: string, extra: Record<string, unknown> = {}): void {
+export function sendProblem(
+  res: ServerResponse,
+  status: number,
+  detail: string,
+  requestId: string,
+  extra: Record<string, unknown> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;

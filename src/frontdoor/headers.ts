@@ -1,36 +1,191 @@
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { randomBytes } from 'node:crypto';
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1): never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Replaced by the front door's own values on the way to the instance. */
+const REPLACED_UPSTREAM = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-request-id',
+  'expect',
+]);
 
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
-/** Keeps a well-formed incoming X-Request-Id (so a trace spans hops); otherwise makes one. */
-export function requestIdOf(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+/**
+ * Generated request ids: a random per-process prefix and a counter, in UUID form (8-4-4-4-12 hex).
+ * Unique without asking the CSPRNG for every request; they are trace ids, not secrets.
+ */
+const idPrefix = (() => {
+  const hex = randomBytes(10).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-`;
+})();
+let idCounter = randomBytes(4).readUInt32BE(0);
+
+export function newRequestId(): string {
+  idCounter = (idCounter + 1) % 0x1000000000000;
+  return idPrefix + idCounter.toString(16).padStart(12, '0');
 }
 
-function copyWithout(headers: IncomingHttpHeaders, keepUpgrade: boolean): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const name in headers) {
-    if (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === 'upgrade' || name === 'connection'))) continue;
-    out[name] = headers[name];
+/** Keeps a well-formed incoming X-Request-Id (so a trace spans hops); otherwise makes one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = headerOf(req.rawHeaders, 'x-request-id');
+  return given !== undefined && REQUEST_ID.test(given) ? given : newRequestId();
+}
+
+/** The first value of a header in a raw (flat name, value…) list, without building `req.headers`. */
+export function headerOf(raw: string[], lowerName: string): string | undefined {
+  const length = lowerName.length;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === length && name.toLowerCase() === lowerName) return raw[i + 1];
   }
-  const connection = headers.connection;
-  if (connection && connection.indexOf(',') !== -1 || (connection && !keepUpgrade && !/^\s*(keep-alive|close)\s*$/i.test(connection))) {
-    for (const token of connection.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name && !(keepUpgrade && name === 'upgrade')) delete out[name];
+  return undefined;
+}
+
+/** All Cookie headers of a request as one (HTTP/2-style clients may send several). */
+export function cookieHeaderOf(raw: string[]): string | undefined {
+  let joined: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 6 && name.toLowerCase() === 'cookie')
+      joined = joined === undefined ? raw[i + 1] : `${joined}; ${raw[i + 1]}`;
+  }
+  return joined;
+}
+
+/** Names listed in a Connection header (besides keep-alive/close) are hop-by-hop too. */
+function connectionTokens(value: string | undefined, keepUpgrade: boolean): Set<string> | undefined {
+  if (!value || /^\s*(keep-alive|close)\s*$/i.test(value)) return undefined;
+  const names = new Set<string>();
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name && !(keepUpgrade && name === 'upgrade')) names.add(name);
+  }
+  return names;
+}
+
+export interface UpstreamTarget {
+  method: string;
+  path: string;
+  /** `127.0.0.1:<port>` of the instance: the Host sent when the client sent none. */
+  authority: string;
+  requestId: string;
+  remoteAddress: string;
+  /** The request body is re-framed as chunked (the client sent it chunked). */
+  chunked: boolean;
+}
+
+/**
+ * The request head the instance receives, as one string: the client's headers minus hop-by-hop
+ * ones, plus X-Forwarded-For (appended), X-Forwarded-Proto/Host and X-Request-Id. `headers` is
+ * either the raw list (fast: nothing touched it) or `req.headers` after a middleware ran (which may
+ * have changed it).
+ */
+export function upstreamHead(headers: string[] | IncomingHttpHeaders, target: UpstreamTarget): string {
+  let head = `${target.method} ${target.path} HTTP/1.1\r\n`;
+  let host: string | undefined;
+  let forwardedFor: string | undefined;
+  const add = (name: string, lower: string, value: string): void => {
+    if (lower === 'host') host = value;
+    else if (lower === 'x-forwarded-for') {
+      forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+      return;
+    }
+    head += `${name}: ${value}\r\n`;
+  };
+  if (Array.isArray(headers)) {
+    const tokens = connectionTokens(headerOf(headers, 'connection'), false);
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      const lower = name.toLowerCase();
+      if (
+        HOP_BY_HOP.has(lower) ||
+        (REPLACED_UPSTREAM.has(lower) && lower !== 'x-forwarded-for') ||
+        tokens?.has(lower)
+      )
+        continue;
+      add(name, lower, headers[i + 1]!);
+    }
+  } else {
+    const connection = headers.connection;
+    const tokens = connectionTokens(connection, false);
+    for (const name in headers) {
+      const value = headers[name];
+      if (
+        value === undefined ||
+        HOP_BY_HOP.has(name) ||
+        (REPLACED_UPSTREAM.has(name) && name !== 'x-forwarded-for') ||
+        tokens?.has(name)
+      )
+        continue;
+      if (Array.isArray(value)) for (const one of value) add(name, name, one);
+      else add(name, name, String(value));
     }
   }
+  if (host === undefined) host = target.authority;
+  head += `host: ${host}\r\n`;
+  head += `x-forwarded-for: ${forwardedFor === undefined ? target.remoteAddress : `${forwardedFor}, ${target.remoteAddress}`}\r\n`;
+  head += `x-forwarded-proto: http\r\nx-forwarded-host: ${host}\r\nx-request-id: ${target.requestId}\r\n`;
+  if (target.chunked) head += 'transfer-encoding: chunked\r\n';
+  return `${head}\r\n`;
+}
+
+/**
+ * What the client receives (flat name, value… for `res.writeHead`): the instance's headers minus
+ * hop-by-hop ones and its X-Request-Id, plus ours and any Set-Cookie of the front door's own.
+ */
+export function downstreamHeaders(
+  raw: string[],
+  lengthUnknown: boolean,
+  requestId: string,
+  cookies: string[],
+): string[] {
+  let tokens: Set<string> | undefined;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (lower === 'connection') {
+      tokens = connectionTokens(raw[i + 1], false);
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || lower === 'x-request-id' || (lengthUnknown && lower === 'content-length'))
+      continue;
+    out.push(name, raw[i + 1]!);
+  }
+  if (tokens) {
+    for (let i = out.length - 2; i >= 0; i -= 2) if (tokens.has(out[i]!.toLowerCase())) out.splice(i, 2);
+  }
+  out.push('x-request-id', requestId);
+  for (const cookie of cookies) out.push('set-cookie', cookie);
   return out;
 }
 
-/** What the instance receives: the client's headers minus hop-by-hop ones, plus X-Forwarded-* and the request id. */
-export function upstreamHeaders(req: IncomingMessage, requestId: string, upgrade = false): OutgoingHttpHeaders {
-  const out = copyWithout(req.headers, upgrade);
+/** Header object form for upgrades (node:http's client takes an object): hop-by-hop removed except the upgrade pair. */
+export function upgradeHeaders(req: IncomingMessage, requestId: string): Record<string, string | string[]> {
+  const tokens = connectionTokens(req.headers.connection, true);
+  const out: Record<string, string | string[]> = {};
+  for (const name in req.headers) {
+    const value = req.headers[name];
+    if (value === undefined || tokens?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) && name !== 'upgrade' && name !== 'connection') continue;
+    if (REPLACED_UPSTREAM.has(name)) continue;
+    out[name] = value;
+  }
   const remote = req.socket.remoteAddress ?? '';
   const prior = req.headers['x-forwarded-for'];
   out['x-forwarded-for'] = prior ? `${prior}, ${remote}` : remote;
@@ -38,9 +193,4 @@ export function upstreamHeaders(req: IncomingMessage, requestId: string, upgrade
   out['x-forwarded-host'] = req.headers.host ?? '';
   out['x-request-id'] = requestId;
   return out;
-}
-
-/** What the client receives: the instance's headers minus hop-by-hop ones. */
-export function downstreamHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  return copyWithout(headers, false);
 }

@@ -1,3 +1,8 @@
 /** What `berth up` and other parts may use from the front door. */
 export { startFrontdoor, type Frontdoor, type FrontdoorOptions } from './server.js';
-export { answerPath, type FrontdoorMiddleware, type MiddlewareMap, type RequestContext } from './middleware.js';
+export {
+  answerPath,
+  type FrontdoorMiddleware,
+  type MiddlewareMap,
+  type RequestContext,
+} from './middleware.js';

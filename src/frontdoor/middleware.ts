@@ -22,8 +22,25 @@ export interface RequestContext {
  */
 export interface FrontdoorMiddleware {
   name: string;
-  handle(req: IncomingMessage, res: ServerResponse, next: () => void, context: RequestContext): void | Promise<void>;
-  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, next: () => void, context: RequestContext): void | Promise<void>;
+  /**
+   * Optional cheap test: false skips the middleware for this request without running it. When no
+   * middleware applies, the request takes the proxy's fast path (raw headers, no header object);
+   * once one runs, the proxy forwards `req.headers` as the middleware left them.
+   */
+  applies?(req: IncomingMessage, context: RequestContext): boolean;
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: () => void,
+    context: RequestContext,
+  ): void | Promise<void>;
+  upgrade?(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    next: () => void,
+    context: RequestContext,
+  ): void | Promise<void>;
 }
 
 /** Per-site middlewares; the key `*` applies to every site, before the site's own. */
@@ -35,12 +52,18 @@ export function answerPath(
   path: string,
   handle: (req: IncomingMessage, res: ServerResponse, context: RequestContext) => void | Promise<void>,
 ): FrontdoorMiddleware {
+  const below = path.endsWith('/') ? path : `${path}/`;
+  const matches = (req: IncomingMessage): boolean => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const pathname = query === -1 ? url : url.slice(0, query);
+    return pathname === path || pathname.startsWith(below);
+  };
   return {
     name,
+    applies: matches,
     handle(req, res, next, context) {
-      const url = req.url ?? '/';
-      const pathname = url.split('?', 1)[0]!;
-      if (pathname === path || pathname.startsWith(path.endsWith('/') ? path : `${path}/`)) return handle(req, res, context);
+      if (matches(req)) return handle(req, res, context);
       next();
     },
   };
@@ -59,7 +82,8 @@ export function runChain(
     if (!mw) return last();
     try {
       const result = call(mw, next);
-      if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).catch((error) => onError(error, mw.name));
+      if (result && typeof (result as Promise<void>).then === 'function')
+        (result as Promise<void>).catch((error) => onError(error, mw.name));
     } catch (error) {
       onError(error, mw.name);
     }

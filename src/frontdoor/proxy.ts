@@ -1,10 +1,13 @@
-import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FrontdoorConfig } from '../config/frontdoor.js';
 import type { Logger } from '../lib/logger.js';
 import type { Instance } from '../sites/index.js';
+import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { sendProblem, socketProblem } from './errors.js';
-import { downstreamHeaders, upstreamHeaders } from './headers.js';
+import { Exchange, requestBodyOf, type ExchangeHost } from './exchange.js';
+import { upgradeHeaders } from './headers.js';
+import { UpstreamPool } from './upstream.js';
 
 /** The instance to use, or the reason none can answer; `exclude` is one that just refused a connection. */
 export type Picker = (exclude?: Instance) => Instance | { unavailable: string };
@@ -17,114 +20,129 @@ export interface Forward {
   path: string;
   /** Extra Set-Cookie headers (affinity, slot pin) for the instance chosen. */
   cookies: (instance: Instance) => string[];
-}
-
-/** Requests without a body can be sent again when an instance refused the connection (it never saw them). */
-function canRetry(req: IncomingMessage): boolean {
-  return req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined && req.method !== 'POST' && req.method !== 'PATCH';
+  /**
+   * The headers to forward: `req.rawHeaders` when no middleware saw the request (no header object
+   * is built), `req.headers` after one did (it may have changed them).
+   */
+  headers: string[] | IncomingHttpHeaders;
 }
 
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
 
 /**
- * The service end of the front door: streams a request to an instance and its response back, with
- * keep-alive sockets per instance, timeouts, and 502/503/504 answers that say what went wrong.
+ * The service end of the front door: streams a request to an instance over its own kept-alive
+ * connections (no http.Agent, no ClientRequest/IncomingMessage per request) and the response back,
+ * with timeouts and 502/503/504 answers that say what went wrong.
  */
-export class Proxy {
-  private readonly agents = new WeakMap<Instance, Agent>();
-  private readonly allAgents = new Set<Agent>();
+export class Proxy implements ExchangeHost {
+  private readonly pools = new WeakMap<Instance, UpstreamPool>();
+  private readonly livePools = new Set<UpstreamPool>();
+  private readonly responseDeadlines: DeadlineQueue;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly config: FrontdoorConfig,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.responseDeadlines = new DeadlineQueue(config.responseTimeout);
+    this.sweeper = setInterval(
+      () => {
+        const now = Date.now();
+        for (const pool of this.livePools) pool.sweep(now);
+      },
+      Math.max(100, Math.min(config.idleTimeout / 2, 5_000)),
+    );
+    this.sweeper.unref();
+  }
 
-  private agentFor(instance: Instance): Agent {
-    let agent = this.agents.get(instance);
-    if (!agent) {
-      agent = new Agent({ keepAlive: true, noDelay: true, maxFreeSockets: this.config.maxIdleSockets, timeout: this.config.idleTimeout, scheduling: 'lifo' });
-      this.agents.set(instance, agent);
-      this.allAgents.add(agent);
+  private poolFor(instance: Instance): UpstreamPool {
+    let pool = this.pools.get(instance);
+    if (!pool) {
+      pool = new UpstreamPool(
+        {
+          connectTimeout: this.config.connectTimeout,
+          idleTimeout: this.config.idleTimeout,
+          maxIdle: this.config.maxIdleSockets,
+        },
+        (p, live) => (live ? this.livePools.add(p) : this.livePools.delete(p)),
+      );
+      this.pools.set(instance, pool);
     }
-    return agent;
+    return pool;
   }
 
   close(): void {
-    for (const agent of this.allAgents) agent.destroy();
-    this.allAgents.clear();
+    clearInterval(this.sweeper);
+    this.responseDeadlines.close();
+    for (const pool of this.livePools) pool.destroyAll();
   }
 
   web(req: IncomingMessage, res: ServerResponse, forward: Forward, attempt = 1, exclude?: Instance): void {
     const picked = forward.pick(exclude);
     if (!(picked as Instance).id) {
-      sendProblem(res, 503, (picked as { unavailable: string }).unavailable, forward.requestId, { site: forward.site });
+      sendProblem(res, 503, (picked as { unavailable: string }).unavailable, forward.requestId, {
+        site: forward.site,
+      });
       return;
     }
     const instance = picked as Instance;
-    const release = lease(instance);
-    let answered = false;
-    const upstream = request({
-      host: '127.0.0.1',
-      port: instance.port,
-      method: req.method,
-      path: forward.path,
-      headers: upstreamHeaders(req, forward.requestId),
-      agent: this.agentFor(instance),
-    });
-    const responseTimer = setTimeout(() => upstream.destroy(Object.assign(new Error('response timeout'), { code: 'BERTH_RESPONSE_TIMEOUT' })), this.config.responseTimeout);
-    upstream.once('socket', (socket) => {
-      if (!socket.connecting) return;
-      const connectTimer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'BERTH_CONNECT_TIMEOUT' })), this.config.connectTimeout);
-      socket.once('connect', () => clearTimeout(connectTimer));
-      socket.once('close', () => clearTimeout(connectTimer));
-    });
-    upstream.on('response', (upstreamRes) => {
-      answered = true;
-      clearTimeout(responseTimer);
-      const headers = downstreamHeaders(upstreamRes.headers);
-      headers['x-request-id'] = forward.requestId;
-      const cookies = forward.cookies(instance);
-      if (cookies.length > 0) {
-        const existing = headers['set-cookie'];
-        headers['set-cookie'] = [...(Array.isArray(existing) ? existing : existing ? [String(existing)] : []), ...cookies];
-      }
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, headers);
-      // Server-sent events must reach the client as they are written, headers included.
-      if (String(upstreamRes.headers['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
-      upstreamRes.pipe(res);
-      upstreamRes.on('error', () => res.destroy());
-      upstreamRes.on('end', release);
-      upstreamRes.on('close', release);
-    });
-    upstream.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(responseTimer);
-      release();
-      if (answered || res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const code = error.code ?? '';
-      if (RETRYABLE.has(code) && canRetry(req) && attempt < 3 && !res.destroyed) {
-        // The instance never saw the request (refused, or a kept-alive socket it had closed): try another.
-        this.web(req, res, forward, attempt + 1, instance);
-        return;
-      }
-      if (code === 'BERTH_RESPONSE_TIMEOUT') {
-        sendProblem(res, 504, `instance ${instance.id} of site ${forward.site} did not answer within ${this.config.responseTimeout / 1000} s`, forward.requestId, { site: forward.site, instance: instance.id });
-      } else if (code === 'BERTH_CONNECT_TIMEOUT') {
-        sendProblem(res, 502, `could not connect to instance ${instance.id} of site ${forward.site} within ${this.config.connectTimeout / 1000} s`, forward.requestId, { site: forward.site, instance: instance.id });
-      } else if (!res.destroyed) {
-        this.logger.debug({ err: error, site: forward.site, instance: instance.id }, 'upstream error');
-        sendProblem(res, 502, `instance ${instance.id} of site ${forward.site} failed to answer: ${describe(code, error.message)}`, forward.requestId, { site: forward.site, instance: instance.id });
-      }
-    });
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-      release();
-    });
-    // A request without a body is complete already (and may be a retry whose stream has ended).
-    if (canRetry(req)) upstream.end();
-    else req.pipe(upstream);
+    new Exchange(
+      this,
+      req,
+      res,
+      forward,
+      attempt,
+      instance,
+      this.poolFor(instance),
+      requestBodyOf(req),
+    ).start();
+  }
+
+  track(deadline: Deadline): void {
+    this.responseDeadlines.add(deadline);
+  }
+
+  untrack(deadline: Deadline): void {
+    this.responseDeadlines.remove(deadline);
+  }
+
+  failed(exchange: Exchange, error: NodeJS.ErrnoException): void {
+    const { req, res, instance, forward, attempt: number } = exchange;
+    if (res.destroyed) return;
+    const code = error.code ?? '';
+    // Requests without a body can go to another instance when this one never saw them (refused, or
+    // a kept-alive connection it had closed).
+    if (RETRYABLE.has(code) && canRetry(req) && number < 3) {
+      this.web(req, res, forward, number + 1, instance);
+      return;
+    }
+    const where = { site: forward.site, instance: instance.id };
+    if (code === 'BERTH_RESPONSE_TIMEOUT') {
+      sendProblem(
+        res,
+        504,
+        `instance ${instance.id} of site ${forward.site} did not answer within ${this.config.responseTimeout / 1000} s`,
+        forward.requestId,
+        where,
+      );
+    } else if (code === 'BERTH_CONNECT_TIMEOUT') {
+      sendProblem(
+        res,
+        502,
+        `could not connect to instance ${instance.id} of site ${forward.site} within ${this.config.connectTimeout / 1000} s`,
+        forward.requestId,
+        where,
+      );
+    } else {
+      this.logger.debug({ err: error, ...where }, 'upstream error');
+      sendProblem(
+        res,
+        502,
+        `instance ${instance.id} of site ${forward.site} failed to answer: ${describe(code, error.message)}`,
+        forward.requestId,
+        where,
+      );
+    }
   }
 
   /** WebSocket (and any HTTP/1.1 Upgrade): hands the two sockets to each other once the instance agrees. */
@@ -137,10 +155,18 @@ export class Proxy {
     const instance = picked as Instance;
     const release = lease(instance);
     socket.on('error', () => socket.destroy());
-    const upstream = request({ host: '127.0.0.1', port: instance.port, method: req.method, path: forward.path, headers: upstreamHeaders(req, forward.requestId, true), agent: false });
+    const upstream = request({
+      host: '127.0.0.1',
+      port: instance.port,
+      method: req.method,
+      path: forward.path,
+      headers: upgradeHeaders(req, forward.requestId),
+      agent: false,
+    });
     upstream.on('upgrade', (upstreamRes, upstreamSocket, upstreamHead) => {
       let head101 = `HTTP/1.1 ${upstreamRes.statusCode} ${upstreamRes.statusMessage}\r\n`;
-      for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2) head101 += `${upstreamRes.rawHeaders[i]}: ${upstreamRes.rawHeaders[i + 1]}\r\n`;
+      for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2)
+        head101 += `${upstreamRes.rawHeaders[i]}: ${upstreamRes.rawHeaders[i + 1]}\r\n`;
       head101 += `x-request-id: ${forward.requestId}\r\n\r\n`;
       socket.write(head101);
       if (upstreamHead.length > 0) socket.write(upstreamHead);
@@ -161,22 +187,40 @@ export class Proxy {
       let text = `HTTP/1.1 ${upstreamRes.statusCode} ${upstreamRes.statusMessage}\r\n`;
       for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2) {
         const name = upstreamRes.rawHeaders[i]!.toLowerCase();
-        if (name !== 'connection' && name !== 'transfer-encoding') text += `${upstreamRes.rawHeaders[i]}: ${upstreamRes.rawHeaders[i + 1]}\r\n`;
+        if (name !== 'connection' && name !== 'transfer-encoding')
+          text += `${upstreamRes.rawHeaders[i]}: ${upstreamRes.rawHeaders[i + 1]}\r\n`;
       }
       const chunks: Buffer[] = [];
       upstreamRes.on('data', (c: Buffer) => chunks.push(c));
       upstreamRes.on('end', () => {
         const body = Buffer.concat(chunks);
-        socket.end(Buffer.concat([Buffer.from(`${text.replace(/content-length: \d+\r\n/i, '')}content-length: ${body.length}\r\nconnection: close\r\n\r\n`), body]));
+        socket.end(
+          Buffer.concat([
+            Buffer.from(
+              `${text.replace(/content-length: \d+\r\n/i, '')}content-length: ${body.length}\r\nconnection: close\r\n\r\n`,
+            ),
+            body,
+          ]),
+        );
         release();
       });
     });
     upstream.on('error', (error: NodeJS.ErrnoException) => {
       release();
-      socketProblem(socket, 502, `instance ${instance.id} of site ${forward.site} failed the upgrade: ${describe(error.code ?? '', error.message)}`, forward.requestId);
+      socketProblem(
+        socket,
+        502,
+        `instance ${instance.id} of site ${forward.site} failed the upgrade: ${describe(error.code ?? '', error.message)}`,
+        forward.requestId,
+      );
     });
     upstream.end();
   }
+}
+
+/** Requests without a body can be sent again (the instance never saw them). */
+function canRetry(req: IncomingMessage): boolean {
+  return !requestBodyOf(req).present && req.method !== 'POST' && req.method !== 'PATCH';
 }
 
 function describe(code: string, message: string): string {

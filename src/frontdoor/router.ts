@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { RouterConfig } from '../config/frontdoor.js';
 import type { Site, SiteManager } from '../sites/index.js';
 import { cookieValue } from './balancer.js';
+import { cookieHeaderOf, headerOf } from './headers.js';
 
 export interface Route {
   site: Site;
@@ -14,7 +15,7 @@ export interface Route {
 
 /** The host without port, lower case; `[::1]:8080` → `::1`. */
 export function hostOf(req: IncomingMessage): string {
-  const host = req.headers.host ?? '';
+  const host = headerOf(req.rawHeaders, 'host') ?? '';
   if (host.startsWith('[')) return host.slice(1, host.indexOf(']')).toLowerCase();
   const colon = host.indexOf(':');
   return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
@@ -27,7 +28,12 @@ function hostMatches(pattern: string, host: string): boolean {
 
 function pathMatches(prefix: string, path: string): boolean {
   if (!path.startsWith(prefix)) return false;
-  return prefix.endsWith('/') || path.length === prefix.length || path[prefix.length] === '/' || path[prefix.length] === '?';
+  return (
+    prefix.endsWith('/') ||
+    path.length === prefix.length ||
+    path[prefix.length] === '/' ||
+    path[prefix.length] === '?'
+  );
 }
 
 /**
@@ -41,7 +47,8 @@ export class Routers {
     routers: RouterConfig[],
     private readonly manager: SiteManager,
   ) {
-    const score = (r: RouterConfig) => (r.host ? (r.host.startsWith('*.') ? 1000 : 2000) : 0) + (r.pathPrefix?.length ?? 0);
+    const score = (r: RouterConfig) =>
+      (r.host ? (r.host.startsWith('*.') ? 1000 : 2000) : 0) + (r.pathPrefix?.length ?? 0);
     this.ordered = [...routers].sort((a, b) => score(b) - score(a));
   }
 
@@ -81,10 +88,11 @@ function chosenSlot(site: Site, req: IncomingMessage): { slot: string; pinCookie
     const value = new URLSearchParams(url.slice(q + 1)).get(ROUTING);
     if (value) {
       const slot = value === 'self' ? 'production' : value.toLowerCase();
-      if (site.slots.has(slot)) return { slot, pinCookie: `${ROUTING}=${value === 'self' ? 'self' : slot}; Path=/` };
+      if (site.slots.has(slot))
+        return { slot, pinCookie: `${ROUTING}=${value === 'self' ? 'self' : slot}; Path=/` };
     }
   }
-  const cookie = cookieValue(req.headers.cookie, ROUTING);
+  const cookie = cookieValue(cookieHeaderOf(req.rawHeaders), ROUTING);
   if (cookie && cookie !== 'self' && site.slots.has(cookie)) return { slot: cookie };
   return { slot: 'production' };
 }

@@ -8,7 +8,7 @@ import type { RunningService } from '../lib/service.js';
 import type { Instance, Site, SiteManager } from '../sites/index.js';
 import { Balancer, cookieValue } from './balancer.js';
 import { sendProblem, socketProblem } from './errors.js';
-import { requestIdOf } from './headers.js';
+import { cookieHeaderOf, requestIdOf } from './headers.js';
 import { runChain, type FrontdoorMiddleware, type MiddlewareMap, type RequestContext } from './middleware.js';
 import { Proxy, type Forward, type Picker } from './proxy.js';
 import { Routers, hostOf, type Route } from './router.js';
@@ -30,12 +30,15 @@ export interface Frontdoor extends RunningService {
 const AFFINITY = 'ARRAffinity';
 
 /**
- * The edge: routers (host, path) → middlewares → service (load balancer → instance). Plain
- * node:http with keep-alive agents; every answer it makes itself is problem+json.
+ * The edge: routers (host, path) → middlewares → service (load balancer → instance). A node:http
+ * server in front, the proxy's own kept-alive connections behind; every answer it makes itself
+ * is problem+json.
  */
 export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdoor> {
   const { config, manager, logger } = options;
-  const middlewares: MiddlewareMap = Object.fromEntries(Object.entries(options.middlewares ?? {}).map(([k, v]) => [k, [...v]]));
+  const middlewares: MiddlewareMap = Object.fromEntries(
+    Object.entries(options.middlewares ?? {}).map(([k, v]) => [k, [...v]]),
+  );
   const routers = new Routers(config.routers, manager);
   const balancer = new Balancer();
   const proxy = new Proxy(config, logger);
@@ -46,16 +49,23 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     return all && own ? [...all, ...own] : (own ?? all ?? []);
   };
 
-  const pickerFor = (route: Route, req: IncomingMessage): { pick: Picker; cookies: (i: Instance) => string[] } => {
+  const pickerFor = (
+    route: Route,
+    req: IncomingMessage,
+  ): { pick: Picker; cookies: (i: Instance) => string[] } => {
     const { site, slot } = route;
-    const affinity = site.definition.clientAffinityEnabled ? cookieValue(req.headers.cookie, AFFINITY) : undefined;
+    const affinity = site.definition.clientAffinityEnabled
+      ? cookieValue(cookieHeaderOf(req.rawHeaders), AFFINITY)
+      : undefined;
     const pick: Picker = (exclude) => {
       const { group, instances } = manager.routable(site, slot);
       if (affinity && !exclude) {
         const pinned = balancer.byAffinity(instances, affinity);
         if (pinned) return pinned;
       }
-      const chosen = group ? balancer.pick(group, instances, site.definition.loadBalancing, exclude) : undefined;
+      const chosen = group
+        ? balancer.pick(group, instances, site.definition.loadBalancing, exclude)
+        : undefined;
       return chosen ?? { unavailable: unavailableReason(site, slot) };
     };
     const cookies = (instance: Instance): string[] => {
@@ -63,7 +73,11 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
       if (route.pinCookie) list.push(route.pinCookie);
       if (site.definition.clientAffinityEnabled) {
         const token = balancer.affinityToken(instance);
-        if (token !== affinity) list.push(`${AFFINITY}=${token}; Path=/; HttpOnly`, `${AFFINITY}SameSite=${token}; Path=/; HttpOnly; SameSite=None; Secure`);
+        if (token !== affinity)
+          list.push(
+            `${AFFINITY}=${token}; Path=/; HttpOnly`,
+            `${AFFINITY}SameSite=${token}; Path=/; HttpOnly; SameSite=None; Secure`,
+          );
       }
       return list;
     };
@@ -90,18 +104,37 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     const requestId = requestIdOf(req);
     const route = routers.match(req);
     if (!route) {
-      sendProblem(res, 404, `no site is served at host "${hostOf(req)}"; sites are reached at <site>.localhost:<port> or their configured host names`, requestId);
+      sendProblem(
+        res,
+        404,
+        `no site is served at host "${hostOf(req)}"; sites are reached at <site>.localhost:<port> or their configured host names`,
+        requestId,
+      );
       return;
     }
     const { pick, cookies } = pickerFor(route, req);
-    const forward: Forward = { requestId, site: route.site.name, pick, path: pathFor(route, req.url ?? '/'), cookies };
+    const forward: Forward = {
+      requestId,
+      site: route.site.name,
+      pick,
+      path: pathFor(route, req.url ?? '/'),
+      cookies,
+      headers: req.rawHeaders,
+    };
     const chain = chainFor(route.site.name);
     if (chain.length === 0) return proxy.web(req, res, forward);
     const context = contextFor(route, requestId, pick);
+    const applying = chain.filter((mw) => !mw.applies || mw.applies(req, context));
+    // No middleware wants this request: straight to the proxy, which sends the raw headers on.
+    if (applying.length === 0) return proxy.web(req, res, forward);
     runChain(
-      chain,
+      applying,
       (mw, next) => mw.handle(req, res, next, context),
-      () => proxy.web(req, res, forward),
+      () => {
+        // A middleware may have changed the headers (node:http's object is what it sees).
+        forward.headers = req.headers;
+        proxy.web(req, res, forward);
+      },
       (error, name) => {
         logger.error({ err: error, middleware: name, site: route.site.name, requestId }, 'middleware failed');
         sendProblem(res, 500, `middleware ${name} failed while handling the request`, requestId);
@@ -114,7 +147,14 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     const route = routers.match(req);
     if (!route) return socketProblem(socket, 404, `no site is served at host "${hostOf(req)}"`, requestId);
     const { pick, cookies } = pickerFor(route, req);
-    const forward: Forward = { requestId, site: route.site.name, pick, path: pathFor(route, req.url ?? '/'), cookies };
+    const forward: Forward = {
+      requestId,
+      site: route.site.name,
+      pick,
+      path: pathFor(route, req.url ?? '/'),
+      cookies,
+      headers: req.headers,
+    };
     const chain = chainFor(route.site.name).filter((mw) => mw.upgrade);
     const context = contextFor(route, requestId, pick);
     runChain(
@@ -128,10 +168,14 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     );
   };
 
-  const server = createServer({ noDelay: true, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, onRequest);
+  const server = createServer(
+    { noDelay: true, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
+    onRequest,
+  );
   server.on('upgrade', onUpgrade);
   server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
   const address = parseListen(config.listen);

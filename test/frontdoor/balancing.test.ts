@@ -10,29 +10,43 @@ test('least-connections sends new requests away from an instance busy with slow 
   const port = h.frontdoor.port;
   const agent = new Agent({ keepAlive: false });
   // Two slow requests: least-connections puts one on each instance.
-  const slow = [call(port, 'api.localhost', '/slow?ms=1500', { agent }), call(port, 'api.localhost', '/slow?ms=1500', { agent })];
+  const slow = [
+    call(port, 'api.localhost', '/slow?ms=1500', { agent }),
+    call(port, 'api.localhost', '/slow?ms=1500', { agent }),
+  ];
   const instances = h.manager.sites.get('api')!.slots.get('production')!.instances;
   await until(() => instances.reduce((n, i) => n + i.active, 0) === 2, 5000, 'both slow requests in flight');
-  assert.deepEqual(instances.map((i) => i.active), [1, 1]);
+  assert.deepEqual(
+    instances.map((i) => i.active),
+    [1, 1],
+  );
   const slowBodies = (await Promise.all(slow)).map((r) => JSON.parse(r.body).instance);
   assert.notEqual(slowBodies[0], slowBodies[1], 'each slow request went to a different instance');
   // One long request on instance A: all quick requests meanwhile go to B.
   const busy = call(port, 'api.localhost', '/slow?ms=1000', { agent });
   await until(() => instances.some((i) => i.active === 1));
   const busyId = instances.find((i) => i.active === 1)!.id;
-  for (let i = 0; i < 5; i++) assert.notEqual(JSON.parse((await call(port, 'api.localhost', '/')).body).instance, busyId);
+  for (let i = 0; i < 5; i++)
+    assert.notEqual(JSON.parse((await call(port, 'api.localhost', '/')).body).instance, busyId);
   await busy;
 });
 
 test('ARR affinity pins a client to its instance with the ARRAffinity cookie; off unless enabled', async (t) => {
-  const h = await harness([apiSite({ instances: 3, clientAffinityEnabled: true }), apiSite({ name: 'free', instances: 2 })]);
+  const h = await harness([
+    apiSite({ instances: 3, clientAffinityEnabled: true }),
+    apiSite({ name: 'free', instances: 2 }),
+  ]);
   t.after(() => h.close());
   const port = h.frontdoor.port;
   const first = await call(port, 'api.localhost', '/');
   const cookies = first.headers['set-cookie'] as string[];
-  const affinity = /^ARRAffinity=([0-9a-f]{64}); Path=\/; HttpOnly$/.exec(cookies.find((c) => c.startsWith('ARRAffinity='))!)?.[1];
+  const affinity = /^ARRAffinity=([0-9a-f]{64}); Path=\/; HttpOnly$/.exec(
+    cookies.find((c) => c.startsWith('ARRAffinity='))!,
+  )?.[1];
   assert.ok(affinity, `cookie set: ${cookies.join(' | ')}`);
-  assert.ok(cookies.some((c) => c.startsWith(`ARRAffinitySameSite=${affinity};`) && c.includes('SameSite=None')));
+  assert.ok(
+    cookies.some((c) => c.startsWith(`ARRAffinitySameSite=${affinity};`) && c.includes('SameSite=None')),
+  );
   const pinnedTo = JSON.parse(first.body).instance;
   for (let i = 0; i < 6; i++) {
     const reply = await call(port, 'api.localhost', '/', { headers: { cookie: `ARRAffinity=${affinity}` } });
@@ -40,7 +54,9 @@ test('ARR affinity pins a client to its instance with the ARRAffinity cookie; of
     assert.equal(reply.headers['set-cookie'], undefined, 'no new cookie while the instance is there');
   }
   // A stale cookie (instance gone) gets a fresh instance and cookie instead of an error.
-  const stale = await call(port, 'api.localhost', '/', { headers: { cookie: `ARRAffinity=${'0'.repeat(64)}` } });
+  const stale = await call(port, 'api.localhost', '/', {
+    headers: { cookie: `ARRAffinity=${'0'.repeat(64)}` },
+  });
   assert.equal(stale.status, 200);
   assert.ok(String(stale.headers['set-cookie']).includes('ARRAffinity='));
   const free = await call(port, 'free.localhost', '/');
@@ -57,8 +73,16 @@ test('502 when an instance breaks the connection, 504 past the response timeout,
   assert.match(JSON.parse(timeout.body).detail, /did not answer within 0\.5 s/);
   // The instance exits while answering (/crash), then a POST (not retried) meets the dead socket.
   await call(port, 'api.localhost', '/crash');
-  await until(() => h.manager.siteStatus('api').slots[0]!.instances[0]!.state !== 'running', 5000, 'the crash to be seen');
-  const down = await call(port, 'api.localhost', '/api/items', { method: 'POST', body: '{"name":"x"}', headers: { 'content-type': 'application/json' } });
+  await until(
+    () => h.manager.siteStatus('api').slots[0]!.instances[0]!.state !== 'running',
+    5000,
+    'the crash to be seen',
+  );
+  const down = await call(port, 'api.localhost', '/api/items', {
+    method: 'POST',
+    body: '{"name":"x"}',
+    headers: { 'content-type': 'application/json' },
+  });
   assert.ok([502, 503].includes(down.status), `got ${down.status}`);
   assert.match(JSON.parse(down.body).detail, /(failed to answer|can take requests now)/);
   // The supervisor restarts it; the site serves again.
@@ -67,16 +91,34 @@ test('502 when an instance breaks the connection, 504 past the response timeout,
 });
 
 test('a failing health check takes the instance out of rotation and restarts it', async (t) => {
-  const h = await harness([apiSite({ instances: 2, healthCheckPath: '/health', healthCheckInterval: '200ms', healthCheckMaxFailures: 2 })]);
+  const h = await harness([
+    apiSite({
+      instances: 2,
+      healthCheckPath: '/health',
+      healthCheckInterval: '200ms',
+      healthCheckMaxFailures: 2,
+    }),
+  ]);
   t.after(() => h.close());
   const port = h.frontdoor.port;
   const sick = JSON.parse((await call(port, 'api.localhost', '/make-unhealthy')).body) as unknown;
   assert.ok(sick);
   const before = h.manager.siteStatus('api').slots[0]!.instances;
-  await until(() => h.sink.messages({ type: 'platform' }).some((m) => /left the rotation after 2 failed health checks/.test(m)), 5000, 'the instance to leave');
+  await until(
+    () =>
+      h.sink
+        .messages({ type: 'platform' })
+        .some((m) => /left the rotation after 2 failed health checks/.test(m)),
+    5000,
+    'the instance to leave',
+  );
   // While it restarts, every request goes to the healthy one.
   for (let i = 0; i < 5; i++) assert.equal((await call(port, 'api.localhost', '/')).status, 200);
-  await until(() => h.manager.siteStatus('api').slots[0]!.instances.every((i) => i.state === 'running'), 10_000, 'both running again');
+  await until(
+    () => h.manager.siteStatus('api').slots[0]!.instances.every((i) => i.state === 'running'),
+    10_000,
+    'both running again',
+  );
   const after = h.manager.siteStatus('api').slots[0]!.instances;
   assert.equal(after.reduce((n, i) => n + i.restarts, 0) - before.reduce((n, i) => n + i.restarts, 0), 1);
 });
@@ -97,17 +139,27 @@ test('middlewares answer paths themselves (as MCP does at /mcp) or pass on; path
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ answeredBy: 'mcp', items }));
   });
-  const broken: FrontdoorMiddleware = { name: 'broken', handle: (req, _res, next) => (req.url === '/boom' ? Promise.reject(new Error('boom')) : next()) };
-  const h = await harness([apiSite({ instances: 1, hostNames: ['api.example.test'] }), apiSite({ name: 'other', instances: 1 })], {
-    frontdoor: { routers: [{ pathPrefix: '/other-api', site: 'other', stripPrefix: true }] },
-    middlewares: { '*': [tagger], api: [broken, mcp] },
-  });
+  const broken: FrontdoorMiddleware = {
+    name: 'broken',
+    handle: (req, _res, next) => (req.url === '/boom' ? Promise.reject(new Error('boom')) : next()),
+  };
+  const h = await harness(
+    [apiSite({ instances: 1, hostNames: ['api.example.test'] }), apiSite({ name: 'other', instances: 1 })],
+    {
+      frontdoor: { routers: [{ pathPrefix: '/other-api', site: 'other', stripPrefix: true }] },
+      middlewares: { '*': [tagger], api: [broken, mcp] },
+    },
+  );
   t.after(() => h.close());
   const port = h.frontdoor.port;
   const answered = await call(port, 'api.localhost', '/mcp');
   assert.deepEqual(JSON.parse(answered.body), { answeredBy: 'mcp', items: [{ id: 1, name: 'first' }] });
   const passed = JSON.parse((await call(port, 'api.example.test', '/headers')).body);
-  assert.equal(passed.headers['x-tagged'], 'yes', 'configured host name routes to the site, tag middleware ran');
+  assert.equal(
+    passed.headers['x-tagged'],
+    'yes',
+    'configured host name routes to the site, tag middleware ran',
+  );
   const boom = await call(port, 'api.localhost', '/boom');
   assert.equal(boom.status, 500);
   assert.match(JSON.parse(boom.body).detail, /middleware broken failed/);
@@ -115,6 +167,9 @@ test('middlewares answer paths themselves (as MCP does at /mcp) or pass on; path
   assert.equal(stripped.url, '/headers', 'the path router stripped its prefix');
   assert.deepEqual(seen.slice(0, 2), ['api:production:/mcp', 'api:production:/headers']);
   assert.ok(seen.includes('other:production:/other-api/headers'));
-  h.frontdoor.use('other', answerPath('late', '/late', (_req, res) => void res.end('late')));
+  h.frontdoor.use(
+    'other',
+    answerPath('late', '/late', (_req, res) => void res.end('late')),
+  );
   assert.equal((await call(port, 'other.localhost', '/late')).body, 'late');
 });

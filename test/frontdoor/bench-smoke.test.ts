@@ -9,9 +9,16 @@ const run = promisify(execFile);
 test('bench:frontdoor --smoke measures the front door and nginx side by side and prints the ratio', async (t) => {
   if (!existsSync('/usr/bin/wrk')) return t.skip('wrk not installed: apt-get install wrk');
   if (!existsSync('/usr/sbin/nginx')) return t.skip('nginx not installed: apt-get install nginx');
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/frontdoor/run.ts', '--smoke', '--json'], { cwd: new URL('../../', import.meta.url).pathname, timeout: 120_000 });
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', 'bench/frontdoor/run.ts', '--smoke', '--json'],
+    { cwd: new URL('../../', import.meta.url).pathname, timeout: 120_000 },
+  );
   const report = JSON.parse(stdout) as {
-    summary: Record<'direct' | 'frontdoor' | 'nginx', { requestsPerSecond: number; p99: number; errors: number }>;
+    summary: Record<
+      'direct' | 'frontdoor' | 'nginx',
+      { requestsPerSecond: number; p99: number; errors: number }
+    >;
     throughputRatio: number;
     cpuMicrosecondsPerRequest: { frontdoor: number; nginx: number };
   };
@@ -20,6 +27,14 @@ test('bench:frontdoor --smoke measures the front door and nginx side by side and
     assert.equal(report.summary[name].errors, 0, `${name} had no errors`);
     assert.ok(report.summary[name].p99 > 0);
   }
-  assert.ok(report.cpuMicrosecondsPerRequest.frontdoor > 0 && report.cpuMicrosecondsPerRequest.nginx > 0, 'CPU per request measured for both');
-  assert.ok(Math.abs(report.throughputRatio - report.summary.frontdoor.requestsPerSecond / report.summary.nginx.requestsPerSecond) < 1e-9);
+  assert.ok(
+    report.cpuMicrosecondsPerRequest.frontdoor > 0 && report.cpuMicrosecondsPerRequest.nginx > 0,
+    'CPU per request measured for both',
+  );
+  assert.ok(
+    Math.abs(
+      report.throughputRatio -
+        report.summary.frontdoor.requestsPerSecond / report.summary.nginx.requestsPerSecond,
+    ) < 1e-9,
+  );
 });

@@ -18,14 +18,18 @@ test('the front door serves a site by host through its instances, round-robin, w
   const ids = h.manager.siteStatus('api').slots[0]!.instances.map((i) => i.id);
   assert.deepEqual([...seen].sort(), [...ids].sort(), 'round-robin reaches both instances');
 
-  const echoed = await call(port, `api.localhost:${port}`, '/headers', { headers: { 'x-request-id': 'req-123', 'x-forwarded-for': '10.0.0.9' } });
+  const echoed = await call(port, `api.localhost:${port}`, '/headers', {
+    headers: { 'x-request-id': 'req-123', 'x-forwarded-for': '10.0.0.9' },
+  });
   const { headers } = JSON.parse(echoed.body);
   assert.equal(headers['x-request-id'], 'req-123');
   assert.equal(echoed.headers['x-request-id'], 'req-123', 'the request id comes back to the client');
   assert.equal(headers['x-forwarded-for'], '10.0.0.9, 127.0.0.1');
   assert.equal(headers['x-forwarded-proto'], 'http');
   assert.equal(headers['x-forwarded-host'], `api.localhost:${port}`);
-  const generated = await call(port, `api.localhost:${port}`, '/headers', { headers: { 'x-request-id': 'bad id with spaces' } });
+  const generated = await call(port, `api.localhost:${port}`, '/headers', {
+    headers: { 'x-request-id': 'bad id with spaces' },
+  });
   assert.match(String(generated.headers['x-request-id']), /^[0-9a-f-]{36}$/, 'a malformed id is replaced');
 
   const unknown = await call(port, `nope.localhost:${port}`, '/');
@@ -36,18 +40,29 @@ test('the front door serves a site by host through its instances, round-robin, w
 
 test('streams request and response bodies, flushes SSE at once, and proxies WebSocket upgrades', async (t) => {
   // undici's WebSocket cannot set Host, so a path router sends /ws on 127.0.0.1 to the site.
-  const h = await harness([apiSite({ instances: 1 })], { frontdoor: { routers: [{ pathPrefix: '/ws', site: 'api' }] } });
+  const h = await harness([apiSite({ instances: 1 })], {
+    frontdoor: { routers: [{ pathPrefix: '/ws', site: 'api' }] },
+  });
   t.after(() => h.close());
   const port = h.frontdoor.port;
 
   // Streaming both ways: the first chunk comes back before the request body is finished.
   const firstEcho = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/echo', headers: { host: 'api.localhost', 'content-type': 'text/plain' } }, (res) => {
-      res.once('data', (chunk: Buffer) => {
-        resolve(chunk.toString());
-        req.end('second');
-      });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/echo',
+        headers: { host: 'api.localhost', 'content-type': 'text/plain' },
+      },
+      (res) => {
+        res.once('data', (chunk: Buffer) => {
+          resolve(chunk.toString());
+          req.end('second');
+        });
+      },
+    );
     req.on('error', reject);
     req.write('first-chunk');
   });
@@ -56,14 +71,17 @@ test('streams request and response bodies, flushes SSE at once, and proxies WebS
   // SSE: the first event arrives long before a second would (the app sends every 5 s).
   const started = Date.now();
   const firstEvent = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/events?every=5000', headers: { host: 'api.localhost' } }, (res) => {
-      assert.equal(res.headers['content-type'], 'text/event-stream');
-      res.setEncoding('utf8');
-      res.once('data', (chunk: string) => {
-        resolve(chunk);
-        req.destroy();
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/events?every=5000', headers: { host: 'api.localhost' } },
+      (res) => {
+        assert.equal(res.headers['content-type'], 'text/event-stream');
+        res.setEncoding('utf8');
+        res.once('data', (chunk: string) => {
+          resolve(chunk);
+          req.destroy();
+        });
+      },
+    );
     req.on('error', (e) => (e.message === 'socket hang up' ? undefined : reject(e)));
     req.end();
   });
@@ -74,7 +92,8 @@ test('streams request and response bodies, flushes SSE at once, and proxies WebS
   const message = await new Promise<string>((resolve, reject) => {
     ws.onopen = () => ws.send('hello');
     ws.onmessage = (event) => resolve(String(event.data));
-    ws.onerror = (event) => reject(new Error(`websocket error ${String((event as { message?: string }).message)}`));
+    ws.onerror = (event) =>
+      reject(new Error(`websocket error ${String((event as { message?: string }).message)}`));
   });
   ws.close();
   const instance = h.manager.siteStatus('api').slots[0]!.instances[0]!.id;

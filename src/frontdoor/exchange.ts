@@ -1,0 +1,198 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Instance } from '../sites/index.js';
+import type { Deadline } from './deadlines.js';
+import type { Forward } from './proxy.js';
+import { downstreamHeaders, headerOf, upstreamHead } from './headers.js';
+import { ResponseParser, type ResponseHead } from './response-parser.js';
+import type { ConnectionUser, UpstreamConnection, UpstreamPool } from './upstream.js';
+
+/** What an exchange needs from the proxy that started it. */
+export interface ExchangeHost {
+  track(deadline: Deadline): void;
+  untrack(deadline: Deadline): void;
+  /** The request failed before any answer reached the client: retry, or answer 502/504. */
+  failed(exchange: Exchange, error: NodeJS.ErrnoException): void;
+}
+
+/** The body framing of a client request, read from its raw headers. */
+export interface RequestBody {
+  /** Has a body to stream (Content-Length above 0, or chunked). */
+  present: boolean;
+  chunked: boolean;
+}
+
+export function requestBodyOf(req: IncomingMessage): RequestBody {
+  const chunked = headerOf(req.rawHeaders, 'transfer-encoding') !== undefined;
+  const length = headerOf(req.rawHeaders, 'content-length');
+  return { present: chunked || (length !== undefined && length !== '0'), chunked };
+}
+
+const SSE = /^text\/event-stream/i;
+
+/**
+ * One request and its response over one upstream connection: writes the request head (and streams
+ * the body), parses the answer and streams it to the client with back-pressure both ways, then
+ * hands the connection back to its pool when both messages ended cleanly. No per-request timers:
+ * the response timeout is a place in the proxy's DeadlineQueue.
+ */
+export class Exchange implements ConnectionUser, Deadline {
+  deadlineAt = 0;
+  deadlinePrev: Deadline | undefined;
+  deadlineNext: Deadline | undefined;
+  deadlineQueued = false;
+
+  /** Response headers went to the client (from then on a failure can only cut the response). */
+  answered = false;
+  private settled = false;
+  private requestSent: boolean;
+  private conn: UpstreamConnection | undefined;
+  private readonly parser: ResponseParser;
+
+  constructor(
+    private readonly host: ExchangeHost,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly forward: Forward,
+    /** 1 for the first try; a retry on another instance counts up. */
+    readonly attempt: number,
+    readonly instance: Instance,
+    private readonly pool: UpstreamPool,
+    private readonly body: RequestBody,
+  ) {
+    this.requestSent = !body.present;
+    this.parser = new ResponseParser(req.method === 'HEAD', this);
+  }
+
+  start(): void {
+    this.instance.active++;
+    const conn = this.pool.acquire(this.instance.port);
+    conn.user = this;
+    this.conn = conn;
+    this.host.track(this);
+    this.res.on('close', () => this.clientClosed());
+    const head = upstreamHead(this.forward.headers, {
+      method: this.req.method ?? 'GET',
+      path: this.forward.path,
+      authority: `127.0.0.1:${this.instance.port}`,
+      requestId: this.forward.requestId,
+      remoteAddress: this.req.socket.remoteAddress ?? '',
+      chunked: this.body.chunked,
+    });
+    conn.socket.write(head, 'latin1');
+    if (this.body.present) this.streamRequestBody(conn);
+  }
+
+  // ResponseEvents (from the parser)
+
+  head(head: ResponseHead): void {
+    this.host.untrack(this);
+    const headers = downstreamHeaders(
+      head.headers,
+      head.lengthUnknown,
+      this.forward.requestId,
+      this.forward.cookies(this.instance),
+    );
+    // Throws on a header value node:http will not send (the parser's caller answers 502 then).
+    this.res.writeHead(head.status, head.reason || undefined, headers);
+    this.answered = true;
+    // Server-sent events must reach the client as they are written, headers included.
+    if (SSE.test(headerOf(head.headers, 'content-type') ?? '')) this.res.flushHeaders();
+  }
+
+  data(chunk: Buffer): void {
+    if (!this.res.write(chunk) && this.conn) {
+      const socket = this.conn.socket;
+      socket.pause();
+      this.res.once('drain', () => socket.resume());
+    }
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  // ConnectionUser (from the connection)
+
+  onData(chunk: Buffer): void {
+    try {
+      this.parser.push(chunk);
+    } catch (error) {
+      this.fail(error as NodeJS.ErrnoException);
+      return;
+    }
+    if (this.parser.done) this.complete();
+  }
+
+  onClose(error: NodeJS.ErrnoException): void {
+    this.conn = undefined;
+    if (this.parser.close()) this.complete();
+    else this.fail(error);
+  }
+
+  // Deadline (the response timeout)
+
+  expire(): void {
+    this.fail(Object.assign(new Error('response timeout'), { code: 'BERTH_RESPONSE_TIMEOUT' }));
+  }
+
+  private complete(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const conn = this.conn;
+    this.conn = undefined;
+    this.instance.active--;
+    if (!conn) return;
+    if (this.parser.reusable && !this.parser.trailingGarbage && this.requestSent && !this.res.destroyed)
+      this.pool.release(conn, this.parser.keepAliveMs);
+    else {
+      conn.user = undefined;
+      conn.destroy();
+    }
+  }
+
+  private fail(error: NodeJS.ErrnoException): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.host.untrack(this);
+    this.instance.active--;
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn) {
+      conn.user = undefined;
+      conn.destroy();
+    }
+    if (this.answered || this.res.headersSent) this.res.destroy();
+    else this.host.failed(this, error);
+  }
+
+  /** The client went away (or its response finished): a cut response cuts the upstream one too. */
+  private clientClosed(): void {
+    if (!this.settled && !this.res.writableFinished)
+      this.fail(Object.assign(new Error('client closed'), { code: 'BERTH_CLIENT_CLOSED' }));
+  }
+
+  private streamRequestBody(conn: UpstreamConnection): void {
+    const socket = conn.socket;
+    const chunked = this.body.chunked;
+    this.req.on('data', (chunk: Buffer) => {
+      if (this.conn !== conn || chunk.length === 0) return;
+      let flushed: boolean;
+      if (chunked) {
+        socket.cork();
+        socket.write(`${chunk.length.toString(16)}\r\n`);
+        socket.write(chunk);
+        flushed = socket.write('\r\n');
+        socket.uncork();
+      } else flushed = socket.write(chunk);
+      if (!flushed) {
+        this.req.pause();
+        socket.once('drain', () => this.req.resume());
+      }
+    });
+    this.req.on('end', () => {
+      if (this.conn !== conn) return;
+      if (chunked) socket.write('0\r\n\r\n');
+      this.requestSent = true;
+    });
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * An HTTP/1.1 response parser for the proxy's own upstream connections (RFC 9112). It reads the
+ * status line and header fields, then frames the body (Content-Length, chunked, or until the
+ * instance closes), so a kept-alive connection can carry the next request. Bodies are handed on as
+ * they arrive (chunked bodies decoded), never buffered. Anything malformed throws
+ * `UpstreamProtocolError`: the caller answers 502 and drops the connection.
+ */
+
+export class UpstreamProtocolError extends Error {
+  readonly code = 'BERTH_UPSTREAM_PROTOCOL';
+}
+
+export interface ResponseHead {
+  status: number;
+  reason: string;
+  /** Header fields as sent, flattened: name, value, name, value… */
+  headers: string[];
+  /** The body is re-framed for the client (chunked or close-delimited): drop the instance's Content-Length. */
+  lengthUnknown: boolean;
+}
+
+export interface ResponseEvents {
+  head(head: ResponseHead): void;
+  data(chunk: Buffer): void;
+  end(): void;
+}
+
+const MAX_HEAD = 64 * 1024;
+const MAX_CHUNK_LINE = 4096;
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEX = /^[0-9A-Fa-f]{1,12}$/;
+const CRLF = Buffer.from('\r\n');
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+const enum State {
+  Head,
+  Fixed,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose,
+  Done,
+}
+
+export class ResponseParser {
+  private state = State.Head;
+  /** Bytes of an unfinished head or chunk-size/trailer line. */
+  private pending: Buffer | undefined;
+  /** Body bytes still expected (Content-Length or the current chunk). */
+  private remaining = 0;
+  /** False once the instance says the connection ends with this response (or the framing demands it). */
+  reusable = true;
+  /** Bytes came after the end of the response: the connection cannot be trusted for another one. */
+  trailingGarbage = false;
+  /** How long the instance keeps the idle connection open (its `Keep-Alive: timeout=N`), if it said. */
+  keepAliveMs: number | undefined;
+
+  constructor(
+    /** A HEAD request: the response has no body whatever its headers say. */
+    private readonly headRequest: boolean,
+    private readonly events: ResponseEvents,
+  ) {}
+
+  get done(): boolean {
+    return this.state === State.Done;
+  }
+
+  /** True once the status line and headers of the final (non-1xx) response are in. */
+  get headReceived(): boolean {
+    return this.state !== State.Head;
+  }
+
+  push(chunk: Buffer): void {
+    let data = chunk;
+    while (data.length > 0) {
+      switch (this.state) {
+        case State.Head:
+          data = this.readHead(data);
+          break;
+        case State.Fixed: {
+          const take = Math.min(this.remaining, data.length);
+          this.remaining -= take;
+          const body = take === data.length ? data : data.subarray(0, take);
+          data = take === data.length ? EMPTY : data.subarray(take);
+          this.events.data(body);
+          if (this.remaining === 0) this.finish();
+          break;
+        }
+        case State.ChunkSize:
+          data = this.readLine(data, (line) => this.chunkSize(line));
+          break;
+        case State.ChunkData: {
+          const take = Math.min(this.remaining, data.length);
+          this.remaining -= take;
+          const body = take === data.length ? data : data.subarray(0, take);
+          data = take === data.length ? EMPTY : data.subarray(take);
+          this.events.data(body);
+          if (this.remaining === 0) this.state = State.ChunkDataEnd;
+          break;
+        }
+        case State.ChunkDataEnd:
+          data = this.readLine(data, (line) => {
+            if (line.length !== 0) throw new UpstreamProtocolError('chunk data not followed by CRLF');
+            this.state = State.ChunkSize;
+          });
+          break;
+        case State.Trailers:
+          // Trailer fields are dropped (the client gets a re-chunked body without them).
+          data = this.readLine(data, (line) => {
+            if (line.length === 0) this.finish();
+          });
+          break;
+        case State.UntilClose:
+          this.events.data(data);
+          data = EMPTY;
+          break;
+        case State.Done:
+          this.trailingGarbage = true;
+          return;
+      }
+    }
+  }
+
+  /** The instance closed the connection: ends a close-delimited body; false if the response was cut short. */
+  close(): boolean {
+    if (this.state === State.UntilClose) {
+      this.finish();
+      return true;
+    }
+    return this.state === State.Done;
+  }
+
+  private finish(): void {
+    this.state = State.Done;
+    this.events.end();
+  }
+
+  private readHead(data: Buffer): Buffer {
+    const buffer = this.pending ? Buffer.concat([this.pending, data]) : data;
+    // Start the search a few bytes back so a CRLFCRLF split across reads is found.
+    const from = this.pending ? Math.max(0, this.pending.length - 3) : 0;
+    const end = buffer.indexOf(HEAD_END, from);
+    if (end === -1) {
+      if (buffer.length > MAX_HEAD)
+        throw new UpstreamProtocolError(`response head larger than ${MAX_HEAD} bytes`);
+      this.pending = buffer;
+      return EMPTY;
+    }
+    this.pending = undefined;
+    if (end > MAX_HEAD) throw new UpstreamProtocolError(`response head larger than ${MAX_HEAD} bytes`);
+    this.parseHead(buffer.toString('latin1', 0, end));
+    return buffer.subarray(end + 4);
+  }
+
+  private parseHead(text: string): void {
+    const lines = text.split('\r\n');
+    const statusLine = STATUS_LINE.exec(lines[0]!);
+    if (!statusLine)
+      throw new UpstreamProtocolError(`malformed status line ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+    const status = Number(statusLine[2]);
+    if (statusLine[1] === '0') this.reusable = false;
+    const headers: string[] = [];
+    let contentLength = -1;
+    let chunked = false;
+    let transferEncoding = false;
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      if (colon <= 0)
+        throw new UpstreamProtocolError(`malformed header line ${JSON.stringify(line.slice(0, 80))}`);
+      const name = line.slice(0, colon);
+      if (!TOKEN.test(name))
+        throw new UpstreamProtocolError(`malformed header name ${JSON.stringify(name.slice(0, 80))}`);
+      const value = line.slice(colon + 1).trim();
+      headers.push(name, value);
+      const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
+      if (lower === 'content-length') {
+        if (!/^\d{1,15}$/.test(value) || (contentLength !== -1 && contentLength !== Number(value)))
+          throw new UpstreamProtocolError(`invalid Content-Length ${JSON.stringify(value.slice(0, 40))}`);
+        contentLength = Number(value);
+      } else if (lower === 'transfer-encoding') {
+        transferEncoding = true;
+        chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+      } else if (lower === 'connection') {
+        if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) this.reusable = false;
+      } else if (lower === 'keep-alive') {
+        const timeout = /(?:^|[,\s])timeout=(\d{1,6})/i.exec(value);
+        if (timeout) this.keepAliveMs = Number(timeout[1]) * 1000;
+      }
+    }
+    if (status < 200) {
+      // 100 Continue, 102, 103 Early Hints: interim answers, the real one follows. 101 was not asked for.
+      if (status === 101)
+        throw new UpstreamProtocolError('101 Switching Protocols without an upgrade request');
+      return;
+    }
+    const head: ResponseHead = { status, reason: statusLine[3] ?? '', headers, lengthUnknown: false };
+    if (this.headRequest || status === 204 || status === 304) {
+      this.state = State.Done;
+      this.events.head(head);
+      this.events.end();
+      return;
+    }
+    if (transferEncoding) {
+      // RFC 9112 §6.3: Transfer-Encoding wins over Content-Length, and such a connection must not be reused.
+      if (contentLength !== -1) this.reusable = false;
+      head.lengthUnknown = true;
+      if (chunked) this.state = State.ChunkSize;
+      else {
+        this.reusable = false;
+        this.state = State.UntilClose;
+      }
+    } else if (contentLength !== -1) {
+      this.remaining = contentLength;
+      this.state = State.Fixed;
+    } else {
+      head.lengthUnknown = true;
+      this.reusable = false;
+      this.state = State.UntilClose;
+    }
+    this.events.head(head);
+    if (this.state === State.Fixed && this.remaining === 0) this.finish();
+  }
+
+  private chunkSize(line: Buffer): void {
+    const text = line.toString('latin1');
+    const semicolon = text.indexOf(';');
+    const size = (semicolon === -1 ? text : text.slice(0, semicolon)).trimEnd();
+    if (!HEX.test(size))
+      throw new UpstreamProtocolError(`invalid chunk size ${JSON.stringify(text.slice(0, 40))}`);
+    this.remaining = parseInt(size, 16);
+    this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
+  }
+
+  /** Collects one CRLF-terminated line (across reads) and hands it to `done` without the CRLF. */
+  private readLine(data: Buffer, done: (line: Buffer) => void): Buffer {
+    const buffer = this.pending ? Buffer.concat([this.pending, data]) : data;
+    const from = this.pending ? Math.max(0, this.pending.length - 1) : 0;
+    const end = buffer.indexOf(CRLF, from);
+    if (end === -1) {
+      if (buffer.length > MAX_CHUNK_LINE)
+        throw new UpstreamProtocolError(`chunk line longer than ${MAX_CHUNK_LINE} bytes`);
+      this.pending = buffer;
+      return EMPTY;
+    }
+    this.pending = undefined;
+    if (end > MAX_CHUNK_LINE)
+      throw new UpstreamProtocolError(`chunk line longer than ${MAX_CHUNK_LINE} bytes`);
+    done(buffer.subarray(0, end));
+    return buffer.subarray(end + 2);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

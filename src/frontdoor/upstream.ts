@@ -1,0 +1,124 @@
+import { connect, type Socket } from 'node:net';
+
+/** Whoever uses a connection for one request (the proxy's exchange). */
+export interface ConnectionUser {
+  onData(chunk: Buffer): void;
+  /** The connection closed or failed while this user had it. */
+  onClose(error: NodeJS.ErrnoException): void;
+}
+
+/** One kept-alive TCP connection to an instance; the listeners are attached once, not per request. */
+export class UpstreamConnection {
+  user: ConnectionUser | undefined;
+  /** Served a request before: a failure before any answer may be the instance closing it meanwhile. */
+  reused = false;
+  /** When it went back to the pool, and when the instance said it would close it (its Keep-Alive timeout). */
+  idleSince = 0;
+  expiresAt = Infinity;
+  private failure: NodeJS.ErrnoException | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    readonly port: number,
+    private readonly pool: UpstreamPool,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      if (this.user) this.user.onData(chunk);
+      else socket.destroy(); // an idle connection must stay silent
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => (this.failure ??= error));
+    socket.on('close', () => {
+      pool.closed(this);
+      const user = this.user;
+      this.user = undefined;
+      user?.onClose(this.failure ?? Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    });
+  }
+
+  destroy(error?: NodeJS.ErrnoException): void {
+    if (error) this.failure ??= error;
+    this.socket.destroy();
+  }
+}
+
+export interface PoolOptions {
+  connectTimeout: number;
+  idleTimeout: number;
+  maxIdle: number;
+}
+
+/**
+ * The connections to one instance: idle ones are reused last-in first-out (the warmest first), at
+ * most `maxIdle` are kept, and the sweep closes those idle past `idleTimeout` or the instance's own
+ * Keep-Alive timeout (so a request rarely meets a connection the instance is closing).
+ */
+export class UpstreamPool {
+  private readonly idle: UpstreamConnection[] = [];
+  private readonly all = new Set<UpstreamConnection>();
+
+  constructor(
+    private readonly options: PoolOptions,
+    /** Told when the pool gets its first connection and loses its last (the proxy sweeps only live pools). */
+    private readonly liveness: (pool: UpstreamPool, live: boolean) => void,
+  ) {}
+
+  acquire(port: number): UpstreamConnection {
+    const now = Date.now();
+    for (let conn = this.idle.pop(); conn; conn = this.idle.pop()) {
+      if (conn.port === port && !conn.socket.destroyed && conn.expiresAt > now) {
+        conn.reused = true;
+        return conn;
+      }
+      conn.destroy();
+    }
+    return this.connect(port);
+  }
+
+  /** A connection whose exchange ended cleanly: kept for the next request, or closed if enough are idle. */
+  release(conn: UpstreamConnection, keepAliveMs: number | undefined): void {
+    conn.user = undefined;
+    if (this.idle.length >= this.options.maxIdle || conn.socket.destroyed) {
+      conn.destroy();
+      return;
+    }
+    conn.idleSince = Date.now();
+    // Give up a second before the instance would, so no request races its close.
+    conn.expiresAt = keepAliveMs === undefined ? Infinity : conn.idleSince + keepAliveMs - 1000;
+    this.idle.push(conn);
+  }
+
+  closed(conn: UpstreamConnection): void {
+    const at = this.idle.lastIndexOf(conn);
+    if (at !== -1) this.idle.splice(at, 1);
+    this.all.delete(conn);
+    if (this.all.size === 0) this.liveness(this, false);
+  }
+
+  sweep(now: number): void {
+    // Oldest idle connections sit at the bottom of the stack.
+    while (this.idle.length > 0) {
+      const oldest = this.idle[0]!;
+      if (now - oldest.idleSince < this.options.idleTimeout && oldest.expiresAt > now) break;
+      this.idle.shift();
+      oldest.destroy();
+    }
+  }
+
+  destroyAll(): void {
+    for (const conn of this.all) conn.destroy();
+  }
+
+  private connect(port: number): UpstreamConnection {
+    const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+    const conn = new UpstreamConnection(socket, port, this);
+    this.all.add(conn);
+    if (this.all.size === 1) this.liveness(this, true);
+    const timer = setTimeout(
+      () => conn.destroy(Object.assign(new Error('connect timeout'), { code: 'BERTH_CONNECT_TIMEOUT' })),
+      this.options.connectTimeout,
+    );
+    socket.once('connect', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+    return conn;
+  }
+}
