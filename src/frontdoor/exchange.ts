@@ -99,7 +99,12 @@ export class Exchange implements ConnectionUser, Deadline {
     if (SSE.test(headerOf(head.headers, 'content-type') ?? '')) this.res.flushHeaders();
   }
 
-  data(chunk: Buffer): void {
+  data(chunk: Buffer, last: boolean): void {
+    if (last) {
+      // Head and last bytes in one write (and no separate empty write from end()).
+      this.res.end(chunk);
+      return;
+    }
     if (!this.res.write(chunk) && this.conn) {
       const socket = this.conn.socket;
       socket.pause();
@@ -108,7 +113,7 @@ export class Exchange implements ConnectionUser, Deadline {
   }
 
   end(): void {
-    this.res.end();
+    if (!this.res.writableEnded) this.res.end();
   }
 
   // ConnectionUser (from the connection)

@@ -9,17 +9,15 @@ import { Exchange, requestBodyOf, type ExchangeHost } from './exchange.js';
 import { upgradeHeaders } from './headers.js';
 import { UpstreamPool } from './upstream.js';
 
-/** The instance to use, or the reason none can answer; `exclude` is one that just refused a connection. */
-export type Picker = (exclude?: Instance) => Instance | { unavailable: string };
-
 export interface Forward {
-  requestId: string;
-  site: string;
-  pick: Picker;
+  readonly requestId: string;
+  readonly site: string;
+  /** The instance to use, or the reason none can answer; `exclude` is one that just refused a connection. */
+  pick(exclude?: Instance): Instance | { unavailable: string };
   /** Path to send (after a router's strip-prefix). */
-  path: string;
+  readonly path: string;
   /** Extra Set-Cookie headers (affinity, slot pin) for the instance chosen. */
-  cookies: (instance: Instance) => string[];
+  cookies(instance: Instance): string[];
   /**
    * The headers to forward: `req.rawHeaders` when no middleware saw the request (no header object
    * is built), `req.headers` after one did (it may have changed them).

@@ -21,7 +21,8 @@ export interface ResponseHead {
 
 export interface ResponseEvents {
   head(head: ResponseHead): void;
-  data(chunk: Buffer): void;
+  /** `last`: the body ends with this chunk (`end` follows at once). */
+  data(chunk: Buffer, last: boolean): void;
   end(): void;
 }
 
@@ -84,7 +85,7 @@ export class ResponseParser {
           this.remaining -= take;
           const body = take === data.length ? data : data.subarray(0, take);
           data = take === data.length ? EMPTY : data.subarray(take);
-          this.events.data(body);
+          this.events.data(body, this.remaining === 0);
           if (this.remaining === 0) this.finish();
           break;
         }
@@ -96,7 +97,7 @@ export class ResponseParser {
           this.remaining -= take;
           const body = take === data.length ? data : data.subarray(0, take);
           data = take === data.length ? EMPTY : data.subarray(take);
-          this.events.data(body);
+          this.events.data(body, false);
           if (this.remaining === 0) this.state = State.ChunkDataEnd;
           break;
         }
@@ -113,7 +114,7 @@ export class ResponseParser {
           });
           break;
         case State.UntilClose:
-          this.events.data(data);
+          this.events.data(data, false);
           data = EMPTY;
           break;
         case State.Done:

@@ -5,13 +5,14 @@ import type { FrontdoorConfig } from '../config/frontdoor.js';
 import { parseListen, urlFor } from '../lib/listen.js';
 import type { Logger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';
-import type { Instance, Site, SiteManager } from '../sites/index.js';
-import { Balancer, cookieValue } from './balancer.js';
+import type { SiteManager } from '../sites/index.js';
+import { Balancer } from './balancer.js';
 import { sendProblem, socketProblem } from './errors.js';
-import { cookieHeaderOf, requestIdOf } from './headers.js';
+import { RoutedRequest } from './forward.js';
+import { requestIdOf } from './headers.js';
 import { runChain, type FrontdoorMiddleware, type MiddlewareMap, type RequestContext } from './middleware.js';
-import { Proxy, type Forward, type Picker } from './proxy.js';
-import { Routers, hostOf, type Route } from './router.js';
+import { Proxy } from './proxy.js';
+import { Routers, hostOf } from './router.js';
 
 export interface FrontdoorOptions {
   config: FrontdoorConfig;
@@ -27,8 +28,6 @@ export interface Frontdoor extends RunningService {
   use(site: string, middleware: FrontdoorMiddleware): void;
 }
 
-const AFFINITY = 'ARRAffinity';
-
 /**
  * The edge: routers (host, path) → middlewares → service (load balancer → instance). A node:http
  * server in front, the proxy's own kept-alive connections behind; every answer it makes itself
@@ -43,61 +42,20 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
   const balancer = new Balancer();
   const proxy = new Proxy(config, logger);
 
-  const chainFor = (site: string): FrontdoorMiddleware[] => {
-    const all = middlewares['*'];
-    const own = middlewares[site];
-    return all && own ? [...all, ...own] : (own ?? all ?? []);
-  };
+  const deps = { manager, balancer };
 
-  const pickerFor = (
-    route: Route,
+  /** The middlewares of a site (`*` first) that want this request; none means the proxy's fast path. */
+  const applying = (
+    site: string,
     req: IncomingMessage,
-  ): { pick: Picker; cookies: (i: Instance) => string[] } => {
-    const { site, slot } = route;
-    const affinity = site.definition.clientAffinityEnabled
-      ? cookieValue(cookieHeaderOf(req.rawHeaders), AFFINITY)
-      : undefined;
-    const pick: Picker = (exclude) => {
-      const { group, instances } = manager.routable(site, slot);
-      if (affinity && !exclude) {
-        const pinned = balancer.byAffinity(instances, affinity);
-        if (pinned) return pinned;
-      }
-      const chosen = group
-        ? balancer.pick(group, instances, site.definition.loadBalancing, exclude)
-        : undefined;
-      return chosen ?? { unavailable: unavailableReason(site, slot) };
-    };
-    const cookies = (instance: Instance): string[] => {
-      const list: string[] = [];
-      if (route.pinCookie) list.push(route.pinCookie);
-      if (site.definition.clientAffinityEnabled) {
-        const token = balancer.affinityToken(instance);
-        if (token !== affinity)
-          list.push(
-            `${AFFINITY}=${token}; Path=/; HttpOnly`,
-            `${AFFINITY}SameSite=${token}; Path=/; HttpOnly; SameSite=None; Secure`,
-          );
-      }
-      return list;
-    };
-    return { pick, cookies };
-  };
-
-  const contextFor = (route: Route, requestId: string, pick: Picker): RequestContext => ({
-    requestId,
-    site: route.site.name,
-    slot: route.slot,
-    serviceUrl() {
-      const chosen = pick();
-      return (chosen as Instance).id ? `http://127.0.0.1:${(chosen as Instance).port}` : undefined;
-    },
-  });
-
-  const pathFor = (route: Route, url: string): string => {
-    if (!route.strip) return url;
-    const rest = url.slice(route.strip.length);
-    return rest.startsWith('/') ? rest : `/${rest}`;
+    context: RequestContext,
+  ): FrontdoorMiddleware[] | undefined => {
+    let list: FrontdoorMiddleware[] | undefined;
+    for (const group of [middlewares['*'], middlewares[site]]) {
+      if (!group) continue;
+      for (const mw of group) if (!mw.applies || mw.applies(req, context)) (list ??= []).push(mw);
+    }
+    return list;
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -112,31 +70,20 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
       );
       return;
     }
-    const { pick, cookies } = pickerFor(route, req);
-    const forward: Forward = {
-      requestId,
-      site: route.site.name,
-      pick,
-      path: pathFor(route, req.url ?? '/'),
-      cookies,
-      headers: req.rawHeaders,
-    };
-    const chain = chainFor(route.site.name);
-    if (chain.length === 0) return proxy.web(req, res, forward);
-    const context = contextFor(route, requestId, pick);
-    const applying = chain.filter((mw) => !mw.applies || mw.applies(req, context));
-    // No middleware wants this request: straight to the proxy, which sends the raw headers on.
-    if (applying.length === 0) return proxy.web(req, res, forward);
+    // Until a middleware runs, the proxy sends the raw header list on (no header object is built).
+    const routed = new RoutedRequest(deps, route, requestId, req, req.rawHeaders);
+    const chain = applying(routed.site, req, routed);
+    if (!chain) return proxy.web(req, res, routed);
     runChain(
-      applying,
-      (mw, next) => mw.handle(req, res, next, context),
+      chain,
+      (mw, next) => mw.handle(req, res, next, routed),
       () => {
         // A middleware may have changed the headers (node:http's object is what it sees).
-        forward.headers = req.headers;
-        proxy.web(req, res, forward);
+        routed.headers = req.headers;
+        proxy.web(req, res, routed);
       },
       (error, name) => {
-        logger.error({ err: error, middleware: name, site: route.site.name, requestId }, 'middleware failed');
+        logger.error({ err: error, middleware: name, site: routed.site, requestId }, 'middleware failed');
         sendProblem(res, 500, `middleware ${name} failed while handling the request`, requestId);
       },
     );
@@ -146,21 +93,14 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     const requestId = requestIdOf(req);
     const route = routers.match(req);
     if (!route) return socketProblem(socket, 404, `no site is served at host "${hostOf(req)}"`, requestId);
-    const { pick, cookies } = pickerFor(route, req);
-    const forward: Forward = {
-      requestId,
-      site: route.site.name,
-      pick,
-      path: pathFor(route, req.url ?? '/'),
-      cookies,
-      headers: req.headers,
-    };
-    const chain = chainFor(route.site.name).filter((mw) => mw.upgrade);
-    const context = contextFor(route, requestId, pick);
+    const routed = new RoutedRequest(deps, route, requestId, req, req.headers);
+    const chain = [...(middlewares['*'] ?? []), ...(middlewares[routed.site] ?? [])].filter(
+      (mw) => mw.upgrade,
+    );
     runChain(
       chain,
-      (mw, next) => mw.upgrade!(req, socket, head, next, context),
-      () => proxy.upgrade(req, socket, head, forward),
+      (mw, next) => mw.upgrade!(req, socket, head, next, routed),
+      () => proxy.upgrade(req, socket, head, routed),
       (error, name) => {
         logger.error({ err: error, middleware: name, requestId }, 'middleware failed on upgrade');
         socketProblem(socket, 500, `middleware ${name} failed`, requestId);
@@ -204,15 +144,4 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
       proxy.close();
     },
   };
-}
-
-function unavailableReason(site: Site, slot: string): string {
-  const group = site.slots.get(slot);
-  if (!group) return `site ${site.name} has no slot "${slot}"`;
-  if (group.stopped) return `site ${site.name} (slot ${slot}) is stopped`;
-  const states = group.instances.map((i) => i.state);
-  if (states.length === 0) return `site ${site.name} (slot ${slot}) has no instances`;
-  const counts = new Map<string, number>();
-  for (const state of states) counts.set(state, (counts.get(state) ?? 0) + 1);
-  return `no instance of site ${site.name} (slot ${slot}) can take requests now: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}; see the startup logs`;
 }
