@@ -404,7 +404,7 @@ export class SiteManager {
         if (error instanceof ReplaceFailed) {
           throw new HttpError(
             422,
-            `swap of ${source} into ${target} aborted before routing switched; nothing changed: ${error.message}`,
+            `swap of ${source} into ${target} aborted before routing switched; ${error.stillNew > 0 ? `slot ${source} could not be fully restored` : 'nothing changed'}: ${error.message}`,
             {
               startupLog: error.result.startupLog,
               hints: error.result.hints,
