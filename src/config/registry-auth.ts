@@ -47,6 +47,11 @@ export const registryAuthSchema = z
     /** htpasswd file with bcrypt entries (`htpasswd -B`), relative to the config file's folder. */
     htpasswd: z.string().optional(),
     /**
+     * A registry without an htpasswd file lets anyone push and delete. On loopback that is the local
+     * default; on an address other machines can reach it refuses to start unless this says so.
+     */
+    open: z.boolean().default(false),
+    /**
      * Grants. When empty, every authenticated user may pull, push and delete everywhere. Listing the
      * catalog needs pull on every repository (a grant with repository `*`).
      */

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { RegistryConfig } from '../config/registry.js';
-import { parseListen, urlFor } from '../lib/listen.js';
+import { isLoopbackHost, parseListen, urlFor } from '../lib/listen.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';
 import { createAccessControl, type AccessControl } from './access/index.js';
@@ -63,8 +63,16 @@ export async function createRegistryApp(
 
 /** Starts the registry on `config.listen` and returns its real URL (the real port when the config asks for 0). */
 export async function startRegistry(options: RegistryOptions): Promise<RunningService> {
-  const { app, close } = await createRegistryApp(options);
   const { host, port } = parseListen(options.config.listen);
+  const { auth } = options.config;
+  if (!options.access && !auth.htpasswd && !auth.open && !isLoopbackHost(host)) {
+    throw new Error(
+      `registry.listen binds ${host}, which other machines can reach, and registry.auth.htpasswd is not set: ` +
+        'anyone could push and delete. Set registry.auth.htpasswd, bind to 127.0.0.1, ' +
+        'or set registry.auth.open: true to run an open registry on purpose.',
+    );
+  }
+  const { app, close } = await createRegistryApp(options);
   try {
     await app.listen({ host, port });
   } catch (error) {

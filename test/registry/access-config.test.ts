@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { startRegistry } from '../../src/registry/index.js';
 
 function write(yaml: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'berth-auth-config-')), 'berth.yaml');
@@ -26,6 +27,7 @@ test('registry.auth defaults: open registry, basic scheme, 5 minute tokens', () 
   assert.deepEqual(config.registry.auth, {
     anonymousPull: true,
     scheme: 'basic',
+    open: false,
     permissions: [],
     token: { issuer: 'berth', service: 'berth-registry', expiry: 300_000 },
   });
@@ -78,4 +80,14 @@ test('registry.auth mistakes fail with the key path', () => {
     problems('registry: { auth: { htpasswd: x, tokens: {} } }'),
     /registry\.auth: unknown key "tokens"/,
   );
+});
+
+test('a registry other machines can reach needs an htpasswd file, or says it is open on purpose', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'berth-auth-open-'));
+  const { config } = loadConfig(write('registry:\n  listen: 0.0.0.0:0\n'), {});
+  await assert.rejects(
+    startRegistry({ config: config.registry, dataDir }),
+    /registry\.listen binds 0\.0\.0\.0.*registry\.auth\.htpasswd is not set.*registry\.auth\.open: true/,
+  );
+  assert.deepEqual(readdirSync(dataDir), [], 'refused before anything was written');
 });
