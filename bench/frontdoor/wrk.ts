@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -17,10 +18,34 @@ function toMs(value: string, unit: string): number {
   return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n;
 }
 
+const PACED = fileURLToPath(new URL('paced.lua', import.meta.url));
+
+export interface WrkOptions {
+  host: string;
+  connections: number;
+  seconds: number;
+  threads?: number;
+  /** Paced run: each connection waits this long after every answer (see paced.lua); saturating when unset. */
+  delayMs?: number;
+}
+
 /** Runs wrk with --latency and reads requests/s, p50, p99 and socket errors / non-2xx from its report. */
-export async function wrk(url: string, options: { host: string; connections: number; seconds: number; threads?: number }): Promise<WrkResult> {
-  const { stdout } = await run('wrk', ['--latency', '-t', String(options.threads ?? 1), '-c', String(options.connections), '-d', `${options.seconds}s`, '-H', `Host: ${options.host}`, url], {
+export async function wrk(url: string, options: WrkOptions): Promise<WrkResult> {
+  const args = [
+    '--latency',
+    '-t',
+    String(options.threads ?? 1),
+    '-c',
+    String(options.connections),
+    '-d',
+    `${options.seconds}s`,
+    '-H',
+    `Host: ${options.host}`,
+  ];
+  if (options.delayMs !== undefined) args.push('-s', PACED);
+  const { stdout } = await run('wrk', [...args, url], {
     timeout: (options.seconds + 30) * 1000,
+    env: { ...process.env, BERTH_WRK_DELAY_MS: String(options.delayMs ?? 0) },
   });
   const percentile = (p: string) => {
     const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(stdout);
@@ -32,6 +57,14 @@ export async function wrk(url: string, options: { host: string; connections: num
   if (!rps || !requests) throw new Error(`cannot read wrk output:\n${stdout}`);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
-  const errors = (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
-  return { requestsPerSecond: Number(rps[1]), p50: percentile('50'), p99: percentile('99'), errors, requests: Number(requests[1]) };
+  const errors =
+    (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0) +
+    (non2xx ? Number(non2xx[1]) : 0);
+  return {
+    requestsPerSecond: Number(rps[1]),
+    p50: percentile('50'),
+    p99: percentile('99'),
+    errors,
+    requests: Number(requests[1]),
+  };
 }
