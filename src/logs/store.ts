@@ -5,9 +5,13 @@ import { silentLogger, type Logger } from '../lib/logger.js';
 import { compileFilter, LogQueryError } from './filter.js';
 import { detectLevel, LEVEL_RANK } from './levels.js';
 import { LiveHub } from './live.js';
+import { LogReader } from './log-reader.js';
 import { OtlpExporter } from './otlp.js';
-import { ID_PER_MS, LogDatabase } from './sqlite-db.js';
+import { SourceRegistry } from './sources.js';
+import { ID_PER_MS, openLogFile, readSources } from './sqlite-schema.js';
 import type { LogEntry, LogFilter, LogInput, LogPage, LogQuery, LogStore, LogStoreStats } from './types.js';
+import { WriterClient } from './writer-client.js';
+import type { LineBatch } from './writer-protocol.js';
 
 export interface LogStoreOptions {
   /** `<dataDir>/logs` holds the database unless `config.dir` says otherwise. */
@@ -18,18 +22,19 @@ export interface LogStoreOptions {
 
 /** The embedded store, with what its tests and `berth up` may also want. */
 export interface EmbeddedLogStore extends LogStore {
-  /** Runs retention now (it also runs every `retention.interval`). */
+  /** Runs retention now and waits for it (it also runs every `retention.interval`, without waiting). */
   enforceRetention(now?: number): { deleted: number };
   otlp?: OtlpExporter;
 }
 
-/** Lines deleted per retention step, so a big clean-up never blocks the event loop for long. */
-const RETENTION_CHUNK = 20_000;
+const STREAM_CODE = { stdout: 1, stderr: 2 } as const;
 
 /**
- * The embedded log store: producers `write` without waiting; lines get an id and go to live readers at
- * once, and to SQLite in batches. The queue is bounded: past `ingest.maxQueue`, lines are dropped and
- * counted, and a platform warning says how many once there is room again.
+ * The embedded log store. `write` never waits: a line gets its id, goes to live readers and the OTLP
+ * exporter at once, and joins the outgoing batch. Batches go to the writer thread (SQLite and the FTS5
+ * index, off the event loop) when `ingest.batchSize` lines are waiting, or after `ingest.flushInterval`.
+ * The queue (lines accepted and not yet stored) is bounded: past `ingest.maxQueue`, lines are dropped
+ * and counted, and a platform warning says how many once there is room again.
  */
 export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   const { config } = options;
@@ -37,20 +42,51 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   // A relative logs.dir is read against the data folder, like every other state path.
   const dir = resolve(options.dataDir, config.dir ?? 'logs');
   mkdirSync(dir, { recursive: true });
-  const db = new LogDatabase(join(dir, 'logs.db'), config.query.maxRegexScan);
+  const file = join(dir, 'logs.db');
+  const readDb = openLogFile(file, 'reader');
+  const sources = new SourceRegistry(readSources(readDb));
+  let maxLead = 0;
+  const reader = new LogReader(readDb, sources, () => maxLead, config.query.maxRegexScan);
+  maxLead = reader.storedMaxLead();
   const hub = new LiveHub();
   const otlp = config.otlp ? new OtlpExporter(config.otlp, log) : undefined;
   const { maxQueue, batchSize, flushInterval, maxMessageBytes } = config.ingest;
 
-  let lastId = db.lastId();
-  let pending: LogEntry[] = [];
-  let written = 0;
+  let lastId = reader.lastId();
+  /** Lines accepted and not yet handed to the writer. */
+  let outgoing: LogEntry[] = [];
+  /** Highest id handed to the writer. */
+  let sentId = lastId;
+  /** Lines handed to the writer since the store opened (so queued = sent - finished + outgoing). */
+  let sentLines = 0;
   let dropped = 0;
+  /** Lines the writer thread lost by stopping (it counts what it failed to store itself). */
+  let lostInCrash = 0;
   /** Drops per site/slot since the last warning about them. */
   const unreported = new Map<string, { site: string; slot: string; count: number; since: number }>();
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
   let closed = false;
+
+  const writer = new WriterClient(file, sources.all(), {
+    onFailed(lines, error) {
+      log.error({ err: error, lines }, 'could not write log lines to the store; dropped them');
+    },
+    onRetained(deleted) {
+      if (deleted > 0) log.info({ deleted }, 'log retention removed old lines');
+      reportDropsIfRoom();
+    },
+    onWarning(message, error) {
+      log.warn({ err: error }, message);
+    },
+    onCrash(error) {
+      lostInCrash = sentLines - writer.written - writer.failed;
+      log.error(
+        { err: error, lost: lostInCrash },
+        'the log writer thread stopped; new log lines are counted as dropped',
+      );
+    },
+  });
 
   function nextId(time: number): number {
     lastId = Math.max(lastId + 1, time * ID_PER_MS);
@@ -60,16 +96,24 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   function accept(input: LogInput): LogEntry {
     const now = Date.now();
     // A line cannot come from the future: a skewed clock must not push ids (and time ranges) ahead.
-    const time = typeof input.time === 'number' && Number.isFinite(input.time) ? Math.min(Math.floor(input.time), now) : now;
+    const time =
+      typeof input.time === 'number' && Number.isFinite(input.time)
+        ? Math.min(Math.floor(input.time), now)
+        : now;
     let message = typeof input.message === 'string' ? input.message : String(input.message ?? '');
     if (message.endsWith('\n')) message = message.replace(/\r?\n$/, '');
     if (message.length * 3 > maxMessageBytes && Buffer.byteLength(message) > maxMessageBytes) {
-      const cut = Buffer.from(message).subarray(0, maxMessageBytes).toString().replace(/\uFFFD$/, '');
+      const cut = Buffer.from(message)
+        .subarray(0, maxMessageBytes)
+        .toString()
+        .replace(/\uFFFD$/, '');
       message = `${cut} … [truncated ${Buffer.byteLength(message) - Buffer.byteLength(cut)} bytes]`;
     }
     const level = input.level && input.level in LEVEL_RANK ? input.level : detectLevel(message, input.stream);
+    const id = nextId(time);
+    if (id - time * ID_PER_MS > maxLead) maxLead = id - time * ID_PER_MS;
     const entry: LogEntry = {
-      id: nextId(time),
+      id,
       time,
       site: String(input.site ?? ''),
       slot: String(input.slot || 'production'),
@@ -83,17 +127,27 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   }
 
   function enqueue(entry: LogEntry): void {
-    pending.push(entry);
+    outgoing.push(entry);
     hub.publish(entry);
     otlp?.enqueue(entry);
   }
 
+  /** Lines accepted and not yet stored (or failed) by the writer. */
+  function queued(): number {
+    return writer.dead ? outgoing.length : sentLines - writer.written - writer.failed + outgoing.length;
+  }
+
   function write(input: LogInput): void {
     if (closed) return;
-    if (pending.length >= maxQueue) {
+    if (writer.dead || queued() >= maxQueue) {
       dropped++;
       const key = `${input.site}\u0000${input.slot}`;
-      const entry = unreported.get(key) ?? { site: String(input.site), slot: String(input.slot || 'production'), count: 0, since: Date.now() };
+      const entry = unreported.get(key) ?? {
+        site: String(input.site),
+        slot: String(input.slot || 'production'),
+        count: 0,
+        since: Date.now(),
+      };
       entry.count++;
       unreported.set(key, entry);
       return;
@@ -103,38 +157,68 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   }
 
   function schedule(): void {
-    if (pending.length >= batchSize) {
-      immediate ??= setImmediate(drainStep);
+    if (outgoing.length >= batchSize) {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      // At the end of this turn, so a burst of lines in one turn travels together.
+      immediate ??= setImmediate(sendOutgoing);
     } else if (!timer && !immediate) {
-      timer = setTimeout(drainStep, flushInterval);
+      timer = setTimeout(sendOutgoing, flushInterval);
       timer.unref();
     }
   }
 
-  /** Writes one batch, then yields to the event loop before the next, so readers keep being served. */
-  function drainStep(): void {
+  /** Hands every outgoing line to the writer, in batches of at most `batchSize`. */
+  function sendOutgoing(): void {
+    if (timer) clearTimeout(timer);
+    if (immediate) clearImmediate(immediate);
     timer = undefined;
     immediate = undefined;
-    writeBatch();
-    if (pending.length > 0) immediate = setImmediate(drainStep);
-    else idle();
-  }
-
-  function writeBatch(): void {
-    if (pending.length === 0) return;
-    const batch = pending.length <= batchSize ? pending : pending.slice(0, batchSize);
-    pending = pending.length <= batchSize ? [] : pending.slice(batchSize);
-    try {
-      db.insert(batch);
-      written += batch.length;
-    } catch (error) {
-      dropped += batch.length;
-      log.error({ err: error, lines: batch.length }, 'could not write log lines to the store; dropped them');
+    if (outgoing.length === 0) return;
+    const lines = outgoing;
+    outgoing = [];
+    if (writer.dead) {
+      dropped += lines.length;
+      return;
     }
-    if (unreported.size > 0 && pending.length < maxQueue / 2) reportDrops();
+    for (let start = 0; start < lines.length; start += batchSize) {
+      const end = Math.min(lines.length, start + batchSize);
+      writer.send(encode(lines, start, end));
+      sentLines += end - start;
+    }
+    sentId = lines[lines.length - 1]!.id;
+    reportDropsIfRoom();
   }
 
-  function reportDrops(): void {
+  function encode(lines: LogEntry[], start: number, end: number): LineBatch {
+    const n = end - start;
+    const batch: LineBatch = {
+      kind: 'lines',
+      ids: new Float64Array(n),
+      times: new Float64Array(n),
+      sources: new Uint32Array(n),
+      levels: new Uint8Array(n),
+      streams: new Uint8Array(n),
+      messages: new Array<string>(n),
+      newSources: [],
+      maxLead,
+    };
+    for (let i = 0; i < n; i++) {
+      const e = lines[start + i]!;
+      batch.ids[i] = e.id;
+      batch.times[i] = e.time;
+      batch.sources[i] = sources.idOf(e.site, e.slot, e.instance, e.type);
+      batch.levels[i] = LEVEL_RANK[e.level];
+      batch.streams[i] = e.stream ? STREAM_CODE[e.stream] : 0;
+      batch.messages[i] = e.message;
+    }
+    // Sources first seen while encoding this batch travel with it.
+    batch.newSources = sources.takeNew();
+    return batch;
+  }
+
+  function reportDropsIfRoom(): void {
+    if (unreported.size === 0 || closed || writer.dead || queued() >= maxQueue / 2) return;
     for (const { site, slot, count, since } of unreported.values()) {
       enqueue(
         accept({
@@ -149,83 +233,51 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     }
     log.warn({ dropped }, 'log ingestion queue was full; lines were dropped');
     unreported.clear();
+    schedule();
   }
 
-  let mergeTimer: NodeJS.Timeout | undefined;
-  function idle(): void {
-    // Merging FTS5 segments when nothing is waiting keeps searches fast without slowing ingestion;
-    // small steps, repeated while there is merging left and no lines are waiting.
-    if (mergeTimer || closed) return;
-    mergeTimer = setTimeout(() => {
-      mergeTimer = undefined;
-      if (closed || pending.length > 0) return;
-      try {
-        if (db.mergeStep()) idle();
-      } catch (error) {
-        log.warn({ err: error }, 'FTS merge step failed');
-      }
-    }, 100);
-    mergeTimer.unref();
-  }
-
+  /** Sends what is waiting and blocks until the writer has stored it (or failed and counted it). */
   function flush(): void {
-    if (timer) clearTimeout(timer);
-    if (immediate) clearImmediate(immediate);
-    timer = undefined;
-    immediate = undefined;
-    while (pending.length > 0) writeBatch();
+    sendOutgoing();
+    if (writer.doneId < sentId && !writer.dead) writer.waitForId(sentId);
+    // Room again: the drop warning goes out now and is stored before flush returns.
+    if (unreported.size > 0) {
+      reportDropsIfRoom();
+      sendOutgoing();
+      if (!writer.dead) writer.waitForId(sentId);
+    }
   }
 
   /** Deletes lines older than maxAge, then the oldest lines until the store fits in maxSize. */
   function enforceRetention(now = Date.now()): { deleted: number } {
+    flush();
     const { maxAge, maxSize } = config.retention;
-    let deleted = 0;
-    const cutoff = (now - maxAge) * ID_PER_MS;
-    for (let n = RETENTION_CHUNK; n === RETENTION_CHUNK; ) {
-      n = db.deleteOldest(cutoff, RETENTION_CHUNK);
-      deleted += n;
-    }
-    const used = db.usedBytes();
-    if (used > maxSize) {
-      // Space comes back only after the FTS index merges, so measuring while deleting would delete
-      // everything: delete the share of lines that brings the store to 90% of maxSize, then shrink.
-      let toDelete = Math.ceil(db.count() * Math.min(1, (used - maxSize * 0.9) / used));
-      while (toDelete > 0) {
-        const n = db.deleteOldest(Number.MAX_SAFE_INTEGER, Math.min(toDelete, RETENTION_CHUNK));
-        if (n === 0) break;
-        deleted += n;
-        toDelete -= n;
-      }
-    }
-    if (deleted > 0) {
-      db.shrink();
-      log.info({ deleted }, 'log retention removed old lines');
-    }
-    return { deleted };
+    return { deleted: writer.retention((now - maxAge) * ID_PER_MS, maxSize, true)! };
   }
 
-  const retentionTimer = setInterval(() => {
-    try {
-      enforceRetention();
-    } catch (error) {
-      log.error({ err: error }, 'log retention failed');
-    }
-  }, config.retention.interval);
+  function retentionInBackground(): void {
+    if (writer.dead) return;
+    writer.retention((Date.now() - config.retention.maxAge) * ID_PER_MS, config.retention.maxSize, false);
+  }
+
+  const retentionTimer = setInterval(retentionInBackground, config.retention.interval);
   retentionTimer.unref();
-  enforceRetention();
+  retentionInBackground();
 
   return {
     write,
     flush,
     otlp,
-    sources: () => db.listSources(),
+    sources: () => sources.list(),
     query(query: LogQuery): LogPage {
-      flush();
       const compiled = compileFilter(query);
+      // Every line accepted before the query is in its answer (a resumed stream relies on it).
+      flush();
       try {
-        return db.query(compiled, query);
+        return reader.query(compiled, query);
       } catch (error) {
-        if (error instanceof RangeError) throw new LogQueryError(`cursor: not a cursor this store gave out ("${query.cursor}")`);
+        if (error instanceof RangeError)
+          throw new LogQueryError(`cursor: not a cursor this store gave out ("${query.cursor}")`);
         throw error;
       }
     },
@@ -233,17 +285,26 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       return hub.subscribe(filter, listener);
     },
     stats(): LogStoreStats {
-      return { written, dropped, queued: pending.length, bytes: db.usedBytes() };
+      return {
+        written: writer.written,
+        dropped: dropped + writer.failed + lostInCrash,
+        queued: queued(),
+        bytes: reader.usedBytes(),
+      };
     },
     enforceRetention,
     async close() {
       if (closed) return;
-      flush();
+      try {
+        flush();
+      } catch (error) {
+        log.error({ err: error }, 'could not store every log line before closing');
+      }
       closed = true;
       clearInterval(retentionTimer);
-      if (mergeTimer) clearTimeout(mergeTimer);
+      await writer.close();
       await otlp?.close();
-      db.close();
+      reader.close();
     },
   };
 }
