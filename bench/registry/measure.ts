@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** Latency and rate of a repeated operation. */
@@ -9,6 +10,8 @@ export interface Measurement {
   p99Ms: number;
   /** Bytes moved per second when each op moves `bytesPerOp`. */
   bytesPerSec?: number;
+  /** CPU seconds the server process (`pid`) used during the timed ops (not the warm-up). */
+  serverCpuSeconds?: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -23,10 +26,12 @@ function percentile(sorted: number[], p: number): number {
  */
 export async function measure(
   op: (i: number) => Promise<void>,
-  options: { ops: number; concurrency: number; warmup?: number; bytesPerOp?: number },
+  options: { ops: number; concurrency: number; warmup?: number; bytesPerOp?: number; pid?: number },
 ): Promise<Measurement> {
   const warmup = options.warmup ?? 0;
   for (let i = 0; i < warmup; i++) await op(-1 - i);
+  settlePageCache();
+  const cpuBefore = options.pid === undefined ? undefined : cpuSeconds(options.pid);
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -40,6 +45,7 @@ export async function measure(
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, options.ops) }, worker));
   const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = options.pid === undefined ? undefined : cpuSeconds(options.pid);
   latencies.sort((a, b) => a - b);
   const result: Measurement = {
     ops: options.ops,
@@ -49,6 +55,7 @@ export async function measure(
     p99Ms: percentile(latencies, 99),
   };
   if (options.bytesPerOp) result.bytesPerSec = (options.bytesPerOp * options.ops) / seconds;
+  if (cpuBefore !== undefined && cpuAfter !== undefined) result.serverCpuSeconds = cpuAfter - cpuBefore;
   return result;
 }
 
@@ -84,4 +91,40 @@ export function sampleRss(
       return { maxBytes: max, firstBytes: first, samples };
     },
   };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every common Linux). */
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * CPU time (user + system, all threads) a process has used so far, in seconds, from /proc/<pid>/stat;
+ * undefined off Linux. The machine is shared, so CPU per unit of work is steadier than wall-clock rates.
+ */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is field 3, utime field 14, stime field 15.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Measures the CPU a process spends while `work` runs. */
+export async function withCpu<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cpu?: number }> {
+  const before = cpuSeconds(pid);
+  const result = await work();
+  const after = cpuSeconds(pid);
+  return { result, cpu: before === undefined || after === undefined ? undefined : after - before };
+}
+
+/**
+ * Writes every dirty page to disk (sync) before a server is measured, so no server pays for the
+ * write-back of bytes another server (or its own earlier row) left in the page cache. distribution
+ * fsyncs each upload as it closes it; without this, a server that leaves the flush to the kernel
+ * would have it land in whatever is measured next.
+ */
+export function settlePageCache(): void {
+  spawnSync('sync');
 }

@@ -50,3 +50,22 @@ export function renderTable(rows: Row[]): string {
   }
   return lines.join('\n');
 }
+
+/**
+ * The registries' own CPU per unit of work (lower is better): steadier than the rates on a shared
+ * machine, and it shows where a row is bound by the server rather than by the client or the disk.
+ */
+export function renderCpuTable(rows: Row[]): string {
+  const lines = ['| row | Berth CPU | distribution CPU | distribution/Berth |', '|---|---|---|---|'];
+  for (const row of rows) {
+    const berth = row.cpu?.berth;
+    const dist = row.cpu?.distribution;
+    if (berth === undefined && dist === undefined) continue;
+    const unit = row.unit === 'MiB/s' ? 's/GiB' : 'ms/op';
+    const cell = (v: number | undefined) =>
+      v === undefined ? 'n/a' : `${v.toFixed(v >= 10 ? 1 : 3)} ${unit}`;
+    const ratio = berth && dist ? `${(dist / berth).toFixed(2)}×` : 'n/a';
+    lines.push(`| ${row.name} | ${cell(berth)} | ${cell(dist)} | ${ratio} |`);
+  }
+  return lines.join('\n');
+}

@@ -18,7 +18,7 @@ import {
 } from '../../test/e2e/helpers/registry-servers.js';
 import { writeRandomBlob } from './fixtures.js';
 import { FULL, SMOKE } from './profile.js';
-import { goalMet, renderTable } from './report.js';
+import { goalMet, renderCpuTable, renderTable } from './report.js';
 import {
   burstRow,
   manifestRows,
@@ -124,6 +124,9 @@ try {
 
   process.stdout.write(
     `\n${renderTable(rows)}\n\n1-minute load average as each group started (${cpus().length} cores): ${load.join(', ')}\n`,
+  );
+  process.stdout.write(
+    `\nServer CPU per unit of work (user + system, all threads; lower is better):\n\n${renderCpuTable(rows)}\n\n`,
   );
   const judged = rows.filter((r) => goalMet(r) !== undefined);
   const failed = judged.filter((r) => goalMet(r) === false).map((r) => r.name);

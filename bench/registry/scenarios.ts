@@ -13,7 +13,7 @@ import {
   type BlobSource,
 } from './client.js';
 import { formatSize, imageManifest, jsonBlob, memoryBlob, MiB } from './fixtures.js';
-import { measure, sampleRss, type Measurement } from './measure.js';
+import { measure, sampleRss, settlePageCache, withCpu, type Measurement } from './measure.js';
 import type { Profile } from './profile.js';
 
 /** A server under test: a registry (Berth or distribution) or nginx serving the blob files. */
@@ -33,6 +33,29 @@ export interface Row {
   latency?: Partial<Record<Target['name'], { p50: number; p99: number }>>;
   /** Compare Berth with nginx too (blob GET rows). */
   vsNginx?: boolean;
+  /**
+   * CPU the registry process used for the row's work: seconds per GiB moved on MiB/s rows, ms per
+   * operation on ops/s rows (nginx's workers are not counted).
+   */
+  cpu?: Partial<Record<Target['name'], number>>;
+}
+
+const GiB = 1024 * MiB;
+
+/** Server CPU per unit of the row's work (see Row.cpu). */
+function cpuPerUnit(
+  row: Row,
+  cpuSeconds: number | undefined,
+  ops: number,
+  bytes: number,
+): number | undefined {
+  if (cpuSeconds === undefined) return undefined;
+  return row.unit === 'MiB/s' ? cpuSeconds / (bytes / GiB) : (cpuSeconds * 1000) / ops;
+}
+
+function recordCpu(row: Row, target: Target, cpu: number | undefined): void {
+  if (cpu === undefined || target.name === 'nginx') return;
+  (row.cpu ??= {})[target.name] = cpu;
 }
 
 export interface BenchContext {
@@ -77,10 +100,12 @@ export async function pushRows(ctx: BenchContext): Promise<Row[]> {
           concurrency: spec.pushConcurrency,
           warmup: spec.size >= 64 * MiB ? 0 : Math.min(10, spec.pushOps),
           bytesPerOp: spec.size,
+          pid: target.pid,
         }),
       );
       row.values[target.name] = row.unit === 'MiB/s' ? m.bytesPerSec! / MiB : m.opsPerSec;
       row.latency![target.name] = { p50: m.p50Ms, p99: m.p99Ms };
+      recordCpu(row, target, cpuPerUnit(row, m.serverCpuSeconds, m.ops, m.ops * spec.size));
       ctx.log(
         `  ${row.name} ${target.name}: ${m.opsPerSec.toFixed(1)} ops/s, ${(m.bytesPerSec! / MiB).toFixed(1)} MiB/s`,
       );
@@ -109,10 +134,12 @@ export async function pullRows(ctx: BenchContext): Promise<Row[]> {
           concurrency: spec.pullConcurrency,
           warmup: Math.min(5, spec.pullOps),
           bytesPerOp: spec.size,
+          pid: target.pid,
         }),
       );
       row.values[target.name] = row.unit === 'MiB/s' ? m.bytesPerSec! / MiB : m.opsPerSec;
       row.latency![target.name] = { p50: m.p50Ms, p99: m.p99Ms };
+      recordCpu(row, target, cpuPerUnit(row, m.serverCpuSeconds, m.ops, m.ops * spec.size));
       ctx.log(`  ${row.name} ${target.name}: ${m.opsPerSec.toFixed(1)} ops/s, p99 ${m.p99Ms.toFixed(1)} ms`);
     }
     rows.push(row);
@@ -123,6 +150,7 @@ export async function pullRows(ctx: BenchContext): Promise<Row[]> {
 function record(row: Row, target: Target, m: Measurement): void {
   row.values[target.name] = m.opsPerSec;
   row.latency![target.name] = { p50: m.p50Ms, p99: m.p99Ms };
+  recordCpu(row, target, cpuPerUnit(row, m.serverCpuSeconds, m.ops, 0));
 }
 
 /** A small image tagged `v1` in `bench/manifest`, then HEAD and GET by tag. */
@@ -157,6 +185,7 @@ export async function manifestRows(ctx: BenchContext): Promise<Row[]> {
         ops,
         concurrency: c,
         warmup: 50,
+        pid: target.pid,
       });
       record(head, target, m);
     } finally {
@@ -170,6 +199,7 @@ export async function manifestRows(ctx: BenchContext): Promise<Row[]> {
           ops,
           concurrency: c,
           warmup: 50,
+          pid: target.pid,
         }),
       ),
     );
@@ -212,10 +242,10 @@ export async function tagRows(ctx: BenchContext): Promise<Row[]> {
       measure((i) => putManifest(target.url, 'bench/tags', names[i]!, manifest, agent), {
         ops: tags,
         concurrency: c,
+        pid: target.pid,
       }),
     );
-    tagRow.values[target.name] = put.opsPerSec;
-    tagRow.latency![target.name] = { p50: put.p50Ms, p99: put.p99Ms };
+    record(tagRow, target, put);
     const list = await withAgent(1, (agent) =>
       measure(
         async () => {
@@ -223,11 +253,10 @@ export async function tagRows(ctx: BenchContext): Promise<Row[]> {
           if (listed.length !== tags)
             throw new Error(`${target.name} listed ${listed.length} tags, expected ${tags}`);
         },
-        { ops: listOps, concurrency: 1, warmup: 1 },
+        { ops: listOps, concurrency: 1, warmup: 1, pid: target.pid },
       ),
     );
-    listRow.values[target.name] = list.opsPerSec;
-    listRow.latency![target.name] = { p50: list.p50Ms, p99: list.p99Ms };
+    record(listRow, target, list);
     ctx.log(
       `  ${tagRow.name} ${target.name}: ${put.opsPerSec.toFixed(0)} ops/s; list: p50 ${list.p50Ms.toFixed(1)} ms`,
     );
@@ -264,8 +293,12 @@ export async function wrkRow(ctx: BenchContext): Promise<Row> {
     vsNginx: true,
   };
   for (const target of withNginx(ctx)) {
-    const result = await wrk(blobUrl(target, blob), wrkConnections, wrkSeconds);
+    settlePageCache();
+    const { result, cpu } = await withCpu(target.pid, () =>
+      wrk(blobUrl(target, blob), wrkConnections, wrkSeconds),
+    );
     row.values[target.name] = result.bytesPerSec / MiB;
+    recordCpu(row, target, cpuPerUnit(row, cpu, 0, result.bytesPerSec * wrkSeconds));
     ctx.log(`  ${row.name} ${target.name}: ${(result.bytesPerSec / MiB).toFixed(0)} MiB/s`);
   }
   return row;
@@ -285,8 +318,12 @@ export async function burstRow(ctx: BenchContext): Promise<Row> {
   };
   for (const target of withNginx(ctx)) {
     const walls: number[] = [];
-    for (let round = 0; round < burstRounds; round++)
-      walls.push(await curlBurst(blobUrl(target, blob), burstClients, burstSize));
+    settlePageCache();
+    const { cpu } = await withCpu(target.pid, async () => {
+      for (let round = 0; round < burstRounds; round++)
+        walls.push(await curlBurst(blobUrl(target, blob), burstClients, burstSize));
+    });
+    recordCpu(row, target, cpuPerUnit(row, cpu, 0, burstRounds * burstClients * burstSize));
     walls.sort((a, b) => a - b);
     const median = walls[Math.floor(walls.length / 2)]!;
     row.values[target.name] = (burstClients * burstSize) / MiB / (median / 1000);
@@ -309,6 +346,7 @@ export async function rssRow(ctx: BenchContext): Promise<Row> {
     values: {},
   };
   for (const target of ctx.registries) {
+    settlePageCache();
     const sampler = sampleRss(target.pid);
     const wall = await curlBurst(blobUrl(target, blob), rssClients, rssSize);
     const rss = sampler.stop();

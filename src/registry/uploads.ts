@@ -1,5 +1,5 @@
 import { randomUUID, type Hash } from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { hasherFor, type Algorithm, type Digest } from './digest.js';
 import { OciError } from './errors.js';
 import type { MetadataStore } from './meta/store.js';
@@ -17,6 +17,12 @@ export interface ChunkRange {
   end: number;
 }
 
+/** What the API layer enforces on a chunk (from the registry config). */
+export interface ChunkPolicy {
+  /** `OCI-Chunk-Min-Length`: every chunk but the last must be at least this long (0 = no minimum). */
+  minLength: number;
+}
+
 /**
  * Upload sessions: POST starts one, PATCH appends, PUT ?digest= verifies and publishes. Bytes go to
  * the store's private upload location; only a verified digest makes them visible as a blob.
@@ -27,6 +33,12 @@ export class UploadService {
   private readonly hashes = new Map<string, RunningHash>();
   /** Upload ids with a PATCH or PUT in progress: a second concurrent writer gets 416. */
   private readonly busy = new Set<string>();
+  /**
+   * Uploads whose last chunk was shorter than the minimum, with that chunk's length. Such a chunk is
+   * accepted because it may be the last one (the server cannot know); any chunk after it proves it
+   * was not, and is refused. Kept in memory: after a restart the next chunk is accepted.
+   */
+  private readonly endedShort = new Map<string, number>();
 
   constructor(
     private readonly store: BlobStore,
@@ -51,8 +63,17 @@ export class UploadService {
     return size;
   }
 
-  /** Appends one chunk. With `range`, it must start where the upload ends (else 416). */
-  async append(repository: string, id: string, data: Readable, range?: ChunkRange): Promise<number> {
+  /**
+   * Appends one chunk. With `range`, it must start where the upload ends (else 416). With a minimum
+   * chunk length, a chunk after a short one is refused with 416 and nothing of it is written.
+   */
+  async append(
+    repository: string,
+    id: string,
+    data: Readable,
+    range?: ChunkRange,
+    policy: ChunkPolicy = { minLength: 0 },
+  ): Promise<number> {
     return this.exclusive(id, async () => {
       const size = await this.size(repository, id);
       if (range && range.start !== size) {
@@ -65,7 +86,10 @@ export class UploadService {
           },
         );
       }
-      return this.write(id, size, data, range);
+      this.refuseAfterShortChunk(repository, id, size, policy);
+      const after = await this.write(id, size, data, range);
+      this.noteChunkLength(id, after - size, policy);
+      return after;
     });
   }
 
@@ -76,6 +100,7 @@ export class UploadService {
     digest: Digest,
     data?: Readable,
     range?: ChunkRange,
+    policy: ChunkPolicy = { minLength: 0 },
   ): Promise<number> {
     return this.exclusive(id, async () => {
       let size = await this.size(repository, id);
@@ -89,7 +114,11 @@ export class UploadService {
           },
         );
       }
-      if (data) size = await this.write(id, size, data, range);
+      if (data) {
+        // The PUT's body is the last chunk (any length), but it cannot follow a short chunk.
+        this.refuseAfterShortChunk(repository, id, size, policy);
+        size = await this.write(id, size, data, range);
+      }
       const actual = await this.digestOf(id, digest.algorithm, size);
       if (actual !== digest.value) {
         // The bytes are not what the client meant: drop the session so nothing of it is kept.
@@ -105,6 +134,7 @@ export class UploadService {
       );
       await this.meta.deleteUpload(id);
       this.hashes.delete(id);
+      this.endedShort.delete(id);
       return size;
     });
   }
@@ -149,8 +179,34 @@ export class UploadService {
 
   private async cancelQuietly(id: string): Promise<void> {
     this.hashes.delete(id);
+    this.endedShort.delete(id);
     await this.store.deleteUpload(id);
     await this.meta.deleteUpload(id);
+  }
+
+  /**
+   * OCI-Chunk-Min-Length: "each chunk, except for the final chunk, SHOULD be greater or equal to that
+   * value", and a registry that cannot accept a chunk answers 416 with the upload's Range. A short
+   * chunk is only known not to be the final one when another chunk follows it, so that next chunk is
+   * the one refused; the bytes already accepted stay, and the upload can still be completed or cancelled.
+   */
+  private refuseAfterShortChunk(repository: string, id: string, size: number, policy: ChunkPolicy): void {
+    const short = this.endedShort.get(id);
+    if (policy.minLength <= 0 || short === undefined) return;
+    throw new OciError(
+      'BLOB_UPLOAD_INVALID',
+      `the previous chunk was ${short} bytes, below OCI-Chunk-Min-Length ${policy.minLength}; only the last chunk may be shorter. ` +
+        `The upload keeps its ${size} bytes: complete it with PUT ?digest= or start again with chunks of at least ${policy.minLength} bytes`,
+      {
+        status: 416,
+        headers: { Range: rangeHeader(size), Location: uploadLocation(repository, id) },
+        detail: { chunkMinLength: policy.minLength, previousChunk: short },
+      },
+    );
+  }
+
+  private noteChunkLength(id: string, length: number, policy: ChunkPolicy): void {
+    if (policy.minLength > 0 && length > 0 && length < policy.minLength) this.endedShort.set(id, length);
   }
 
   private async write(
@@ -166,7 +222,8 @@ export class UploadService {
     const hash = hashable ? hashable.hash.copy() : undefined;
     let size: number;
     try {
-      size = await this.store.appendUpload(id, offset, detachable(data), {
+      // The store never destroys `data` (the request): the error response still goes out on it.
+      size = await this.store.appendUpload(id, offset, data, {
         maxSize: this.limits.maxBlobBytes || undefined,
         observe: hash ? (chunk) => hash.update(chunk) : undefined,
       });
@@ -215,23 +272,6 @@ export class UploadService {
       this.busy.delete(id);
     }
   }
-}
-
-/**
- * The request body as a stream the store may destroy on error without destroying the request
- * itself (which would reset the socket before the error response is written). A client that goes
- * away still fails the copy.
- */
-function detachable(source: Readable): Readable {
-  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-  source.pipe(body);
-  source.once('error', (error) => body.destroy(error));
-  source.once('close', () => {
-    if (!source.readableEnded)
-      body.destroy(Object.assign(new Error('client disconnected mid-upload'), { code: 'ECONNRESET' }));
-  });
-  body.once('close', () => source.unpipe(body));
-  return body;
 }
 
 export function uploadLocation(repository: string, id: string): string {

@@ -1,8 +1,7 @@
-import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../digest.js';
 import { OciError } from '../errors.js';
 import { validateRepositoryName } from '../names.js';
-import { rangeHeader, uploadLocation } from '../uploads.js';
+import { rangeHeader, uploadLocation, type ChunkPolicy } from '../uploads.js';
 import {
   authorize,
   isAllowed,
@@ -11,17 +10,6 @@ import {
   type RouteRequest,
 } from './context.js';
 import { hasBody, parseContentRange, parseRange, send, sendHead } from './http.js';
-
-/**
- * Blob downloads read 1 MiB at a time while few run at once (fewer syscalls, faster), and 128 KiB
- * when many do, so memory stays bounded: measured, 50 clients pulling one 64 MiB blob add ~27 MiB of
- * RSS with 128 KiB reads and ~120 MiB with 1 MiB reads.
- */
-let activeDownloads = 0;
-const FEW_DOWNLOADS = 8;
-function readChunkSize(): number {
-  return activeDownloads < FEW_DOWNLOADS ? 1024 * 1024 : 128 * 1024;
-}
 
 /** GET, HEAD and DELETE /v2/<name>/blobs/<digest>. */
 export async function blobRoute(ctx: RegistryContext, r: RouteRequest): Promise<void> {
@@ -57,21 +45,23 @@ export async function blobRoute(ctx: RegistryContext, r: RouteRequest): Promise<
   if (method === 'HEAD') return sendHead(res, status, headers);
   let body;
   try {
-    body = size === 0 ? undefined : await ctx.store.read(digest.value, range, readChunkSize());
+    // The range by the metadata's size: a store file shorter than that is refused here, not cut short later.
+    body = size === 0 ? undefined : await ctx.store.open(digest.value, range ?? { start: 0, end: size - 1 });
   } catch (error) {
     ctx.log.error({ err: error, digest: digest.value }, 'blob listed in metadata is missing from the store');
     throw new OciError('BLOB_UNKNOWN', `blob ${digest.value} is missing from storage`);
   }
   res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
   if (!body) return void res.end();
-  activeDownloads++;
   try {
-    await pipeline(body, res);
-  } catch {
-    // The client went away mid-download; nothing to clean up.
-  } finally {
-    activeDownloads--;
+    await body.sendTo(res);
+  } catch (error) {
+    // Usually the client went away mid-download; a read error cuts the response short (the client
+    // sees fewer bytes than Content-Length), which is all that is left to do once headers are sent.
+    if (!res.destroyed) ctx.log.error({ err: error, digest: digest.value }, 'blob download failed');
+    return void res.destroy();
   }
+  res.end();
 }
 
 /** POST /v2/<name>/blobs/uploads/ : start an upload, upload in one go (?digest=) or mount (?mount=). */
@@ -159,7 +149,7 @@ export async function uploadRoute(ctx: RegistryContext, r: RouteRequest): Promis
     case 'PATCH': {
       const range = parseContentRange(req.headers['content-range']);
       checkLength(req.headers['content-length'], range);
-      const size = await ctx.uploads.append(name, id, req, range);
+      const size = await ctx.uploads.append(name, id, req, range, chunkPolicy(ctx));
       return send(res, 202, progress(size));
     }
     default: {
@@ -169,7 +159,7 @@ export async function uploadRoute(ctx: RegistryContext, r: RouteRequest): Promis
       const digest = parseDigest(value);
       const range = parseContentRange(req.headers['content-range']);
       checkLength(req.headers['content-length'], range);
-      await ctx.uploads.complete(name, id, digest, hasBody(req) ? req : undefined, range);
+      await ctx.uploads.complete(name, id, digest, hasBody(req) ? req : undefined, range, chunkPolicy(ctx));
       return send(res, 201, {
         Location: `/v2/${name}/blobs/${digest.value}`,
         'Docker-Content-Digest': digest.value,
@@ -177,6 +167,10 @@ export async function uploadRoute(ctx: RegistryContext, r: RouteRequest): Promis
       });
     }
   }
+}
+
+function chunkPolicy(ctx: RegistryContext): ChunkPolicy {
+  return { minLength: ctx.config.uploads.chunkMinLength };
 }
 
 function checkLength(header: string | undefined, range: { start: number; end: number } | undefined): void {

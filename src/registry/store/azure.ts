@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   BlobServiceClient,
   BlobSASPermissions,
@@ -9,6 +10,7 @@ import {
 import {
   SizeLimitError,
   type AppendOptions,
+  type BlobBody,
   type BlobStore,
   type ByteRange,
   type StoredBlob,
@@ -68,11 +70,14 @@ export class AzureBlobStore implements BlobStore {
     }
   }
 
-  async read(digest: string, range?: ByteRange): Promise<Readable> {
+  async open(digest: string, range?: ByteRange): Promise<BlobBody> {
     const offset = range?.start ?? 0;
     const count = range ? range.end - range.start + 1 : undefined;
-    const response = await this.blob(digest).download(offset, count);
-    return response.readableStreamBody as Readable;
+    const body = (await this.blob(digest).download(offset, count)).readableStreamBody as Readable;
+    return {
+      sendTo: (sink) => pipeline(body, sink, { end: false }),
+      close: async () => void body.destroy(),
+    };
   }
 
   async delete(digest: string): Promise<boolean> {
@@ -127,12 +132,10 @@ export class AzureBlobStore implements BlobStore {
       await client.stageBlock(blockId, block, block.length);
       staged.push(blockId);
     };
-    for await (const chunk of data as AsyncIterable<Buffer>) {
+    // Leaving the loop early must not destroy `data` (the request: the error response goes out on it).
+    for await (const chunk of data.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       total += chunk.length;
-      if (options.maxSize && total > options.maxSize) {
-        data.destroy();
-        throw new SizeLimitError(options.maxSize);
-      }
+      if (options.maxSize && total > options.maxSize) throw new SizeLimitError(options.maxSize);
       options.observe?.(chunk);
       pending.push(chunk);
       pendingBytes += chunk.length;

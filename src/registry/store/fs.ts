@@ -1,19 +1,20 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { appendStream } from './file-append.js';
+import { SharedReads } from './shared-reads.js';
 import {
-  SizeLimitError,
   type AppendOptions,
+  type BlobBody,
   type BlobStore,
   type ByteRange,
   type StoredBlob,
   type StoredUpload,
 } from './types.js';
 
-/** Default read size for blob downloads and upload re-reads (the api passes its own per request). */
-const READ_CHUNK = 128 * 1024;
+/** Read size when an upload is re-read to verify it (after a restart). */
+const READ_CHUNK = 1024 * 1024;
 
 /**
  * Blobs on a local filesystem: `<root>/blobs/<alg>/<hex[0..2]>/<hex>` (content addressed) and
@@ -23,6 +24,7 @@ export class FsBlobStore implements BlobStore {
   readonly driver = 'filesystem';
   private readonly blobsDir: string;
   private readonly uploadsDir: string;
+  private readonly reads = new SharedReads();
 
   constructor(readonly root: string) {
     this.blobsDir = join(root, 'blobs');
@@ -53,10 +55,8 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async read(digest: string, range?: ByteRange, chunkSize = READ_CHUNK): Promise<Readable> {
-    // Open first so a missing file is an error here, not on the response stream.
-    const handle = await open(this.blobPath(digest), 'r');
-    return handle.createReadStream({ highWaterMark: chunkSize, ...(range ?? {}) });
+  open(digest: string, range?: ByteRange): Promise<BlobBody> {
+    return this.reads.open(this.blobPath(digest), range);
   }
 
   async delete(digest: string): Promise<boolean> {
@@ -103,27 +103,15 @@ export class FsBlobStore implements BlobStore {
     data: Readable,
     options: AppendOptions = {},
   ): Promise<number> {
-    let written = offset;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        written += chunk.length;
-        if (options.maxSize && written > options.maxSize)
-          return callback(new SizeLimitError(options.maxSize));
-        options.observe?.(chunk);
-        callback(null, chunk);
-      },
-    });
+    const handle = await open(this.uploadPath(id), 'r+');
     try {
-      await pipeline(
-        data,
-        counter,
-        createWriteStream(this.uploadPath(id), { flags: 'r+', start: offset, highWaterMark: READ_CHUNK }),
-      );
-      return written;
+      return await appendStream(handle, offset, data, options);
     } catch (error) {
       // All or nothing: drop whatever part of this chunk reached the file.
-      await truncate(this.uploadPath(id), offset).catch(() => {});
+      await handle.truncate(offset).catch(() => {});
       throw error;
+    } finally {
+      await handle.close();
     }
   }
 
@@ -133,15 +121,21 @@ export class FsBlobStore implements BlobStore {
 
   async commitUpload(id: string, digest: string): Promise<void> {
     const target = this.blobPath(digest);
-    await mkdir(join(target, '..'), { recursive: true });
-    // rename is atomic: readers see either no blob or the whole verified blob. If another upload
-    // of the same content won the race, this replaces identical bytes, which readers cannot tell.
+    await mkdir(dirname(target), { recursive: true });
     try {
+      // The bytes reach the disk before the name does: without this, a power loss after the rename
+      // could leave an empty or partial file under a verified digest (distribution fsyncs too).
+      await syncFile(this.uploadPath(id));
+      // rename is atomic: readers see either no blob or the whole verified blob. If another upload
+      // of the same content won the race, this replaces identical bytes, which readers cannot tell.
       await rename(this.uploadPath(id), target);
     } catch (error) {
       // Idempotent: a retried metadata transaction may place the same upload twice.
       if (!isMissing(error) || !(await this.stat(digest))) throw error;
+      return;
     }
+    // And the new name survives a crash too, before the metadata says the blob exists.
+    await syncFile(dirname(target));
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -160,6 +154,16 @@ export class FsBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** fsync of a file or folder by path. */
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 function isMissing(error: unknown): boolean {

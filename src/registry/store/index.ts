@@ -3,7 +3,7 @@ import type { RegistryConfig } from '../../config/registry.js';
 import { FsBlobStore } from './fs.js';
 import type { BlobStore } from './types.js';
 
-export type { BlobStore, ByteRange, StoredBlob, StoredUpload } from './types.js';
+export type { BlobBody, BlobStore, ByteRange, StoredBlob, StoredUpload } from './types.js';
 export { FsBlobStore } from './fs.js';
 export type { AzureBlobStore } from './azure.js';
 export { SizeLimitError } from './types.js';

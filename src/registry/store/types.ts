@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
 export interface ByteRange {
@@ -25,6 +25,17 @@ export interface AppendOptions {
   maxSize?: number;
 }
 
+/** An opened blob (or range of one), ready to be sent. */
+export interface BlobBody {
+  /**
+   * Writes every byte to `sink` (without ending it) and resolves once all were accepted; rejects when
+   * the sink closes first. Call it once; it releases the body either way.
+   */
+  sendTo(sink: Writable): Promise<void>;
+  /** Releases a body that will not be sent. */
+  close(): Promise<void>;
+}
+
 export class SizeLimitError extends Error {
   constructor(readonly limit: number) {
     super(`blob exceeds the limit of ${limit} bytes`);
@@ -41,10 +52,10 @@ export interface BlobStore {
   readonly driver: string;
   stat(digest: string): Promise<{ size: number } | undefined>;
   /**
-   * A stream of the blob's bytes (or one range of them). Throws when the blob is missing.
-   * `chunkSize` is a hint for drivers that read in chunks (bigger is faster, smaller uses less memory).
+   * Opens the blob (or one range of it) for sending. Throws when the blob is missing, so the caller
+   * can still answer with an error before any byte of the response is written.
    */
-  read(digest: string, range?: ByteRange, chunkSize?: number): Promise<Readable>;
+  open(digest: string, range?: ByteRange): Promise<BlobBody>;
   delete(digest: string): Promise<boolean>;
   /** Every stored blob, for garbage collection. */
   list(): AsyncIterable<StoredBlob>;
@@ -54,7 +65,9 @@ export interface BlobStore {
   uploadSize(id: string): Promise<number | undefined>;
   /**
    * Appends `data` at `offset` (which must be the current size). All or nothing: when the stream
-   * fails or is cut, the upload is left at `offset`. Returns the new size.
+   * fails or is cut, the upload is left at `offset`. Returns the new size. Never destroys `data`
+   * (it is the HTTP request, on which the error response still has to go out); a `data` that closes
+   * before its end fails the append.
    */
   appendUpload(id: string, offset: number, data: Readable, options?: AppendOptions): Promise<number>;
   readUpload(id: string): Promise<Readable>;
