@@ -1,9 +1,31 @@
-// Configured upload limits: OCI-Chunk-Min-Length is announced, blobs over maxBlobBytes are refused
-// with 413 and leave nothing behind (checked on both blob store drivers).
+// Configured upload limits: OCI-Chunk-Min-Length is announced and enforced (a chunk after a short one
+// gets 416, nothing accepted is lost), blobs over maxBlobBytes are refused with 413 and leave nothing
+// behind (checked on both blob store drivers).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { forEachCombo } from './support/harness.js';
-import { bin, blob, errorCode } from './support/oci.js';
+import { bin, blob, errorCode, sha256 } from './support/oci.js';
+
+const MIN = 1024;
+
+/** POST to start a session; returns its Location. */
+async function startUpload(url: string, repository: string): Promise<string> {
+  const res = await fetch(`${url}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
+  assert.equal(res.status, 202);
+  return res.headers.get('location')!;
+}
+
+/** PATCH `bytes` as the chunk that starts at `start`. */
+function patch(url: string, location: string, bytes: Buffer, start: number): Promise<Response> {
+  return fetch(`${url}${location}`, {
+    method: 'PATCH',
+    body: bin(bytes),
+    headers: {
+      'Content-Type': 'application/octet-stream',
+      'Content-Range': `${start}-${start + bytes.length - 1}`,
+    },
+  });
+}
 
 await forEachCombo(
   describe,
@@ -12,6 +34,75 @@ await forEachCombo(
       const res = await fetch(`${registry().url}/v2/limits/app/blobs/uploads/`, { method: 'POST' });
       assert.equal(res.status, 202);
       assert.equal(res.headers.get('oci-chunk-min-length'), '1024');
+    });
+
+    test('chunks of at least OCI-Chunk-Min-Length, then a short last chunk by PATCH or in the PUT: accepted', async () => {
+      const { url } = registry();
+      // What the OCI conformance suite sends when a minimum is announced: min, then min - 2 bytes.
+      const b = blob(Buffer.alloc(2 * MIN - 2, 'conformance'));
+      const location = await startUpload(url, 'limits/chunks');
+      assert.equal((await patch(url, location, b.bytes.subarray(0, MIN), 0)).status, 202);
+      const last = await patch(url, location, b.bytes.subarray(MIN), MIN);
+      assert.equal(last.status, 202);
+      assert.equal(last.headers.get('range'), `0-${2 * MIN - 3}`);
+      assert.equal((await fetch(`${url}${location}?digest=${b.digest}`, { method: 'PUT' })).status, 201);
+      const back = Buffer.from(
+        await (await fetch(`${url}/v2/limits/chunks/blobs/${b.digest}`)).arrayBuffer(),
+      );
+      assert.equal(sha256(back), b.digest);
+
+      const viaPut = blob(Buffer.alloc(MIN + 100, 'put-last'));
+      const second = await startUpload(url, 'limits/chunks');
+      assert.equal((await patch(url, second, viaPut.bytes.subarray(0, MIN), 0)).status, 202);
+      const done = await fetch(`${url}${second}?digest=${viaPut.digest}`, {
+        method: 'PUT',
+        body: bin(viaPut.bytes.subarray(MIN)),
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${MIN}-${MIN + 99}` },
+      });
+      assert.equal(done.status, 201);
+    });
+
+    test('a chunk after one shorter than OCI-Chunk-Min-Length gets 416 and loses nothing', async () => {
+      const { url } = registry();
+      const first = Buffer.alloc(MIN, 'a');
+      const short = Buffer.alloc(100, 'b');
+      const refused = Buffer.alloc(MIN, 'c');
+      const location = await startUpload(url, 'limits/short');
+      const id = location.split('/').pop()!;
+      assert.equal((await patch(url, location, first, 0)).status, 202);
+      // The short chunk may be the last one, so it is taken.
+      assert.equal((await patch(url, location, short, MIN)).status, 202);
+
+      const tooLate = await patch(url, location, refused, MIN + 100);
+      assert.equal(tooLate.status, 416);
+      assert.equal(tooLate.headers.get('range'), `0-${MIN + 99}`);
+      assert.equal(tooLate.headers.get('location'), location);
+      const body = (await tooLate.json()) as { errors: { code: string; message: string }[] };
+      assert.equal(body.errors[0]!.code, 'BLOB_UPLOAD_INVALID');
+      assert.match(body.errors[0]!.message, /below OCI-Chunk-Min-Length 1024/);
+      // The same chunk as the body of the closing PUT is refused too.
+      const all = blob(Buffer.concat([first, short, refused]));
+      const putWithBody = await fetch(`${url}${location}?digest=${all.digest}`, {
+        method: 'PUT',
+        body: bin(refused),
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          'Content-Range': `${MIN + 100}-${2 * MIN + 99}`,
+        },
+      });
+      assert.equal(putWithBody.status, 416);
+
+      // Nothing accepted was lost and nothing refused was written: the session still has both chunks.
+      const status = await fetch(`${url}${location}`);
+      assert.equal(status.status, 204);
+      assert.equal(status.headers.get('range'), `0-${MIN + 99}`);
+      assert.equal(await registry().storage.store.uploadSize(id), MIN + 100);
+      const kept = blob(Buffer.concat([first, short]));
+      assert.equal((await fetch(`${url}${location}?digest=${kept.digest}`, { method: 'PUT' })).status, 201);
+      const back = Buffer.from(
+        await (await fetch(`${url}/v2/limits/short/blobs/${kept.digest}`)).arrayBuffer(),
+      );
+      assert.ok(back.equals(kept.bytes), 'the blob is exactly the accepted chunks');
     });
 
     test('a blob over maxBlobBytes gets 413 SIZE_INVALID and stores nothing', async () => {

@@ -86,7 +86,7 @@ export function appendStream(
     };
     const onError = (error: Error) => fail(error);
     const onClose = () => {
-      if (!ended) fail(Object.assign(new Error('client disconnected mid-upload'), { code: 'ECONNRESET' }));
+      if (!ended) fail(clientGone());
     };
     function detach() {
       data.off('data', onData);
@@ -95,11 +95,17 @@ export function appendStream(
       data.off('close', onClose);
     }
 
+    // The client may have gone while the caller was still checking the session.
+    if (data.destroyed) return fail(data.errored ?? clientGone());
     data.on('data', onData);
     data.once('end', onEnd);
     data.once('error', onError);
     data.once('close', onClose);
   });
+}
+
+function clientGone(): Error {
+  return Object.assign(new Error('client disconnected mid-upload'), { code: 'ECONNRESET' });
 }
 
 /** writev until every byte of `buffers` is at `position` (a regular file may take less than all at once). */

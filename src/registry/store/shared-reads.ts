@@ -54,6 +54,12 @@ export class SharedReads {
   private idleBytes = 0;
   private readonly pool: Buffer[] = [];
   private downloads = 0;
+  private reads = 0;
+
+  /** Counters for tests and diagnostics: reads issued so far, files open now, bytes of idle chunks. */
+  stats(): { reads: number; openFiles: number; idleBytes: number } {
+    return { reads: this.reads, openFiles: this.files.size, idleBytes: this.idleBytes };
+  }
 
   /** Opens `path` for sending `range` (the whole file without one); throws when it is missing or too short. */
   async open(path: string, range?: ByteRange): Promise<BlobBody> {
@@ -177,6 +183,7 @@ export class SharedReads {
     file.chunks.set(index, chunk);
     const target = chunk;
     file.reading++;
+    this.reads++;
     readFully(file.handle!.fd, target.buffer!, length, index * CHUNK_SIZE, (error) => {
       file.reading--;
       closeWhenIdle(file);
