@@ -25,6 +25,10 @@ export class LogWriter {
   private rows = -1;
 
   constructor(private readonly db: Db) {
+    // Checkpoint every 8000 pages (32 MiB of WAL) instead of 1000: fewer fsyncs in the writer, and pages
+    // rewritten by every batch (index interior pages, the FTS structure) are copied back less often.
+    // Measured: 3 of 4 paired runs faster, writer CPU per line about 5% lower.
+    db.pragma('wal_autocheckpoint = 8000');
     this.insertRow = db.prepare(
       'INSERT INTO logs (id, time, source, level, stream, message) VALUES (?, ?, ?, ?, ?, ?)',
     );
