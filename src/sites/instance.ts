@@ -5,7 +5,7 @@ import type { LogSink } from '../logs/types.js';
 import { pipeLines } from './lines.js';
 import type { ProcessRecords } from './process-records.js';
 import { freePort, listeningPorts } from './ports.js';
-import { processGroup } from './procfs.js';
+import { groupHasLiveMembers } from './procfs.js';
 import { describeProbe, probe } from './probe.js';
 import { StartupAttempt } from './startup-log.js';
 import type { StartupLogs } from './startup-logs.js';
@@ -493,11 +493,27 @@ process.once('exit', () => {
   for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
 });
 
-/** Waits (up to `timeoutMs`) until no live process is left in the group; SIGKILL takes a moment to land. */
+/**
+ * Waits (up to `timeoutMs`) until no live process is left in the group; SIGKILL takes a moment to land.
+ * Signal 0 answers ESRCH once the group is empty (one system call). Killed members the group leader
+ * did not reap become zombies of init, which may reap them late (seconds here; never under an init
+ * that does not reap), so when signal 0 still finds members, /proc says whether any is alive.
+ */
 async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await processGroup(pgid)).length > 0 && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 10));
+  // A moment for SIGKILL to land first: reading /proc costs far more CPU than the wait.
+  const pause = () => new Promise((r) => setTimeout(r, 15));
+  if (groupExists(pgid)) await pause();
+  while (groupExists(pgid) && (await groupHasLiveMembers(pgid)) && Date.now() < deadline) await pause();
+}
+
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -1,4 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { setImmediate as turn } from 'node:timers/promises';
 
 /** What /proc/<pid>/stat tells about a process that Berth needs. */
 export interface ProcStat {
@@ -10,17 +12,48 @@ export interface ProcStat {
   startTime: number;
 }
 
+function parseStat(pid: number, stat: string): ProcStat {
+  // Fields after the command name, which is in parentheses and may itself hold spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): pgrp is field 5, starttime field 22.
+  return { pid, state: fields[0]!, pgid: Number(fields[2]), startTime: Number(fields[19]) };
+}
+
 /** Reads /proc/<pid>/stat; undefined when the process is gone (or /proc is not there). */
 export async function procStat(pid: number): Promise<ProcStat | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may itself hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state): pgrp is field 5, starttime field 22.
-    return { pid, state: fields[0]!, pgid: Number(fields[2]), startTime: Number(fields[19]) };
+    return parseStat(pid, await readFile(`/proc/${pid}/stat`, 'latin1'));
   } catch {
     return undefined;
   }
+}
+
+const alive = (p: ProcStat) => p.state !== 'Z' && p.state !== 'X';
+
+/**
+ * Whether any live process is in group `pgid`. Called on every instance stop, so it reads /proc with
+ * synchronous reads, 256 processes per turn of the event loop: about 10 µs of CPU per process, where
+ * the promise-based reads cost several times more.
+ */
+export async function groupHasLiveMembers(pgid: number): Promise<boolean> {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return false;
+  }
+  for (let i = 0; i < pids.length; i += 256) {
+    if (i > 0) await turn();
+    for (const pid of pids.slice(i, i + 256)) {
+      try {
+        const p = parseStat(Number(pid), readFileSync(`/proc/${pid}/stat`, 'latin1'));
+        if (p.pgid === pgid && alive(p)) return true;
+      } catch {
+        /* ended meanwhile */
+      }
+    }
+  }
+  return false;
 }
 
 /** Every live process visible in /proc (zombies have exited already: they only wait to be reaped). */
@@ -32,7 +65,7 @@ export async function allProcesses(): Promise<ProcStat[]> {
     return [];
   }
   const stats = await Promise.all(entries.filter((e) => /^\d+$/.test(e)).map((pid) => procStat(Number(pid))));
-  return stats.filter((s): s is ProcStat => s !== undefined && s.state !== 'Z' && s.state !== 'X');
+  return stats.filter((s): s is ProcStat => s !== undefined && alive(s));
 }
 
 /** Pids whose process group is `pgid`: the shell we started and whatever it started. */

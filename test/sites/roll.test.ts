@@ -241,6 +241,8 @@ test('a roll cut short by a shutdown: the deploy fails with 409, no process is l
   // Slow to warm, so the shutdown meets the roll while its first new instance is still warming.
   const slow = await appVersion(work, 'slow', 'await new Promise((r) => setTimeout(r, 3000));');
   const deploying = h.manager.deploy(site, { kind: 'directory', path: slow });
+  // It rejects while the harness closes, before assert.rejects below is listening.
+  deploying.catch(() => undefined);
   await until(
     () => h.manager.siteStatus(site).slots[0]!.instances.length === 3,
     10_000,
