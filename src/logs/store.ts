@@ -150,6 +150,7 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       };
       entry.count++;
       unreported.set(key, entry);
+      watchForRoom();
       return;
     }
     enqueue(accept(input));
@@ -215,6 +216,23 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     // Sources first seen while encoding this batch travel with it.
     batch.newSources = sources.takeNew();
     return batch;
+  }
+
+  /**
+   * The warning about drops goes out once the writer has caught up; that happens in the writer thread,
+   * so the main thread looks every 100 ms until it has (even if the flood stopped and nothing writes).
+   */
+  let roomWatch: NodeJS.Timeout | undefined;
+  function watchForRoom(): void {
+    if (roomWatch) return;
+    roomWatch = setInterval(() => {
+      reportDropsIfRoom();
+      if (unreported.size === 0 || closed || writer.dead) {
+        clearInterval(roomWatch);
+        roomWatch = undefined;
+      }
+    }, 100);
+    roomWatch.unref();
   }
 
   function reportDropsIfRoom(): void {
@@ -302,6 +320,7 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       }
       closed = true;
       clearInterval(retentionTimer);
+      clearInterval(roomWatch);
       await writer.close();
       await otlp?.close();
       reader.close();

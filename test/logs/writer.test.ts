@@ -133,3 +133,17 @@ test('a database that cannot be opened fails createLogStore at once, with the re
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('after a flood stops, the drop warning goes out once the writer caught up, with no further writes', async (t) => {
+  const { store, cleanup } = tempStore({ ingest: { maxQueue: 1000, batchSize: 500 } });
+  t.after(cleanup);
+  const warnings: string[] = [];
+  store.subscribe({ type: 'platform' }, (entry) => warnings.push(entry.message));
+  for (let i = 0; i < 3000; i++) store.write(line(`flood ${i}`));
+  assert.equal(store.stats().dropped, 2000);
+  const deadline = Date.now() + 10_000;
+  while (warnings.length === 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(warnings.length, 1, 'no write, flush or query was needed for the warning');
+  assert.match(warnings[0]!, /dropped 2000 line\(s\) of api\/production/);
+});
