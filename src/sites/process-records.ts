@@ -84,13 +84,15 @@ export class ProcessRecords {
       return [];
     }
     const { bootId: boot } = await this.identity();
+    // Never our own group, whatever a record says.
+    const ownGroup = (await procStat(process.pid))?.pgid;
     const reaped: Reaped[] = [];
     for (const name of names) {
       const path = join(this.dir, name);
       const record = await readFile(path, 'utf8')
         .then((text) => parseRecord(text))
         .catch(() => undefined);
-      if (record && record.bootId === boot) {
+      if (record && record.bootId === boot && record.pgid !== ownGroup) {
         const members = await verifiedMembers(record, await allProcesses());
         if (members.pids.length > 0 && (await isAlive(record.supervisor))) continue;
         if (members.pids.length > 0) reaped.push({ record, pids: await killUntilGone(record, members) });
@@ -130,7 +132,7 @@ async function verifiedMembers(
   record: ProcessRecord,
   processes: ProcStat[],
 ): Promise<{ pids: number[]; leaderVerified: boolean }> {
-  const group = processes.filter((p) => p.pgid === record.pgid);
+  const group = processes.filter((p) => p.pgid === record.pgid && p.pid !== process.pid);
   const leader = group.find((p) => p.pid === record.pgid);
   if (leader && record.startTime !== undefined) {
     return leader.startTime === record.startTime
