@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpError } from '../../src/lib/problem.js';
 import { prepareVersion } from '../../src/sites/package.js';
+import { readZipEntries } from '../../src/sites/zip-entries.js';
 import { call, harness, loadTest } from './helpers.js';
 
 /**
@@ -152,4 +153,29 @@ test('zip and tar entries that are links, devices, pipes or escape the folder ar
   );
   assert.equal(await readFile(join(version.dir, 'server.mjs'), 'utf8'), 'console.log(1)');
   assert.equal((await stat(join(version.dir, 'bin', 'start'))).mode & 0o111, 0o111);
+});
+
+test('a zip64 archive (more than 65,535 entries) is listed from its zip64 end record, as unzip lists it', async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'berth-zip64-'));
+  t.after(() => rm(work, { recursive: true, force: true }));
+  const path = join(work, 'many.zip');
+  execFileSync('python3', [
+    '-c',
+    `import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], 'w') as z:
+    for i in range(70000): z.writestr(f'f/{i}.txt', '')`,
+    path,
+  ]);
+  const bytes = await readFile(path);
+  assert.ok(bytes.includes(Buffer.from([0x50, 0x4b, 0x06, 0x06])), 'the archive has a zip64 end record');
+  const entries = await readZipEntries(path);
+  const unzipNames = execFileSync('unzip', ['-Z1', path], { maxBuffer: 64 * 1024 * 1024 })
+    .toString()
+    .split('\n')
+    .filter(Boolean);
+  assert.equal(entries.length, 70_000);
+  assert.deepEqual(
+    entries.map((e) => e.name),
+    unzipNames,
+  );
 });
