@@ -55,8 +55,9 @@ const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR', 'NODE_EXTRA_CA_CE
  * is killed with SIGKILL (PR_SET_PDEATHSIG would reach only the direct child, not what a shell or
  * `npm start` starts). A watcher subshell in the group blocks reading fd 3, a socket whose other end
  * only Berth holds; when Berth ends in any way the kernel closes that end, the read returns, and the
- * watcher kills its own group. The command itself runs as before (`/bin/sh -c <command>`, exec'd, so
- * the group leader's pid is the app's) without fd 3. A normal stop signals the group, watcher included.
+ * watcher kills its own group. The command itself runs as before: the wrapper execs `/bin/sh -c
+ * <command>`, so the group leader is that shell, with the same pid, and fd 3 is closed for it. A
+ * normal stop signals the group, watcher included.
  */
 const WITH_WATCHER =
   '(read -r _ <&3; kill -s KILL 0) </dev/null >/dev/null 2>&1 &\nexec 3<&-\nexec /bin/sh -c "$1"';
