@@ -44,6 +44,8 @@ export class Exchange implements ConnectionUser, Deadline {
   /** Response headers went to the client (from then on a failure can only cut the response). */
   answered = false;
   private settled = false;
+  /** Reading the instance is paused for back-pressure. */
+  private paused = false;
   private requestSent: boolean;
   private conn: UpstreamConnection | undefined;
   private readonly parser: ResponseParser;
@@ -64,12 +66,7 @@ export class Exchange implements ConnectionUser, Deadline {
   }
 
   start(): void {
-    this.instance.active++;
-    const conn = this.pool.acquire(this.instance.port);
-    conn.user = this;
-    this.conn = conn;
-    this.host.track(this);
-    this.res.on('close', () => this.clientClosed());
+    // The head first: it throws on a header a middleware broke, before anything is taken.
     const head = upstreamHead(this.forward.headers, {
       method: this.req.method ?? 'GET',
       path: this.forward.path,
@@ -78,6 +75,12 @@ export class Exchange implements ConnectionUser, Deadline {
       remoteAddress: this.req.socket.remoteAddress ?? '',
       chunked: this.body.chunked,
     });
+    this.instance.active++;
+    const conn = this.pool.acquire(this.instance.port);
+    conn.user = this;
+    this.conn = conn;
+    this.host.track(this);
+    this.res.on('close', () => this.clientClosed());
     conn.socket.write(head, 'latin1');
     if (this.body.present) this.streamRequestBody(conn);
   }
@@ -105,10 +108,17 @@ export class Exchange implements ConnectionUser, Deadline {
       this.res.end(chunk);
       return;
     }
-    if (!this.res.write(chunk) && this.conn) {
-      const socket = this.conn.socket;
+    const conn = this.conn;
+    if (!this.res.write(chunk) && conn && !this.paused) {
+      // The client reads slower than the instance writes: stop reading the instance until it drains.
+      const socket = conn.socket;
+      this.paused = true;
       socket.pause();
-      this.res.once('drain', () => socket.resume());
+      this.res.once('drain', () => {
+        this.paused = false;
+        // Unless the exchange ended meanwhile (the connection may serve another request by now).
+        if (this.conn === conn) socket.resume();
+      });
     }
   }
 
@@ -147,9 +157,11 @@ export class Exchange implements ConnectionUser, Deadline {
     this.conn = undefined;
     this.instance.active--;
     if (!conn) return;
-    if (this.parser.reusable && !this.parser.trailingGarbage && this.requestSent && !this.res.destroyed)
+    if (this.parser.reusable && !this.parser.trailingGarbage && this.requestSent && !this.res.destroyed) {
+      // The end may arrive in the same read as a chunk that paused it: the next user needs it flowing.
+      if (this.paused) conn.socket.resume();
       this.pool.release(conn, this.parser.keepAliveMs);
-    else {
+    } else {
       conn.user = undefined;
       conn.destroy();
     }

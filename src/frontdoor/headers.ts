@@ -100,8 +100,11 @@ export function upstreamHead(headers: string[] | IncomingHttpHeaders, target: Up
   let host: string | undefined;
   let forwardedFor: string | undefined;
   const add = (name: string, lower: string, value: string): void => {
-    if (lower === 'host') host = value;
-    else if (lower === 'x-forwarded-for') {
+    if (lower === 'host') {
+      host ??= value;
+      return;
+    }
+    if (lower === 'x-forwarded-for') {
       forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
       return;
     }
@@ -132,8 +135,12 @@ export function upstreamHead(headers: string[] | IncomingHttpHeaders, target: Up
         tokens?.has(name)
       )
         continue;
-      if (Array.isArray(value)) for (const one of value) add(name, name, one);
-      else add(name, name, String(value));
+      // A middleware set these: refuse what would split the head rather than send it.
+      for (const one of Array.isArray(value) ? value : [String(value)]) {
+        if (/[\r\n\0]/.test(one))
+          throw new Error(`header ${name} set by a middleware contains CR, LF or NUL`);
+        add(name, name, one);
+      }
     }
   }
   if (host === undefined) host = target.authority;

@@ -80,7 +80,12 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
       () => {
         // A middleware may have changed the headers (node:http's object is what it sees).
         routed.headers = req.headers;
-        proxy.web(req, res, routed);
+        try {
+          proxy.web(req, res, routed);
+        } catch (error) {
+          logger.error({ err: error, site: routed.site, requestId }, 'request not sent');
+          sendProblem(res, 500, `the request cannot be sent on: ${(error as Error).message}`, requestId);
+        }
       },
       (error, name) => {
         logger.error({ err: error, middleware: name, site: routed.site, requestId }, 'middleware failed');

@@ -65,7 +65,8 @@ export class UpstreamPool {
   acquire(port: number): UpstreamConnection {
     const now = Date.now();
     for (let conn = this.idle.pop(); conn; conn = this.idle.pop()) {
-      if (conn.port === port && !conn.socket.destroyed && conn.expiresAt > now) {
+      // Not one the instance has begun to close (its FIN read, our end pending).
+      if (conn.port === port && conn.socket.writable && !conn.socket.readableEnded && conn.expiresAt > now) {
         conn.reused = true;
         return conn;
       }

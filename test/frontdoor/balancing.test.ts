@@ -141,7 +141,12 @@ test('middlewares answer paths themselves (as MCP does at /mcp) or pass on; path
   });
   const broken: FrontdoorMiddleware = {
     name: 'broken',
-    handle: (req, _res, next) => (req.url === '/boom' ? Promise.reject(new Error('boom')) : next()),
+    handle: (req, _res, next) => {
+      if (req.url === '/boom') return Promise.reject(new Error('boom'));
+      // A header that would split the request head is refused, not sent.
+      if (req.url === '/inject') req.headers['x-evil'] = 'a\r\nx-injected: 1';
+      next();
+    },
   };
   const h = await harness(
     [apiSite({ instances: 1, hostNames: ['api.example.test'] }), apiSite({ name: 'other', instances: 1 })],
@@ -163,6 +168,17 @@ test('middlewares answer paths themselves (as MCP does at /mcp) or pass on; path
   const boom = await call(port, 'api.localhost', '/boom');
   assert.equal(boom.status, 500);
   assert.match(JSON.parse(boom.body).detail, /middleware broken failed/);
+  const injected = await call(port, 'api.localhost', '/inject');
+  assert.equal(injected.status, 500);
+  assert.match(
+    JSON.parse(injected.body).detail,
+    /cannot be sent on: header x-evil set by a middleware contains CR, LF or NUL/,
+  );
+  assert.equal(
+    h.manager.sites.get('api')!.slots.get('production')!.instances[0]!.active,
+    0,
+    'no lease taken',
+  );
   const stripped = JSON.parse((await call(port, '127.0.0.1', '/other-api/headers')).body);
   assert.equal(stripped.url, '/headers', 'the path router stripped its prefix');
   assert.deepEqual(seen.slice(0, 2), ['api:production:/mcp', 'api:production:/headers']);
