@@ -96,59 +96,41 @@ export interface UpstreamTarget {
  * have changed it).
  */
 export function upstreamHead(headers: string[] | IncomingHttpHeaders, target: UpstreamTarget): string {
+  const raw = Array.isArray(headers) ? headers : flatten(headers);
+  const tokens = connectionTokens(headerOf(raw, 'connection'), false);
   let head = `${target.method} ${target.path} HTTP/1.1\r\n`;
   let host: string | undefined;
   let forwardedFor: string | undefined;
-  const add = (name: string, lower: string, value: string): void => {
-    if (lower === 'host') {
-      host ??= value;
-      return;
-    }
-    if (lower === 'x-forwarded-for') {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || tokens?.has(lower)) continue;
+    const value = raw[i + 1]!;
+    if (lower === 'host') host ??= value;
+    else if (lower === 'x-forwarded-for')
       forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
-      return;
-    }
-    head += `${name}: ${value}\r\n`;
-  };
-  if (Array.isArray(headers)) {
-    const tokens = connectionTokens(headerOf(headers, 'connection'), false);
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i]!;
-      const lower = name.toLowerCase();
-      if (
-        HOP_BY_HOP.has(lower) ||
-        (REPLACED_UPSTREAM.has(lower) && lower !== 'x-forwarded-for') ||
-        tokens?.has(lower)
-      )
-        continue;
-      add(name, lower, headers[i + 1]!);
-    }
-  } else {
-    const connection = headers.connection;
-    const tokens = connectionTokens(connection, false);
-    for (const name in headers) {
-      const value = headers[name];
-      if (
-        value === undefined ||
-        HOP_BY_HOP.has(name) ||
-        (REPLACED_UPSTREAM.has(name) && name !== 'x-forwarded-for') ||
-        tokens?.has(name)
-      )
-        continue;
-      // A middleware set these: refuse what would split the head rather than send it.
-      for (const one of Array.isArray(value) ? value : [String(value)]) {
-        if (/[\r\n\0]/.test(one))
-          throw new Error(`header ${name} set by a middleware contains CR, LF or NUL`);
-        add(name, name, one);
-      }
-    }
+    else if (!REPLACED_UPSTREAM.has(lower)) head += `${name}: ${value}\r\n`;
   }
   if (host === undefined) host = target.authority;
-  head += `host: ${host}\r\n`;
-  head += `x-forwarded-for: ${forwardedFor === undefined ? target.remoteAddress : `${forwardedFor}, ${target.remoteAddress}`}\r\n`;
+  const remote = target.remoteAddress;
+  head += `host: ${host}\r\nx-forwarded-for: ${forwardedFor === undefined ? remote : `${forwardedFor}, ${remote}`}\r\n`;
   head += `x-forwarded-proto: http\r\nx-forwarded-host: ${host}\r\nx-request-id: ${target.requestId}\r\n`;
   if (target.chunked) head += 'transfer-encoding: chunked\r\n';
   return `${head}\r\n`;
+}
+
+/** `req.headers` (as a middleware left it) as a flat list; refuses a value that would split the head. */
+function flatten(headers: IncomingHttpHeaders): string[] {
+  const raw: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [String(value)]) {
+      if (/[\r\n\0]/.test(one)) throw new Error(`header ${name} set by a middleware contains CR, LF or NUL`);
+      raw.push(name, one);
+    }
+  }
+  return raw;
 }
 
 /**

@@ -28,7 +28,7 @@ export interface ResponseEvents {
 
 const MAX_HEAD = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/;
+const STATUS_LINE = /^HTTP\/1\.[01] [1-9]\d\d(?: [^\r\n]*)?$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEX = /^[0-9A-Fa-f]{1,12}$/;
 const CRLF = Buffer.from('\r\n');
@@ -157,11 +157,11 @@ export class ResponseParser {
 
   private parseHead(text: string): void {
     const lines = text.split('\r\n');
-    const statusLine = STATUS_LINE.exec(lines[0]!);
-    if (!statusLine)
-      throw new UpstreamProtocolError(`malformed status line ${JSON.stringify(lines[0]!.slice(0, 80))}`);
-    const status = Number(statusLine[2]);
-    if (statusLine[1] === '0') this.reusable = false;
+    const first = lines[0]!;
+    if (!STATUS_LINE.test(first))
+      throw new UpstreamProtocolError(`malformed status line ${JSON.stringify(first.slice(0, 80))}`);
+    const status = Number(first.slice(9, 12));
+    if (first.charCodeAt(7) === 48 /* HTTP/1.0 */) this.reusable = false;
     const headers: string[] = [];
     let contentLength = -1;
     let chunked = false;
@@ -197,7 +197,7 @@ export class ResponseParser {
         throw new UpstreamProtocolError('101 Switching Protocols without an upgrade request');
       return;
     }
-    const head: ResponseHead = { status, reason: statusLine[3] ?? '', headers, lengthUnknown: false };
+    const head: ResponseHead = { status, reason: first.slice(13), headers, lengthUnknown: false };
     if (this.headRequest || status === 204 || status === 304) {
       this.state = State.Done;
       this.events.head(head);
