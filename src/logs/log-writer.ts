@@ -29,6 +29,11 @@ export class LogWriter {
     // rewritten by every batch (index interior pages, the FTS structure) are copied back less often.
     // Measured: 3 of 4 paired runs faster, writer CPU per line about 5% lower.
     db.pragma('wal_autocheckpoint = 8000');
+    // FTS5 collects a transaction's terms in memory and writes a segment each time they pass `hashsize`
+    // (1 MiB by default: several segments per large transaction, each merged again later). 16 MiB
+    // makes it about one segment per transaction. Measured: writer CPU per line lower in 4 of 4
+    // paired runs (median 3.5 vs 4.0 µs).
+    db.exec(`INSERT INTO logs_fts (logs_fts, rank) VALUES ('hashsize', ${16 * 1024 * 1024})`);
     this.insertRow = db.prepare(
       'INSERT INTO logs (id, time, source, level, stream, message) VALUES (?, ?, ?, ?, ?, ?)',
     );

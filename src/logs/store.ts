@@ -60,8 +60,6 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   /** Lines handed to the writer since the store opened (so queued = sent - finished + outgoing). */
   let sentLines = 0;
   let dropped = 0;
-  /** Lines the writer thread lost by stopping (it counts what it failed to store itself). */
-  let lostInCrash = 0;
   /** Drops per site/slot since the last warning about them. */
   const unreported = new Map<string, { site: string; slot: string; count: number; since: number }>();
   let timer: NodeJS.Timeout | undefined;
@@ -80,9 +78,8 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       log.warn({ err: error }, message);
     },
     onCrash(error) {
-      lostInCrash = sentLines - writer.written - writer.failed;
       log.error(
-        { err: error, lost: lostInCrash },
+        { err: error, lost: lostInCrash() },
         'the log writer thread stopped; new log lines are counted as dropped',
       );
     },
@@ -130,6 +127,11 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     outgoing.push(entry);
     hub.publish(entry);
     otlp?.enqueue(entry);
+  }
+
+  /** Lines handed to a writer thread that then stopped (it counts the lines it failed to store itself). */
+  function lostInCrash(): number {
+    return writer.dead ? sentLines - writer.written - writer.failed : 0;
   }
 
   /** Lines accepted and not yet stored (or failed) by the writer. */
@@ -305,7 +307,7 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     stats(): LogStoreStats {
       return {
         written: writer.written,
-        dropped: dropped + writer.failed + lostInCrash,
+        dropped: dropped + writer.failed + lostInCrash(),
         queued: queued(),
         bytes: reader.usedBytes(),
       };

@@ -1,4 +1,4 @@
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { SourceRow } from './sqlite-schema.js';
 import {
   DEAD,
@@ -31,6 +31,7 @@ function bootstrap(): string {
   // A writer that cannot start (say, the database cannot be opened) marks itself dead, so nobody waits for it.
   return `const { workerData } = require('node:worker_threads');
 ${load}.catch((error) => {
+  workerData.port.postMessage({ kind: 'crashed', error: String(error && error.stack || error) });
   const signal = new Int32Array(workerData.shared, 0, 2);
   Atomics.store(signal, ${DEAD}, 1); Atomics.add(signal, ${SIGNAL}, 1); Atomics.notify(signal, ${SIGNAL});
   throw error;
@@ -56,7 +57,11 @@ export class WriterClient {
   private closing = false;
   private readonly exited: Promise<void>;
 
-  constructor(file: string, sources: SourceRow[], events: WriterEvents) {
+  constructor(
+    file: string,
+    sources: SourceRow[],
+    private readonly events: WriterEvents,
+  ) {
     const progress = sharedProgress();
     this.signal = progress.signal;
     this.values = progress.values;
@@ -79,17 +84,27 @@ export class WriterClient {
     this.exited = new Promise((resolve) => {
       this.worker.on('exit', () => {
         Atomics.store(this.signal, DEAD, 1);
-        if (!this.closing) events.onCrash(lastError);
+        // Read what the thread said last (its crash reason) before deciding whether this was a crash.
+        for (let m; (m = receiveMessageOnPort(this.port));) this.dispatch(m.message as FromWriter);
+        if (!this.closing || lastError || this.crash)
+          events.onCrash(this.crash !== undefined ? new Error(this.crash) : lastError);
         resolve();
       });
     });
-    this.port.on('message', (message: FromWriter) => {
-      if (message.kind === 'failed') events.onFailed(message.lines, message.error);
-      else if (message.kind === 'retained') events.onRetained(message.deleted);
-      else if (message.kind === 'retention-failed') events.onWarning('log retention failed', message.error);
-      else events.onWarning(message.message, message.error);
-    });
+    this.port.on('message', (message: FromWriter) => this.dispatch(message));
   }
+
+  private dispatch(message: FromWriter): void {
+    if (message.kind === 'failed') this.events.onFailed(message.lines, message.error);
+    else if (message.kind === 'retained') this.events.onRetained(message.deleted);
+    else if (message.kind === 'retention-failed')
+      this.events.onWarning('log retention failed', message.error);
+    else if (message.kind === 'crashed') this.crash ??= message.error;
+    else this.events.onWarning(message.message, message.error);
+  }
+
+  /** Why the thread stopped, once known. */
+  private crash: string | undefined;
 
   get dead(): boolean {
     return Atomics.load(this.signal, DEAD) === 1;
@@ -140,7 +155,13 @@ export class WriterClient {
     for (;;) {
       const seen = Atomics.load(this.signal, SIGNAL);
       if (done()) return;
-      if (this.dead) throw new Error(`the log writer thread has stopped; ${what} is not possible`);
+      if (this.dead) {
+        // The thread's last messages (its crash reason among them) are read now: the event loop is not running.
+        for (let m; (m = receiveMessageOnPort(this.port));) this.dispatch(m.message as FromWriter);
+        throw new Error(
+          `the log writer thread has stopped (${this.crash?.split('\n')[0] ?? 'no reason given'}); ${what} is not possible`,
+        );
+      }
       const left = deadline - Date.now();
       if (left <= 0)
         throw new Error(`the log writer did not finish ${what} within ${WRITER_WAIT_LIMIT / 1000} s`);

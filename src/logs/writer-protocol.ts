@@ -37,7 +37,9 @@ export type FromWriter =
   | { kind: 'failed'; lines: number; error: string }
   | { kind: 'retained'; seq: number; deleted: number }
   | { kind: 'retention-failed'; seq: number; error: string }
-  | { kind: 'warning'; message: string; error: string };
+  | { kind: 'warning'; message: string; error: string }
+  /** The thread is stopping on an error it could not handle; sent just before it sets DEAD. */
+  | { kind: 'crashed'; error: string };
 
 /** What the writer thread gets at start. */
 export interface WriterData {

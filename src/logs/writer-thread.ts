@@ -126,7 +126,8 @@ port.on('message', (message: ToWriter) => {
     handle(message);
   } catch (error) {
     // Nothing above should throw (each step reports its own errors); if something does, the main
-    // thread must not wait for a writer that is gone.
+    // thread must not wait for a writer that is gone, and must learn why.
+    send({ kind: 'crashed', error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
     Atomics.store(signal, DEAD, 1);
     publish();
     throw error;

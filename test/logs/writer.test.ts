@@ -76,6 +76,7 @@ test('lines become searchable on their own within flushInterval plus one write',
   // The documented bound is flushInterval plus the writer's transaction; 2 s leaves room for a loaded CI machine.
   assert.ok(waited < 2000, `searchable after ${waited} ms`);
   assert.ok(waited >= 40, `not before the flush interval (${waited} ms)`);
+  t.diagnostic(`searchable after ${waited} ms`);
 });
 
 test('a write that fails in the writer thread is logged and counted as dropped; later writes go on', async (t) => {
@@ -146,4 +147,32 @@ test('after a flood stops, the drop warning goes out once the writer caught up, 
     await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(warnings.length, 1, 'no write, flush or query was needed for the warning');
   assert.match(warnings[0]!, /dropped 2000 line\(s\) of api\/production/);
+});
+
+test('a writer thread that cannot start says why: flush() fails with the reason, lines are counted as dropped', async (t) => {
+  const logged: Array<{ level: number; msg: string; err?: { message?: string } }> = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => logged.push(JSON.parse(s)) });
+  const dir = mkdtempSync(join(tmpdir(), 'berth-logs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await createLogStore({ dataDir: dir, config: logsSchema.parse({}) }).close();
+  const store = createLogStore({ dataDir: dir, config: logsSchema.parse({}), logger });
+  // Another process takes the write lock before the writer thread is up (it takes 0.1 s or more to
+  // load) and holds it longer than the writer's busy timeout (5 s).
+  const other = new Database(join(dir, 'logs', 'logs.db'));
+  other.exec('BEGIN EXCLUSIVE');
+  t.after(() => other.close());
+  store.write(line('cannot be stored'));
+  assert.throws(() => store.flush(), /the log writer thread has stopped \(.*database is locked.*\)/);
+  store.write(line('after the writer stopped'));
+  assert.equal(store.stats().dropped, 2);
+  await store.close();
+  assert.ok(
+    logged.some(
+      (l) =>
+        l.level === 50 &&
+        /writer thread stopped/.test(l.msg) &&
+        /database is locked/.test(JSON.stringify(l.err)),
+    ),
+    'the crash is logged with its reason',
+  );
 });
