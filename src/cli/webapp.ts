@@ -276,7 +276,7 @@ export function registerWebappCommands(program: Command): void {
         const { blob, cleanup } = await packageBody(options.src);
         if (options.output !== 'json')
           process.stderr.write(
-            `Uploading ${(blob.size / 1024).toFixed(0)} KiB and warming new instances...\n`,
+            `Uploading ${(blob.size / 1024).toFixed(0)} KiB and rolling it out one instance at a time...\n`,
           );
         try {
           result = await api(options, 'POST', path, blob, 'application/octet-stream');
