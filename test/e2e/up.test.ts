@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Agent, fetch as undiciFetch, request } from 'undici';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { processesWithEnv, stillRunning } from '../sites/helpers.js';
 
 const berth = resolve('bin/berth');
 
@@ -198,4 +199,31 @@ test('berth up refuses a bad config before starting anything, naming the key', a
   rmSync(dir, { recursive: true, force: true });
   assert.equal(code, 1);
   assert.match(stderr, /frontdoor\.listen: expected host:port/);
+});
+
+test('when berth up is killed with SIGKILL, every instance process dies with it, grandchildren included', async (t) => {
+  // A name no other test uses: the processes are found by the WEBSITE_SITE_NAME each instance gets.
+  const name = `killed-${process.pid}`;
+  const berthUp = await startBerth(`
+dataDir: $DIR/data
+registry: { enabled: false }
+frontdoor: { listen: 127.0.0.1:0 }
+console: { listen: 127.0.0.1:0 }
+sites:
+  - name: ${name}
+    root: ${resolve('examples/sites/api')}
+    command: sleep 3600 & node server.mjs
+    instances: 2
+`);
+  t.after(() => rmSync(berthUp.dir, { recursive: true, force: true }));
+  const before = processesWithEnv('WEBSITE_SITE_NAME', name);
+  // Per instance: the shell running the command, its `sleep` and `node` (and Berth's watcher).
+  assert.ok(before.length >= 6, `expected at least 6 instance processes, saw ${before.length}`);
+  berthUp.child.kill('SIGKILL');
+  await berthUp.exited;
+  for (let waited = 0; before.some(stillRunning); waited += 100) {
+    const left = before.filter(stillRunning).map((p) => p.pid);
+    assert.ok(waited < 5000, `still running 5 s after SIGKILL: ${left.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 });
