@@ -63,6 +63,18 @@ describe('appendUpload', () => {
     assert.ok(readFileSync(join(dir, 'append-order/uploads/u1')).equals(bytes));
   });
 
+  test('a body past the background-sync threshold is whole on disk when the append resolves', async () => {
+    const store = await new FsBlobStore(join(dir, 'append-big')).init();
+    const bytes = randomBytes(40 * 1024 * 1024 + 5);
+    await store.createUpload('big');
+    const pieces = Array.from({ length: Math.ceil(bytes.length / 65536) }, (_, i) =>
+      bytes.subarray(i * 65536, (i + 1) * 65536),
+    );
+    assert.equal(await store.appendUpload('big', 0, Readable.from(pieces)), bytes.length);
+    assert.ok(readFileSync(join(dir, 'append-big/uploads/big')).equals(bytes));
+    await store.deleteUpload('big');
+  });
+
   test('over the size limit: SizeLimitError, the chunk is dropped, and the body is not destroyed', async () => {
     const store = await new FsBlobStore(join(dir, 'append-limit')).init();
     await store.createUpload('u2');

@@ -11,6 +11,9 @@ import {
 } from './context.js';
 import { hasBody, parseContentRange, parseRange, send, sendHead } from './http.js';
 
+/** Errors of a download whose client went away: nothing to log. */
+const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
 /** GET, HEAD and DELETE /v2/<name>/blobs/<digest>. */
 export async function blobRoute(ctx: RegistryContext, r: RouteRequest): Promise<void> {
   const { req, res, method, name } = r;
@@ -56,9 +59,10 @@ export async function blobRoute(ctx: RegistryContext, r: RouteRequest): Promise<
   try {
     await body.sendTo(res);
   } catch (error) {
-    // Usually the client went away mid-download; a read error cuts the response short (the client
+    // Usually the client went away mid-download. A read error cuts the response short (the client
     // sees fewer bytes than Content-Length), which is all that is left to do once headers are sent.
-    if (!res.destroyed) ctx.log.error({ err: error, digest: digest.value }, 'blob download failed');
+    if (!CLIENT_GONE.has((error as NodeJS.ErrnoException).code ?? ''))
+      ctx.log.error({ err: error, digest: digest.value }, 'blob download failed');
     return void res.destroy();
   }
   res.end();

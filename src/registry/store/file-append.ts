@@ -1,4 +1,4 @@
-import { writev } from 'node:fs';
+import { fdatasync, writev } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { SizeLimitError, type AppendOptions } from './types.js';
@@ -14,6 +14,12 @@ const MIN_BATCH = 1024 * 1024;
  * the write in flight) while letting one writev take everything that arrived during the last one.
  */
 const HIGH_WATER = 2 * MIN_BATCH;
+/**
+ * Written bytes after which a background fdatasync starts, so the disk works while the rest of the
+ * body arrives and the fsync before the blob is published only waits for the tail. Its errors fail
+ * the append: a failed write-back that one fsync reported is not reported again to a later one.
+ */
+const SYNC_EVERY = 32 * 1024 * 1024;
 
 /**
  * Appends `data` to an open file at `offset` and resolves with the new end offset.
@@ -40,11 +46,13 @@ export function appendStream(
     let queue: Buffer[] = [];
     let queued = 0;
     let writing = false;
+    let syncing = false;
+    let unsynced = 0;
     let ended = false;
     let failure: Error | undefined;
 
     const settle = () => {
-      if (writing) return; // runs again when the write in flight completes
+      if (writing || syncing) return; // runs again when the write or sync in flight completes
       detach();
       if (failure) reject(failure);
       else resolve(position);
@@ -71,9 +79,21 @@ export function appendStream(
         writing = false;
         if (error) return fail(error);
         position += length;
+        unsynced += length;
         if (failure) return settle();
+        if (unsynced >= SYNC_EVERY) syncInBackground();
         if (data.isPaused() && !ended) data.resume();
         flush();
+      });
+    };
+    const syncInBackground = () => {
+      if (syncing) return;
+      syncing = true;
+      unsynced = 0;
+      fdatasync(handle.fd, (error) => {
+        syncing = false;
+        if (error) return fail(error);
+        if (failure || (ended && queued === 0)) settle();
       });
     };
 

@@ -124,7 +124,11 @@ export class FsBlobStore implements BlobStore {
     await mkdir(dirname(target), { recursive: true });
     try {
       // The bytes reach the disk before the name does: without this, a power loss after the rename
-      // could leave an empty or partial file under a verified digest (distribution fsyncs too).
+      // could leave an empty or partial file under a verified digest (distribution fsyncs each upload
+      // too). The rename itself becomes durable with the file system's next journal commit, as the
+      // metadata row does with SQLite's (synchronous=NORMAL): a crash may lose a just-pushed blob
+      // as a whole, never leave part of one. Not fsyncing the folder as well halves the fsyncs of a
+      // small push (each is a journal commit, and concurrent pushes queue behind one another).
       await syncFile(this.uploadPath(id));
       // rename is atomic: readers see either no blob or the whole verified blob. If another upload
       // of the same content won the race, this replaces identical bytes, which readers cannot tell.
@@ -132,10 +136,7 @@ export class FsBlobStore implements BlobStore {
     } catch (error) {
       // Idempotent: a retried metadata transaction may place the same upload twice.
       if (!isMissing(error) || !(await this.stat(digest))) throw error;
-      return;
     }
-    // And the new name survives a crash too, before the metadata says the blob exists.
-    await syncFile(dirname(target));
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -156,7 +157,7 @@ export class FsBlobStore implements BlobStore {
   async close(): Promise<void> {}
 }
 
-/** fsync of a file or folder by path. */
+/** fsync of a file by path. */
 async function syncFile(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
