@@ -12,8 +12,11 @@ export function tempStore(config: Record<string, unknown> = {}): { store: Embedd
     store,
     dir,
     cleanup: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        await store.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
