@@ -32,7 +32,7 @@ export const logsSchema = z
       .strictObject({
         /** Lines waiting to be written; past this, new lines are dropped and counted (a platform warning says so). */
         maxQueue: z.number().int().min(1000).default(500_000),
-        /** Lines per write transaction; smaller batches keep the event loop responsive. */
+        /** Lines waiting that make the store hand a batch to the writer thread at once (else after flushInterval). */
         batchSize: z.number().int().min(1).max(100_000).default(8192),
         /** Longest a line waits before it is written (and searchable). */
         flushInterval: durationSchema.default(50),
