@@ -164,7 +164,6 @@ export class ResponseParser {
     if (first.charCodeAt(7) === 48 /* HTTP/1.0 */) this.reusable = false;
     const headers: string[] = [];
     let contentLength = -1;
-    let chunked = false;
     let transferEncoding = false;
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
@@ -182,8 +181,14 @@ export class ResponseParser {
           throw new UpstreamProtocolError(`invalid Content-Length ${JSON.stringify(value.slice(0, 40))}`);
         contentLength = Number(value);
       } else if (lower === 'transfer-encoding') {
+        // Transfer-Encoding is hop-by-hop: the client gets the body re-framed without it, so only
+        // `chunked`, which is decoded here, can pass. Any other coding (gzip, chunked) would reach the
+        // client still encoded and unlabelled; refuse it as nginx does ("unknown Transfer-Encoding").
+        if (transferEncoding || !/^chunked$/i.test(value))
+          throw new UpstreamProtocolError(
+            `unsupported Transfer-Encoding ${JSON.stringify(value.slice(0, 40))}`,
+          );
         transferEncoding = true;
-        chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
       } else if (lower === 'connection') {
         if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) this.reusable = false;
       } else if (lower === 'keep-alive') {
@@ -208,11 +213,7 @@ export class ResponseParser {
       // RFC 9112 §6.3: Transfer-Encoding wins over Content-Length, and such a connection must not be reused.
       if (contentLength !== -1) this.reusable = false;
       head.lengthUnknown = true;
-      if (chunked) this.state = State.ChunkSize;
-      else {
-        this.reusable = false;
-        this.state = State.UntilClose;
-      }
+      this.state = State.ChunkSize;
     } else if (contentLength !== -1) {
       this.remaining = contentLength;
       this.state = State.Fixed;

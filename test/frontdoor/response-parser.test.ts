@@ -131,6 +131,10 @@ test('malformed responses throw UpstreamProtocolError', () => {
     'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
     'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n',
     'HTTP/1.1 101 Switching Protocols\r\n\r\n',
+    // Codings other than chunked would reach the client undecoded once the hop-by-hop header is gone.
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
     `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(70_000)}`,
   ];
   for (const wire of bad)
