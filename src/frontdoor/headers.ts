@@ -23,6 +23,33 @@ const REPLACED_UPSTREAM = new Set([
   'expect',
 ]);
 
+/**
+ * Identity headers that only the front door's own authentication may set (App Service: "External
+ * requests aren't allowed to set these headers"). A client's copies are removed at the edge, so
+ * neither a middleware nor the app can be fooled into taking a caller for someone else.
+ */
+function isIdentityHeader(lower: string): boolean {
+  return lower.startsWith('x-ms-client-principal') || lower.startsWith('x-ms-token-');
+}
+
+/**
+ * The client's raw header list without identity headers, which are also deleted from `req.headers`.
+ * The same array when there are none (the common case costs one character test per header).
+ */
+export function withoutClientIdentity(req: IncomingMessage): string[] {
+  const raw = req.rawHeaders;
+  let kept: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = (name.charCodeAt(0) | 32) === 120 /* x */ ? name.toLowerCase() : '';
+    if (lower && isIdentityHeader(lower)) {
+      kept ??= raw.slice(0, i);
+      delete req.headers[lower];
+    } else if (kept) kept.push(name, raw[i + 1]!);
+  }
+  return kept ?? raw;
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 /**

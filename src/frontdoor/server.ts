@@ -9,7 +9,7 @@ import type { SiteManager } from '../sites/index.js';
 import { Balancer } from './balancer.js';
 import { sendProblem, socketProblem } from './errors.js';
 import { RoutedRequest } from './forward.js';
-import { requestIdOf } from './headers.js';
+import { requestIdOf, withoutClientIdentity } from './headers.js';
 import { runChain, type FrontdoorMiddleware, type MiddlewareMap, type RequestContext } from './middleware.js';
 import { Proxy } from './proxy.js';
 import { Routers, hostOf } from './router.js';
@@ -71,7 +71,7 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
       return;
     }
     // Until a middleware runs, the proxy sends the raw header list on (no header object is built).
-    const routed = new RoutedRequest(deps, route, requestId, req, req.rawHeaders);
+    const routed = new RoutedRequest(deps, route, requestId, req, withoutClientIdentity(req));
     const chain = applying(routed.site, req, routed);
     if (!chain) return proxy.web(req, res, routed);
     runChain(
@@ -98,6 +98,7 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     const requestId = requestIdOf(req);
     const route = routers.match(req);
     if (!route) return socketProblem(socket, 404, `no site is served at host "${hostOf(req)}"`, requestId);
+    withoutClientIdentity(req);
     const routed = new RoutedRequest(deps, route, requestId, req, req.headers);
     const chain = [...(middlewares['*'] ?? []), ...(middlewares[routed.site] ?? [])].filter(
       (mw) => mw.upgrade,

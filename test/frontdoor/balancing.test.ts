@@ -130,6 +130,9 @@ test('middlewares answer paths themselves (as MCP does at /mcp) or pass on; path
     handle(req, _res, next, context) {
       seen.push(`${context.site}:${context.slot}:${req.url}`);
       req.headers['x-tagged'] = 'yes';
+      // What authentication will do: a middleware may set the identity headers a client may not.
+      assert.equal(req.headers['x-ms-client-principal-id'], undefined, 'the client copy is gone');
+      if (req.url === '/headers') req.headers['x-ms-client-principal-id'] = 'vouched';
       next();
     },
   };
@@ -159,7 +162,11 @@ test('middlewares answer paths themselves (as MCP does at /mcp) or pass on; path
   const port = h.frontdoor.port;
   const answered = await call(port, 'api.localhost', '/mcp');
   assert.deepEqual(JSON.parse(answered.body), { answeredBy: 'mcp', items: [{ id: 1, name: 'first' }] });
-  const passed = JSON.parse((await call(port, 'api.example.test', '/headers')).body);
+  const passed = JSON.parse(
+    (await call(port, 'api.example.test', '/headers', { headers: { 'x-ms-client-principal-id': 'forged' } }))
+      .body,
+  );
+  assert.equal(passed.headers['x-ms-client-principal-id'], 'vouched');
   assert.equal(
     passed.headers['x-tagged'],
     'yes',

@@ -27,6 +27,21 @@ test('the front door serves a site by host through its instances, round-robin, w
   assert.equal(headers['x-forwarded-for'], '10.0.0.9, 127.0.0.1');
   assert.equal(headers['x-forwarded-proto'], 'http');
   assert.equal(headers['x-forwarded-host'], `api.localhost:${port}`);
+  // Identity headers are the front door's to set: a client's copies never reach the app.
+  const spoofed = await call(port, `api.localhost:${port}`, '/headers', {
+    headers: {
+      'X-MS-CLIENT-PRINCIPAL-NAME': 'admin@example.com',
+      'x-ms-client-principal': 'eyJhdXRoX3R5cCI6ImFhZCJ9',
+      'x-ms-token-aad-access-token': 'forged',
+      'x-ms-routing-name': 'production',
+    },
+  });
+  const forwarded = JSON.parse(spoofed.body).headers as Record<string, string>;
+  assert.deepEqual(
+    Object.keys(forwarded).filter((name) => name.startsWith('x-ms-')),
+    ['x-ms-routing-name'],
+    'only the non-identity x-ms- header is forwarded',
+  );
   const generated = await call(port, `api.localhost:${port}`, '/headers', {
     headers: { 'x-request-id': 'bad id with spaces' },
   });
