@@ -29,6 +29,20 @@ export interface ChunkPolicy {
  * The running hash is kept in memory so a streamed push is hashed once, as it arrives; after a
  * restart (or for another algorithm) the upload is re-read to verify it.
  */
+/**
+ * Running hashes (and short-chunk marks) kept at most. An upload a client abandons would otherwise
+ * keep its entry until a restart, so many abandoned uploads could grow memory without bound; the
+ * oldest entry goes first, and an upload whose hash was dropped is re-read once to verify it.
+ */
+export const MAX_TRACKED_UPLOADS = 1024;
+
+/** Sets `key` as the newest entry, dropping the oldest past MAX_TRACKED_UPLOADS. */
+function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_TRACKED_UPLOADS) map.delete(map.keys().next().value!);
+}
+
 export class UploadService {
   private readonly hashes = new Map<string, RunningHash>();
   /** Upload ids with a PATCH or PUT in progress: a second concurrent writer gets 416. */
@@ -50,7 +64,7 @@ export class UploadService {
     const id = randomUUID();
     await this.store.createUpload(id);
     await this.meta.createUpload(id, repository);
-    this.hashes.set(id, { algorithm, hash: hasherFor(algorithm), offset: 0 });
+    setBounded(this.hashes, id, { algorithm, hash: hasherFor(algorithm), offset: 0 });
     return id;
   }
 
@@ -146,7 +160,11 @@ export class UploadService {
    */
   async monolithic(repository: string, digest: Digest, data: Readable): Promise<number> {
     const id = randomUUID();
-    this.hashes.set(id, { algorithm: digest.algorithm, hash: hasherFor(digest.algorithm), offset: 0 });
+    setBounded(this.hashes, id, {
+      algorithm: digest.algorithm,
+      hash: hasherFor(digest.algorithm),
+      offset: 0,
+    });
     try {
       await this.store.createUpload(id);
       const size = await this.write(id, 0, data, undefined, false);
@@ -206,7 +224,8 @@ export class UploadService {
   }
 
   private noteChunkLength(id: string, length: number, policy: ChunkPolicy): void {
-    if (policy.minLength > 0 && length > 0 && length < policy.minLength) this.endedShort.set(id, length);
+    if (policy.minLength > 0 && length > 0 && length < policy.minLength)
+      setBounded(this.endedShort, id, length);
   }
 
   private async write(
@@ -244,7 +263,7 @@ export class UploadService {
         `Content-Range said the chunk ends at ${range.end} but it ended at ${size - 1}; the upload was cancelled`,
       );
     }
-    if (hashable && hash) this.hashes.set(id, { algorithm: hashable.algorithm, hash, offset: size });
+    if (hashable && hash) setBounded(this.hashes, id, { algorithm: hashable.algorithm, hash, offset: size });
     else this.hashes.delete(id);
     if (session) await this.meta.touchUpload(id);
     return size;
