@@ -272,3 +272,67 @@ test('a roll cut short by a shutdown: the deploy fails with 409, no process is l
     await again.close();
   }
 });
+
+test('a rollback that fails too: the instances still on the new version keep serving, the answer says so, and the old version stays the saved one', async (t) => {
+  const site = uniqueSite('rollfail');
+  const count = 2;
+  const work = await mkdtemp(join(tmpdir(), 'berth-rollfail-'));
+  const h = await harness([
+    { name: site, command: 'node server.mjs', root: 'api', instances: count, stopGracePeriod: '1s' },
+  ]);
+  t.after(async () => {
+    await h.close();
+    await rm(work, { recursive: true, force: true });
+  });
+  const port = h.frontdoor.port;
+  const host = `${site}.localhost`;
+
+  // v1 starts only while a file outside its folder exists: once it is gone, v1 can no longer start.
+  const allow = join(work, 'v1-may-start');
+  await writeFile(allow, '');
+  const v1 = await appVersion(
+    work,
+    'v1',
+    `import { existsSync } from 'node:fs';
+if (!existsSync(${JSON.stringify(allow)})) { console.error('v1 may not start any more'); process.exit(6); }`,
+  );
+  const deployed = await h.manager.deploy(site, { kind: 'directory', path: v1 });
+  await rm(allow);
+
+  // v2 starts once; its second instance fails, and rolling the first one back to v1 fails too.
+  const v2 = await appVersion(
+    work,
+    'v2',
+    `import { existsSync, writeFileSync } from 'node:fs';
+if (existsSync('started-once')) { console.error('this build refuses a second start'); process.exit(5); }
+writeFileSync('started-once', '');`,
+  );
+  const answered: string[] = [];
+  const load = loadTest(port, host, '/', 4, (body) => answered.push(versionOf(body)));
+  await until(() => answered.length > 20, 10_000, 'the load test to get going');
+  await assert.rejects(h.manager.deploy(site, { kind: 'directory', path: v2 }), (error: unknown) => {
+    assert.ok(error instanceof DeployFailed);
+    assert.equal(error.status, 422);
+    assert.match(error.message, /failed, part of the slot runs the new version: instance 2 of 2/);
+    assert.match(error.message, /rolling back failed too \(the process exited \(exit code: 6\)/);
+    assert.match(error.message, /so 1 instance still runs the new version/);
+    assert.equal(error.extra.rolledBack, false);
+    return true;
+  });
+  const seenAt = answered.length;
+  await until(() => answered.length > seenAt + 20, 10_000, 'requests after the failed rollback');
+  const stats = await load.stop();
+  assert.equal(stats.failed, 0, `failed requests: ${stats.errors.join(' | ')}`);
+
+  // Still count instances serving: one on v2 (the rollback could not replace it), one on v1.
+  const instances = h.manager.siteStatus(site).slots[0]!.instances;
+  assert.deepEqual(
+    instances.map((i) => i.state),
+    ['running', 'running'],
+  );
+  assert.deepEqual(new Set(answered.slice(seenAt)), new Set(['v1', 'v2']));
+  // The saved state names v1 (a restart runs it); v2's folder is kept because an instance runs it.
+  const state = JSON.parse(await readFile(join(h.dataDir, 'sites', 'state.json'), 'utf8'));
+  assert.equal(state.sites[site].slots.production.version.id, deployed.version);
+  assert.equal((await readdir(join(h.dataDir, 'sites', site, 'deployments'))).length, 2);
+});
