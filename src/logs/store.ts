@@ -10,7 +10,7 @@ import { OtlpExporter } from './otlp.js';
 import { SourceRegistry } from './sources.js';
 import { ID_PER_MS, openLogFile, readSources } from './sqlite-schema.js';
 import type { LogEntry, LogFilter, LogInput, LogPage, LogQuery, LogStore, LogStoreStats } from './types.js';
-import { WriterClient } from './writer-client.js';
+import { WriterClient, type WriterEvents } from './writer-client.js';
 import type { LineBatch } from './writer-protocol.js';
 
 export interface LogStoreOptions {
@@ -28,6 +28,9 @@ export interface EmbeddedLogStore extends LogStore {
 }
 
 const STREAM_CODE = { stdout: 1, stderr: 2 } as const;
+/** A stopped writer thread is restarted after this long, doubling on each failed start up to the max. */
+const RESTART_FIRST_MS = 1000;
+const RESTART_MAX_MS = 30_000;
 
 /**
  * The embedded log store. `write` never waits: a line gets its id, goes to live readers and the OTLP
@@ -66,7 +69,13 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   let immediate: NodeJS.Immediate | undefined;
   let closed = false;
 
-  const writer = new WriterClient(file, sources.all(), {
+  /** Written and failed counts of writer threads that stopped (each new thread counts from 0). */
+  let writtenBefore = 0;
+  let failedBefore = 0;
+  let restartDelay = RESTART_FIRST_MS;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const events: WriterEvents = {
     onFailed(lines, error) {
       log.error({ err: error, lines }, 'could not write log lines to the store; dropped them');
     },
@@ -78,12 +87,38 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       log.warn({ err: error }, message);
     },
     onCrash(error) {
+      const lost = lostInCrash();
       log.error(
-        { err: error, lost: lostInCrash() },
-        'the log writer thread stopped; new log lines are counted as dropped',
+        { err: error, lost, retryInMs: closed ? undefined : restartDelay },
+        closed
+          ? 'the log writer thread stopped'
+          : 'the log writer thread stopped; new lines wait in the queue while it restarts',
       );
+      if (!closed) restartTimer = setTimeout(restartWriter, restartDelay).unref();
     },
-  });
+  };
+  let writer = new WriterClient(file, sources.all(), events);
+
+  /**
+   * A new writer thread after one stopped (say, another process held the database locked past the busy
+   * timeout): lines handed to the stopped one are counted as dropped, lines queued since go to the new one.
+   * Each failed start doubles the wait, up to RESTART_MAX_MS.
+   */
+  function restartWriter(): void {
+    restartTimer = undefined;
+    if (closed) return;
+    dropped += lostInCrash();
+    writtenBefore += writer.written;
+    failedBefore += writer.failed;
+    sentLines = 0;
+    sentId = 0;
+    // A thread that had been storing lines gets the short wait next time; one that never did, a longer one.
+    restartDelay = writer.written > 0 ? RESTART_FIRST_MS : Math.min(restartDelay * 2, RESTART_MAX_MS);
+    // The new thread reads which sources are stored from the database; it is told about all of them.
+    writer = new WriterClient(file, sources.all(), events);
+    log.info('log writer thread restarted');
+    sendOutgoing();
+  }
 
   function nextId(time: number): number {
     lastId = Math.max(lastId + 1, time * ID_PER_MS);
@@ -141,7 +176,7 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
 
   function write(input: LogInput): void {
     if (closed) return;
-    if (writer.dead || queued() >= maxQueue) {
+    if (queued() >= maxQueue) {
       dropped++;
       const key = `${input.site}\u0000${input.slot}`;
       const entry = unreported.get(key) ?? {
@@ -177,13 +212,10 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     if (immediate) clearImmediate(immediate);
     timer = undefined;
     immediate = undefined;
-    if (outgoing.length === 0) return;
+    // While the writer restarts, lines stay queued (queued() bounds them by maxQueue).
+    if (outgoing.length === 0 || writer.dead) return;
     const lines = outgoing;
     outgoing = [];
-    if (writer.dead) {
-      dropped += lines.length;
-      return;
-    }
     for (let start = 0; start < lines.length; start += batchSize) {
       const end = Math.min(lines.length, start + batchSize);
       writer.send(encode(lines, start, end));
@@ -259,6 +291,11 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   /** Sends what is waiting and blocks until the writer has stored it (or failed and counted it). */
   function flush(): void {
     sendOutgoing();
+    if (writer.dead && outgoing.length > 0) {
+      throw new Error(
+        `the log writer thread has stopped and is restarting; ${outgoing.length} line(s) wait to be stored`,
+      );
+    }
     if (writer.doneId < sentId && !writer.dead) writer.waitForId(sentId);
     // Room again: the drop warning goes out now and is stored before flush returns.
     if (unreported.size > 0) {
@@ -306,8 +343,8 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     },
     stats(): LogStoreStats {
       return {
-        written: writer.written,
-        dropped: dropped + writer.failed + lostInCrash(),
+        written: writtenBefore + writer.written,
+        dropped: dropped + failedBefore + writer.failed + lostInCrash(),
         queued: queued(),
         bytes: reader.usedBytes(),
       };
@@ -321,6 +358,9 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
         log.error({ err: error }, 'could not store every log line before closing');
       }
       closed = true;
+      clearTimeout(restartTimer);
+      dropped += outgoing.length;
+      outgoing = [];
       clearInterval(retentionTimer);
       clearInterval(roomWatch);
       await writer.close();

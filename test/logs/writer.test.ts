@@ -149,7 +149,7 @@ test('after a flood stops, the drop warning goes out once the writer caught up, 
   assert.match(warnings[0]!, /dropped 2000 line\(s\) of api\/production/);
 });
 
-test('a writer thread that cannot start says why: flush() fails with the reason, lines are counted as dropped', async (t) => {
+test('a writer thread that cannot start says why, and is restarted: lines queued meanwhile are stored once it is up', async (t) => {
   const logged: Array<{ level: number; msg: string; err?: { message?: string } }> = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => logged.push(JSON.parse(s)) });
   const dir = mkdtempSync(join(tmpdir(), 'berth-logs-'));
@@ -160,12 +160,15 @@ test('a writer thread that cannot start says why: flush() fails with the reason,
   // load) and holds it longer than the writer's busy timeout (5 s).
   const other = new Database(join(dir, 'logs', 'logs.db'));
   other.exec('BEGIN EXCLUSIVE');
-  t.after(() => other.close());
+  t.after(() => other.open && other.close());
   store.write(line('cannot be stored'));
   assert.throws(() => store.flush(), /the log writer thread has stopped \(.*database is locked.*\)/);
-  store.write(line('after the writer stopped'));
-  assert.equal(store.stats().dropped, 2);
-  await store.close();
+  const until = async (what: RegExp) => {
+    const deadline = Date.now() + 10_000;
+    while (!logged.some((l) => what.test(l.msg)) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  await until(/writer thread stopped/);
   assert.ok(
     logged.some(
       (l) =>
@@ -175,4 +178,23 @@ test('a writer thread that cannot start says why: flush() fails with the reason,
     ),
     'the crash is logged with its reason',
   );
+  // While the writer is down, new lines wait (bounded by maxQueue) and a flush says so.
+  store.write(line('written while the writer was down'));
+  assert.equal(store.stats().queued, 1);
+  assert.throws(() => store.flush(), /restarting; 1 line\(s\) wait to be stored/);
+
+  other.exec('COMMIT');
+  other.close();
+  await until(/writer thread restarted/);
+  store.write(line('written after the restart'));
+  store.flush();
+  const page = store.query({ q: 'written', limit: 10 });
+  assert.deepEqual(page.entries.map((e) => e.message).sort(), [
+    'written after the restart',
+    'written while the writer was down',
+  ]);
+  const stats = store.stats();
+  assert.equal(stats.dropped, 1, 'only the line handed to the thread that stopped is lost');
+  assert.equal(stats.queued, 0);
+  await store.close();
 });
