@@ -154,7 +154,11 @@ export class WriterClient {
     const deadline = Date.now() + WRITER_WAIT_LIMIT;
     for (;;) {
       const seen = Atomics.load(this.signal, SIGNAL);
-      if (done()) return;
+      if (done()) {
+        // Read after the id that ended the wait: the counts written before it (see writeLines).
+        Atomics.load(this.signal, SIGNAL);
+        return;
+      }
       if (this.dead) {
         // The thread's last messages (its crash reason among them) are read now: the event loop is not running.
         for (let m; (m = receiveMessageOnPort(this.port));) this.dispatch(m.message as FromWriter);

@@ -52,6 +52,9 @@ function writeLines(batches: LineBatch[]): void {
     values[FAILED] = values[FAILED]! + lines;
     send({ kind: 'failed', lines, error: errorText(error) });
   }
+  // The counts must be visible before the id a flush waits for; plain stores to shared memory may be
+  // reordered, an Atomics call between them may not.
+  Atomics.add(signal, SIGNAL, 0);
   if (last !== undefined) values[DONE_ID] = last;
   publish();
 }
@@ -65,6 +68,7 @@ function retention(request: Extract<ToWriter, { kind: 'retention' }>): void {
     values[RESULT] = -1;
     send({ kind: 'retention-failed', seq: request.seq, error: errorText(error) });
   }
+  Atomics.add(signal, SIGNAL, 0); // RESULT before DONE_SEQ, as above
   values[DONE_SEQ] = request.seq;
   publish();
 }
