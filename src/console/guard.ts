@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { isLoopbackHost } from '../lib/listen.js';
+import { hostNameOf, isLoopbackHost } from '../lib/listen.js';
 import type { Logger } from '../lib/logger.js';
+import { readCredentials } from '../registry/access/credentials.js';
 import { HtpasswdUsers } from '../registry/access/htpasswd.js';
 
 export interface ConsoleGuardOptions {
@@ -35,8 +36,7 @@ export function consoleGuard(options: ConsoleGuardOptions): onRequestAsyncHookHa
 
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const refusal = hostOrOriginRefusal(request.headers.host, request.headers.origin, loopback, allowed);
-    const denied =
-      refusal ?? (users ? await credentialsRefusal(request.headers.authorization, users) : undefined);
+    const denied = refusal ?? (users ? await credentialsRefusal(request.headers, users) : undefined);
     if (!denied) return;
     if (denied.status === 401) reply.header('www-authenticate', REALM);
     reply
@@ -58,7 +58,7 @@ export function hostOrOriginRefusal(
   loopback: boolean,
   allowed: Set<string>,
 ): Refusal | undefined {
-  const name = host ? hostName(host) : '';
+  const name = host ? hostNameOf(host) : '';
   if (!name) return { status: 403, detail: 'a Host header is required' };
   // On loopback the loopback names are served; elsewhere any name unless allowedHosts narrows it.
   const served = allowed.has(name) || (loopback ? isLoopbackHost(name) : allowed.size === 0);
@@ -75,21 +75,15 @@ export function hostOrOriginRefusal(
 }
 
 async function credentialsRefusal(
-  authorization: string | undefined,
+  headers: FastifyRequest['headers'],
   users: HtpasswdUsers,
 ): Promise<Refusal | undefined> {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
-  if (!match) return { status: 401, detail: 'the console needs a user name and password (HTTP Basic)' };
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const ok = colon > 0 && (await users.verify(decoded.slice(0, colon), decoded.slice(colon + 1)));
+  const credentials = readCredentials(headers);
+  if (credentials.kind === 'none') {
+    return { status: 401, detail: 'the console needs a user name and password (HTTP Basic)' };
+  }
+  const ok = credentials.kind === 'basic' && (await users.verify(credentials.user, credentials.password));
   return ok ? undefined : { status: 401, detail: 'wrong user name or password' };
-}
-
-/** "[::1]:8090" → "[::1]", "Console.Example:443" → "console.example". */
-function hostName(value: string): string {
-  const lower = value.toLowerCase();
-  return lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : (lower.split(':')[0] ?? '');
 }
 
 /** "http://127.0.0.1:8090" → "127.0.0.1:8090"; "null" and garbage → "" (never equal to a Host). */

@@ -31,3 +31,9 @@ export function isLoopbackHost(host: string): boolean {
   const name = host.replace(/^\[|\]$/g, '').toLowerCase();
   return name === 'localhost' || name === '::1' || /^127(?:\.\d{1,3}){3}$/.test(name);
 }
+
+/** The host name of a Host header, lowercased, without its port: "[::1]:8080" → "[::1]", "Api.Example:80" → "api.example". */
+export function hostNameOf(hostHeader: string): string {
+  const lower = hostHeader.toLowerCase();
+  return lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : (lower.split(':')[0] ?? '');
+}

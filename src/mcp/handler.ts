@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostNameOf } from '../lib/listen.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import type { ToolCatalog } from './types.js';
 import { ArgumentChecker } from './protocol/arguments.js';
@@ -86,12 +87,6 @@ const DEFAULT_SERVER_INFO: ServerInfo = { name: 'berth-mcp', version: '0.1.0' };
 /** The loopback names a DNS-rebinding guard allows. */
 export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
 
-function hostName(value: string): string {
-  // "[::1]:8080" → "[::1]", "example.com:80" → "example.com"
-  if (value.startsWith('[')) return value.slice(0, value.indexOf(']') + 1).toLowerCase();
-  return (value.split(':')[0] ?? '').toLowerCase();
-}
-
 function originHost(origin: string): string | undefined {
   try {
     return new URL(origin).hostname.toLowerCase();
@@ -155,7 +150,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
   function originProblem(req: IncomingMessage): string | undefined {
     if (allowedHosts) {
       const host = req.headers.host;
-      if (!host || !allowedHosts.includes(hostName(host))) return `Host "${host ?? ''}" is not allowed`;
+      if (!host || !allowedHosts.includes(hostNameOf(host))) return `Host "${host ?? ''}" is not allowed`;
     }
     const origin = headerValue(req.headers, 'origin');
     if (origin && allowedOrigins) {

@@ -4,28 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { forEachCombo } from './support/harness.js';
-import { bin, blob, errorCode, sha256 } from './support/oci.js';
+import { bin, blob, errorCode, patchChunk as patch, sha256, startUpload } from './support/oci.js';
 
 const MIN = 1024;
-
-/** POST to start a session; returns its Location. */
-async function startUpload(url: string, repository: string): Promise<string> {
-  const res = await fetch(`${url}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
-  assert.equal(res.status, 202);
-  return res.headers.get('location')!;
-}
-
-/** PATCH `bytes` as the chunk that starts at `start`. */
-function patch(url: string, location: string, bytes: Buffer, start: number): Promise<Response> {
-  return fetch(`${url}${location}`, {
-    method: 'PATCH',
-    body: bin(bytes),
-    headers: {
-      'Content-Type': 'application/octet-stream',
-      'Content-Range': `${start}-${start + bytes.length - 1}`,
-    },
-  });
-}
 
 await forEachCombo(
   describe,

@@ -5,23 +5,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MAX_TRACKED_UPLOADS } from '../../src/registry/uploads.js';
 import { COMBOS, startTestRegistry } from './support/harness.js';
-import { bin, blob, sha256 } from './support/oci.js';
+import { blob, patchChunk, sha256, startUpload } from './support/oci.js';
 
-async function startUpload(url: string, repository: string): Promise<string> {
-  const res = await fetch(`${url}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
-  assert.equal(res.status, 202);
-  return res.headers.get('location')!;
-}
-
+/** PATCH a chunk that must be accepted. */
 async function patch(url: string, location: string, bytes: Buffer, start: number): Promise<void> {
-  const res = await fetch(`${url}${location}`, {
-    method: 'PATCH',
-    body: bin(bytes),
-    headers: {
-      'Content-Type': 'application/octet-stream',
-      'Content-Range': `${start}-${start + bytes.length - 1}`,
-    },
-  });
+  const res = await patchChunk(url, location, bytes, start);
   assert.equal(res.status, 202, await res.text());
 }
 

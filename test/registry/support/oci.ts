@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -43,6 +44,25 @@ export async function pushBlob(url: string, repository: string, b: Blob): Promis
     method: 'POST',
     body: bin(b.bytes),
     headers: { 'Content-Type': 'application/octet-stream' },
+  });
+}
+
+/** POST to start an upload session; returns its Location. */
+export async function startUpload(url: string, repository: string): Promise<string> {
+  const res = await fetch(`${url}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
+  assert.equal(res.status, 202);
+  return res.headers.get('location')!;
+}
+
+/** PATCH `bytes` as the chunk of an upload session that starts at `start`. */
+export function patchChunk(url: string, location: string, bytes: Buffer, start: number): Promise<Response> {
+  return fetch(`${url}${location}`, {
+    method: 'PATCH',
+    body: bin(bytes),
+    headers: {
+      'Content-Type': 'application/octet-stream',
+      'Content-Range': `${start}-${start + bytes.length - 1}`,
+    },
   });
 }
 
