@@ -35,6 +35,11 @@ export const frontdoorSchema = z
     idleTimeout: durationSchema.default(120_000),
     /** Sockets kept open to each instance between requests. */
     maxIdleSockets: z.number().int().min(0).max(10_000).default(256),
+    /**
+     * Plain proxied requests are read and answered without node:http's per-message objects (see
+     * docs/frontdoor.md); false sends every request through node:http.
+     */
+    fastPath: z.boolean().default(true),
   })
   .prefault({});
 

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SiteMcpConfig } from '../config/mcp.js';
@@ -6,6 +5,7 @@ import type { Logger } from '../lib/logger.js';
 import { buildCatalog, createMcpHandler, loadSpec, type McpHandler, type ToolCatalog } from '../mcp/index.js';
 import type { SiteManager } from '../sites/index.js';
 import type { FrontdoorMiddleware, RequestContext } from './middleware.js';
+import type { RequestHead } from './request-head.js';
 
 const PRODUCTION = 'production';
 
@@ -129,7 +129,7 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
     return created;
   }
 
-  const pathnameOf = (req: IncomingMessage): string => {
+  const pathnameOf = (req: RequestHead): string => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     return query === -1 ? url : url.slice(0, query);

@@ -1,6 +1,6 @@
-import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { PROBLEM_CONTENT_TYPE, problem } from '../lib/problem.js';
+import type { ProxiedResponse } from './fast-message.js';
 
 const TITLES: Record<number, string> = {
   404: 'Not Found',
@@ -12,7 +12,7 @@ const TITLES: Record<number, string> = {
 
 /** A problem+json answer from the front door itself (no instance could answer). */
 export function sendProblem(
-  res: ServerResponse,
+  res: ProxiedResponse,
   status: number,
   detail: string,
   requestId: string,
@@ -23,12 +23,10 @@ export function sendProblem(
     return;
   }
   const body = JSON.stringify(problem(status, TITLES[status] ?? 'Error', detail, { requestId, ...extra }));
-  res.writeHead(status, {
-    'content-type': PROBLEM_CONTENT_TYPE,
-    'content-length': Buffer.byteLength(body),
-    'x-request-id': requestId,
-    ...(status === 503 ? { 'retry-after': '5' } : {}),
-  });
+  const headers = ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body))];
+  headers.push('x-request-id', requestId);
+  if (status === 503) headers.push('retry-after', '5');
+  res.writeHead(status, undefined, headers);
   res.end(body);
 }
 

@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Instance } from '../sites/index.js';
 import type { Deadline } from './deadlines.js';
+import type { ProxiedRequest, ProxiedResponse } from './fast-message.js';
 import type { Forward } from './proxy.js';
 import { downstreamHeaders, headerOf, upstreamHead } from './headers.js';
 import { ResponseParser, type ResponseHead } from './response-parser.js';
@@ -21,7 +21,7 @@ export interface RequestBody {
   chunked: boolean;
 }
 
-export function requestBodyOf(req: IncomingMessage): RequestBody {
+export function requestBodyOf(req: { rawHeaders: string[] }): RequestBody {
   const chunked = headerOf(req.rawHeaders, 'transfer-encoding') !== undefined;
   const length = headerOf(req.rawHeaders, 'content-length');
   return { present: chunked || (length !== undefined && length !== '0'), chunked };
@@ -52,8 +52,8 @@ export class Exchange implements ConnectionUser, Deadline {
 
   constructor(
     private readonly host: ExchangeHost,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    readonly req: ProxiedRequest,
+    readonly res: ProxiedResponse,
     readonly forward: Forward,
     /** 1 for the first try; a retry on another instance counts up. */
     readonly attempt: number,

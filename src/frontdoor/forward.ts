@@ -1,9 +1,10 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Instance, Site, SiteManager } from '../sites/index.js';
 import { cookieValue, type Balancer } from './balancer.js';
 import { cookieHeaderOf } from './headers.js';
 import type { RequestContext } from './middleware.js';
 import type { Forward } from './proxy.js';
+import type { RequestHead } from './request-head.js';
 import type { Route } from './router.js';
 
 const AFFINITY = 'ARRAffinity';
@@ -31,7 +32,7 @@ export class RoutedRequest implements Forward, RequestContext {
     private readonly deps: ServiceDeps,
     private readonly route: Route,
     readonly requestId: string,
-    req: IncomingMessage,
+    req: RequestHead,
     headers: string[] | IncomingHttpHeaders,
   ) {
     this.site = route.site.name;

@@ -33,18 +33,18 @@ function isIdentityHeader(lower: string): boolean {
 }
 
 /**
- * The client's raw header list without identity headers, which are also deleted from `req.headers`.
- * The same array when there are none (the common case costs one character test per header).
+ * The client's raw header list without identity headers, which are also deleted from `headers`
+ * (node's `req.headers`, when there is one). The same array when there are none (the common case
+ * costs one character test per header).
  */
-export function withoutClientIdentity(req: IncomingMessage): string[] {
-  const raw = req.rawHeaders;
+export function withoutClientIdentity(raw: string[], headers?: IncomingHttpHeaders): string[] {
   let kept: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = (name.charCodeAt(0) | 32) === 120 /* x */ ? name.toLowerCase() : '';
     if (lower && isIdentityHeader(lower)) {
       kept ??= raw.slice(0, i);
-      delete req.headers[lower];
+      if (headers) delete headers[lower];
     } else if (kept) kept.push(name, raw[i + 1]!);
   }
   return kept ?? raw;
@@ -68,7 +68,7 @@ export function newRequestId(): string {
 }
 
 /** Keeps a well-formed incoming X-Request-Id (so a trace spans hops); otherwise makes one. */
-export function requestIdOf(req: IncomingMessage): string {
+export function requestIdOf(req: { rawHeaders: string[] }): string {
   const given = headerOf(req.rawHeaders, 'x-request-id');
   return given !== undefined && REQUEST_ID.test(given) ? given : newRequestId();
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { RequestHead } from './request-head.js';
 
 /** What a middleware knows about the request besides the request itself. */
 export interface RequestContext {
@@ -24,10 +25,11 @@ export interface FrontdoorMiddleware {
   name: string;
   /**
    * Optional cheap test: false skips the middleware for this request without running it. When no
-   * middleware applies, the request takes the proxy's fast path (raw headers, no header object);
-   * once one runs, the proxy forwards `req.headers` as the middleware left them.
+   * middleware applies, the request takes the proxy's fast path (read off the socket, raw headers,
+   * no IncomingMessage); once one applies, node:http reads the request and the proxy forwards
+   * `req.headers` as the middleware left them. It sees only the method, URL and raw headers.
    */
-  applies?(req: IncomingMessage, context: RequestContext): boolean;
+  applies?(req: RequestHead, context: RequestContext): boolean;
   handle(
     req: IncomingMessage,
     res: ServerResponse,
@@ -53,7 +55,7 @@ export function answerPath(
   handle: (req: IncomingMessage, res: ServerResponse, context: RequestContext) => void | Promise<void>,
 ): FrontdoorMiddleware {
   const below = path.endsWith('/') ? path : `${path}/`;
-  const matches = (req: IncomingMessage): boolean => {
+  const matches = (req: RequestHead): boolean => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const pathname = query === -1 ? url : url.slice(0, query);

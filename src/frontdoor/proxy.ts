@@ -1,4 +1,4 @@
-import { request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FrontdoorConfig } from '../config/frontdoor.js';
 import type { Logger } from '../lib/logger.js';
@@ -6,6 +6,7 @@ import type { Instance } from '../sites/index.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { sendProblem, socketProblem } from './errors.js';
 import { Exchange, requestBodyOf, type ExchangeHost } from './exchange.js';
+import type { ProxiedRequest, ProxiedResponse } from './fast-message.js';
 import { upgradeHeaders } from './headers.js';
 import { UpstreamPool } from './upstream.js';
 
@@ -75,7 +76,7 @@ export class Proxy implements ExchangeHost {
     for (const pool of this.livePools) pool.destroyAll();
   }
 
-  web(req: IncomingMessage, res: ServerResponse, forward: Forward, attempt = 1, exclude?: Instance): void {
+  web(req: ProxiedRequest, res: ProxiedResponse, forward: Forward, attempt = 1, exclude?: Instance): void {
     const picked = forward.pick(exclude);
     if (!(picked as Instance).id) {
       sendProblem(res, 503, (picked as { unavailable: string }).unavailable, forward.requestId, {
@@ -217,7 +218,7 @@ export class Proxy implements ExchangeHost {
 }
 
 /** Requests without a body can be sent again (the instance never saw them). */
-function canRetry(req: IncomingMessage): boolean {
+function canRetry(req: ProxiedRequest): boolean {
   return !requestBodyOf(req).present && req.method !== 'POST' && req.method !== 'PATCH';
 }
 

@@ -1,3 +1,5 @@
+import { hasControl, isToken, skipSpace, trimSpaceEnd } from './http-chars.js';
+
 /**
  * An HTTP/1.1 response parser for the proxy's own upstream connections (RFC 9112). It reads the
  * status line and header fields, then frames the body (Content-Length, chunked, or until the
@@ -29,7 +31,6 @@ export interface ResponseEvents {
 const MAX_HEAD = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
 const STATUS_LINE = /^HTTP\/1\.[01] [1-9]\d\d(?: [^\r\n]*)?$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEX = /^[0-9A-Fa-f]{1,12}$/;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -156,25 +157,38 @@ export class ResponseParser {
   }
 
   private parseHead(text: string): void {
-    const lines = text.split('\r\n');
-    const first = lines[0]!;
-    if (!STATUS_LINE.test(first))
+    let lineEnd = text.indexOf('\r\n');
+    if (lineEnd === -1) lineEnd = text.length;
+    const first = text.slice(0, lineEnd);
+    if (!STATUS_LINE.test(first) || hasControl(first, 13, first.length))
       throw new UpstreamProtocolError(`malformed status line ${JSON.stringify(first.slice(0, 80))}`);
     const status = Number(first.slice(9, 12));
     if (first.charCodeAt(7) === 48 /* HTTP/1.0 */) this.reusable = false;
     const headers: string[] = [];
     let contentLength = -1;
     let transferEncoding = false;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0)
-        throw new UpstreamProtocolError(`malformed header line ${JSON.stringify(line.slice(0, 80))}`);
-      const name = line.slice(0, colon);
-      if (!TOKEN.test(name))
-        throw new UpstreamProtocolError(`malformed header name ${JSON.stringify(name.slice(0, 80))}`);
-      const value = line.slice(colon + 1).trim();
+    // Field by field with indexOf and character tables: no split, no regular expression per field.
+    for (let pos = lineEnd + 2; pos < text.length;) {
+      let next = text.indexOf('\r\n', pos);
+      if (next === -1) next = text.length;
+      const colon = text.indexOf(':', pos);
+      if (colon <= pos || colon > next)
+        throw new UpstreamProtocolError(
+          `malformed header line ${JSON.stringify(text.slice(pos, Math.min(next, pos + 80)))}`,
+        );
+      if (!isToken(text, pos, colon))
+        throw new UpstreamProtocolError(
+          `malformed header name ${JSON.stringify(text.slice(pos, Math.min(colon, pos + 80)))}`,
+        );
+      const name = text.slice(pos, colon);
+      const from = skipSpace(text, colon + 1, next);
+      const to = trimSpaceEnd(text, from, next);
+      // A control character would split or corrupt the head the client receives (node:http refuses it too).
+      if (hasControl(text, from, to))
+        throw new UpstreamProtocolError(`header ${name} holds a control character`);
+      const value = text.slice(from, to);
       headers.push(name, value);
+      pos = next + 2;
       const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
       if (lower === 'content-length') {
         if (!/^\d{1,15}$/.test(value) || (contentLength !== -1 && contentLength !== Number(value)))

@@ -1,8 +1,8 @@
-import type { IncomingMessage } from 'node:http';
 import type { RouterConfig } from '../config/frontdoor.js';
 import type { Site, SiteManager } from '../sites/index.js';
 import { cookieValue } from './balancer.js';
 import { cookieHeaderOf, headerOf } from './headers.js';
+import type { RequestHead } from './request-head.js';
 
 export interface Route {
   site: Site;
@@ -14,7 +14,7 @@ export interface Route {
 }
 
 /** The host without port, lower case; `[::1]:8080` → `::1`. */
-export function hostOf(req: IncomingMessage): string {
+export function hostOf(req: RequestHead): string {
   const host = headerOf(req.rawHeaders, 'host') ?? '';
   if (host.startsWith('[')) return host.slice(1, host.indexOf(']')).toLowerCase();
   const colon = host.indexOf(':');
@@ -52,7 +52,7 @@ export class Routers {
     this.ordered = [...routers].sort((a, b) => score(b) - score(a));
   }
 
-  match(req: IncomingMessage): Route | undefined {
+  match(req: RequestHead): Route | undefined {
     const host = hostOf(req);
     const url = req.url ?? '/';
     let site: Site | undefined;
@@ -81,7 +81,7 @@ export class Routers {
 const ROUTING = 'x-ms-routing-name';
 
 /** App Service's traffic routing: `?x-ms-routing-name=<slot|self>` pins with a cookie; the cookie keeps it. */
-function chosenSlot(site: Site, req: IncomingMessage): { slot: string; pinCookie?: string } {
+function chosenSlot(site: Site, req: RequestHead): { slot: string; pinCookie?: string } {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   if (q !== -1 && url.includes(ROUTING, q)) {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FrontdoorConfig } from '../config/frontdoor.js';
 import { parseListen, urlFor } from '../lib/listen.js';
@@ -8,10 +8,13 @@ import type { RunningService } from '../lib/service.js';
 import type { SiteManager } from '../sites/index.js';
 import { Balancer } from './balancer.js';
 import { sendProblem, socketProblem } from './errors.js';
+import { FastConnections } from './fast-connection.js';
+import type { FastRequest, FastResponse } from './fast-message.js';
 import { RoutedRequest } from './forward.js';
 import { requestIdOf, withoutClientIdentity } from './headers.js';
 import { runChain, type FrontdoorMiddleware, type MiddlewareMap, type RequestContext } from './middleware.js';
 import { Proxy } from './proxy.js';
+import type { RequestHead } from './request-head.js';
 import { Routers, hostOf } from './router.js';
 
 export interface FrontdoorOptions {
@@ -29,9 +32,10 @@ export interface Frontdoor extends RunningService {
 }
 
 /**
- * The edge: routers (host, path) → middlewares → service (load balancer → instance). A node:http
- * server in front, the proxy's own kept-alive connections behind; every answer it makes itself
- * is problem+json.
+ * The edge: routers (host, path) → middlewares → service (load balancer → instance). In front, the
+ * fast path reads plain proxied requests off the socket itself and hands every other connection
+ * (middlewares, upgrades, unusual framing, errors) to a node:http server; behind, the proxy's own
+ * kept-alive connections. Every answer it makes itself is problem+json.
  */
 export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdoor> {
   const { config, manager, logger } = options;
@@ -47,7 +51,7 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
   /** The middlewares of a site (`*` first) that want this request; none means the proxy's fast path. */
   const applying = (
     site: string,
-    req: IncomingMessage,
+    req: RequestHead,
     context: RequestContext,
   ): FrontdoorMiddleware[] | undefined => {
     let list: FrontdoorMiddleware[] | undefined;
@@ -71,7 +75,13 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
       return;
     }
     // Until a middleware runs, the proxy sends the raw header list on (no header object is built).
-    const routed = new RoutedRequest(deps, route, requestId, req, withoutClientIdentity(req));
+    const routed = new RoutedRequest(
+      deps,
+      route,
+      requestId,
+      req,
+      withoutClientIdentity(req.rawHeaders, req.headers),
+    );
     const chain = applying(routed.site, req, routed);
     if (!chain) return proxy.web(req, res, routed);
     runChain(
@@ -98,7 +108,7 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     const requestId = requestIdOf(req);
     const route = routers.match(req);
     if (!route) return socketProblem(socket, 404, `no site is served at host "${hostOf(req)}"`, requestId);
-    withoutClientIdentity(req);
+    withoutClientIdentity(req.rawHeaders, req.headers);
     const routed = new RoutedRequest(deps, route, requestId, req, req.headers);
     const chain = [...(middlewares['*'] ?? []), ...(middlewares[routed.site] ?? [])].filter(
       (mw) => mw.upgrade,
@@ -119,10 +129,46 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     onRequest,
   );
   server.on('upgrade', onUpgrade);
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable)
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
+  const fast = config.fastPath
+    ? fastPathOf(
+        server,
+        (request, response) => {
+          const route = routers.match(request);
+          if (!route) return false; // node:http answers the 404
+          const routed = new RoutedRequest(
+            deps,
+            route,
+            requestIdOf(request),
+            request,
+            withoutClientIdentity(request.rawHeaders),
+          );
+          if (applying(routed.site, request, routed)) return false;
+          try {
+            proxy.web(request, response, routed);
+          } catch (error) {
+            logger.error({ err: error, site: routed.site, requestId: routed.requestId }, 'request not sent');
+            sendProblem(
+              response,
+              500,
+              `the request cannot be sent on: ${(error as Error).message}`,
+              routed.requestId,
+            );
+          }
+          return true;
+        },
+        logger,
+      )
+    : undefined;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    // As node:http's own default: 431 for an oversized head, 408 for a slow one, else 400.
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
   const address = parseListen(config.listen);
   await new Promise<void>((resolve, reject) => {
@@ -144,10 +190,43 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
       // Stop accepting, let in-flight requests finish (10 s at most), then cut what is left.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), 10_000);
+      fast?.closeIdle();
+      const timer = setTimeout(() => {
+        server.closeAllConnections();
+        fast?.destroyAll();
+      }, 10_000);
       await closed;
       clearTimeout(timer);
       proxy.close();
     },
   };
+}
+
+/**
+ * Puts the fast path in front of node:http: the server's own 'connection' listener is kept and
+ * called for the connections the fast path hands over, so they get everything node:http does
+ * (its parser, errors, timeouts, upgrades). Undefined, and node:http alone, if that listener is
+ * not the one this relies on.
+ */
+function fastPathOf(
+  server: ReturnType<typeof createServer>,
+  dispatch: (request: FastRequest, response: FastResponse) => boolean,
+  logger: Logger,
+): FastConnections | undefined {
+  const listeners = server.listeners('connection') as ((socket: Socket) => void)[];
+  if (listeners.length !== 1) {
+    logger.warn(
+      { listeners: listeners.length },
+      'front door fast path off: node:http is not set up as expected',
+    );
+    return undefined;
+  }
+  const nodeListener = listeners[0]!;
+  const fast = new FastConnections(
+    { dispatch, handOff: (socket) => nodeListener.call(server, socket) },
+    { headersTimeout: server.headersTimeout, keepAliveTimeout: server.keepAliveTimeout },
+  );
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => fast.accept(socket));
+  return fast;
 }

@@ -1,0 +1,223 @@
+import type { Socket } from 'node:net';
+import { FastRequest, FastResponse, type ResponseOwner } from './fast-message.js';
+import { MAX_HEAD_BYTES, parseRequestHead } from './request-head.js';
+
+export interface FastPathHost {
+  /** Takes the request (and answers it), or returns false, before writing anything, to leave it to node:http. */
+  dispatch(request: FastRequest, response: FastResponse): boolean;
+  /** Gives the connection, with the bytes not yet read put back, to node:http's server. */
+  handOff(socket: Socket): void;
+}
+
+export interface FastPathTimeouts {
+  /** A request head must be complete this long after its first byte (node:http's headersTimeout). */
+  headersTimeout: number;
+  /** An idle kept-alive connection is closed after this long (node:http's keepAliveTimeout). */
+  keepAliveTimeout: number;
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+const TIMEOUT_408 = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+
+/**
+ * The client connections on the front door's fast path: requests are read off the socket with the
+ * strict parser in request-head.ts and answered with FastResponse, one at a time (pipelined ones
+ * wait in the buffer, and reading pauses once a head's worth is waiting). The first request the
+ * fast path does not take hands the connection, with everything unread, to node:http for good.
+ */
+export class FastConnections {
+  private readonly live = new Set<FastConnection>();
+  private readonly sweeper: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(
+    private readonly host: FastPathHost,
+    private readonly timeouts: FastPathTimeouts,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(Date.now()), 1_000);
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  accept(socket: Socket): void {
+    this.live.add(new FastConnection(socket, this.host, this));
+  }
+
+  forget(connection: FastConnection): void {
+    this.live.delete(connection);
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Closes idle connections now; busy ones close once their response is written. */
+  closeIdle(): void {
+    this.closing = true;
+    clearInterval(this.sweeper);
+    for (const connection of this.live) connection.closeIfIdle();
+  }
+
+  destroyAll(): void {
+    for (const connection of this.live) connection.socket.destroy();
+  }
+
+  private sweep(now: number): void {
+    const { headersTimeout, keepAliveTimeout } = this.timeouts;
+    for (const connection of this.live) connection.checkTimeouts(now, headersTimeout, keepAliveTimeout);
+  }
+}
+
+class FastConnection implements ResponseOwner {
+  /** Bytes read and not yet parsed (a partial head, or pipelined requests). */
+  private buffered: Buffer | undefined;
+  private request: FastRequest | undefined;
+  private response: FastResponse | undefined;
+  /** Request body bytes still to come from the client. */
+  private bodyRemaining = 0;
+  private headStartedAt = 0;
+  private idleSince = Date.now();
+  private dispatching = false;
+  /** The connection is ending: nothing more is read from it. */
+  private ending = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly host: FastPathHost,
+    private readonly owner: FastConnections,
+  ) {
+    socket.on('data', this.onData);
+    socket.on('close', this.onClose);
+    socket.on('error', ignore);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.ending) return;
+    let data = chunk;
+    if (this.bodyRemaining > 0) {
+      const take = Math.min(this.bodyRemaining, data.length);
+      this.bodyRemaining -= take;
+      this.request?.pushBody(take === data.length ? data : data.subarray(0, take), this.bodyRemaining === 0);
+      if (take === data.length) return;
+      data = data.subarray(take);
+    }
+    this.buffered = this.buffered ? Buffer.concat([this.buffered, data]) : data;
+    if (!this.response) this.next();
+    else if (this.buffered.length > MAX_HEAD_BYTES) this.socket.pause(); // pipelined requests wait
+  };
+
+  private readonly onClose = (): void => {
+    this.owner.forget(this);
+    this.ending = true;
+    const response = this.response;
+    this.response = undefined;
+    if (response && !response.writableFinished) response.emitClose();
+  };
+
+  responseEnded(response: FastResponse): void {
+    if (response !== this.response) return;
+    this.response = undefined;
+    if (this.bodyRemaining === 0) this.request = undefined;
+    if (this.dispatching) return; // next() carries on after dispatch returns
+    if (this.afterResponse(response)) this.next();
+  }
+
+  /** After a response: false when the connection ends instead of reading the next request. */
+  private afterResponse(response: FastResponse): boolean {
+    // A body the client is still sending (the instance answered early) cannot be skipped safely.
+    if (!response.keepAlive || this.bodyRemaining > 0) {
+      this.end();
+      return false;
+    }
+    this.idleSince = Date.now();
+    if (this.socket.isPaused()) this.socket.resume();
+    return true;
+  }
+
+  /** Reads and dispatches the buffered requests, one at a time. */
+  private next(): void {
+    while (this.buffered && !this.response && !this.ending) {
+      const buffer = this.buffered;
+      const end = buffer.indexOf(HEAD_END);
+      if (end === -1) {
+        if (buffer.length > MAX_HEAD_BYTES) return this.handOff();
+        this.headStartedAt ||= Date.now();
+        return;
+      }
+      const head = end <= MAX_HEAD_BYTES ? parseRequestHead(buffer, end) : undefined;
+      if (!head) return this.handOff();
+      const request = new FastRequest(head, this.socket);
+      const keepAlive = !head.close && !this.owner.isClosing;
+      const response = new FastResponse(this, this.socket, head.method === 'HEAD', keepAlive);
+      this.buffered = undefined;
+      this.headStartedAt = 0;
+      this.idleSince = 0;
+      this.request = request;
+      this.response = response;
+      this.bodyRemaining = head.contentLength;
+      this.dispatching = true;
+      let taken: boolean;
+      try {
+        taken = this.host.dispatch(request, response);
+      } finally {
+        this.dispatching = false;
+      }
+      if (!taken) {
+        // Nothing was written: node:http reads this request again, from its first byte.
+        this.request = this.response = undefined;
+        this.bodyRemaining = 0;
+        this.buffered = buffer;
+        return this.handOff();
+      }
+      let rest = buffer.subarray(end + 4);
+      if (this.bodyRemaining > 0 && rest.length > 0) {
+        const take = Math.min(this.bodyRemaining, rest.length);
+        this.bodyRemaining -= take;
+        this.request?.pushBody(rest.subarray(0, take), this.bodyRemaining === 0);
+        rest = rest.subarray(take);
+      }
+      if (this.bodyRemaining === 0 && !this.response) this.request = undefined;
+      if (rest.length > 0) this.buffered = rest;
+      // Answered during dispatch (the front door's own 503, say): go on with the next one, if any.
+      if (!this.response && !this.afterResponse(response)) return;
+    }
+  }
+
+  private handOff(): void {
+    const socket = this.socket;
+    socket.removeListener('data', this.onData);
+    socket.removeListener('close', this.onClose);
+    socket.removeListener('error', ignore);
+    this.owner.forget(this);
+    this.ending = true;
+    if (this.buffered) socket.unshift(this.buffered);
+    this.buffered = undefined;
+    this.host.handOff(socket);
+    if (socket.isPaused()) socket.resume();
+  }
+
+  private end(): void {
+    this.ending = true;
+    this.buffered = undefined;
+    this.socket.end();
+  }
+
+  closeIfIdle(): void {
+    if (!this.response) this.end();
+  }
+
+  checkTimeouts(now: number, headersTimeout: number, keepAliveTimeout: number): void {
+    if (this.ending || this.response) return;
+    if (this.headStartedAt !== 0) {
+      if (now - this.headStartedAt > headersTimeout) {
+        this.ending = true;
+        this.socket.end(TIMEOUT_408);
+      }
+    } else if (this.idleSince !== 0 && now - this.idleSince > keepAliveTimeout) this.end();
+  }
+}
+
+function ignore(): void {}
