@@ -136,6 +136,11 @@ test('malformed responses throw UpstreamProtocolError', () => {
     'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx',
     'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
     `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(70_000)}`,
+    // Control characters (other than HTAB) in a value or the reason would corrupt the client's head.
+    'HTTP/1.1 200 OK\r\nX-A: a\x01b\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nX-A: a\nX-B: b\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nX-A: a\x7f\r\n\r\n',
+    'HTTP/1.1 200 O\x00K\r\n\r\n',
   ];
   for (const wire of bad)
     assert.throws(() => parse(wire), UpstreamProtocolError, JSON.stringify(wire.slice(0, 60)));
