@@ -64,7 +64,8 @@ let idCounter = randomBytes(4).readUInt32BE(0);
 
 export function newRequestId(): string {
   idCounter = (idCounter + 1) % 0x1000000000000;
-  return idPrefix + idCounter.toString(16).padStart(12, '0');
+  // 12 hex digits, zero-padded: the leading 1 of 2^48 + counter is cut off.
+  return idPrefix + (0x1000000000000 + idCounter).toString(16).slice(1);
 }
 
 /** Keeps a well-formed incoming X-Request-Id (so a trace spans hops); otherwise makes one. */

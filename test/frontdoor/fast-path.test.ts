@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { FastConnections } from '../../src/frontdoor/fast-connection.js';
@@ -256,4 +258,51 @@ test('fast connections: bodies across reads, pipelining, Connection: close, earl
   const idle = await exchangeRaw(s.port, 'GET /idle HTTP/1.1\r\nHost: x\r\n\r\n', 10_000);
   assert.equal(parseResponses(idle)[0]?.body, '/idle:', 'answered, then closed by the server when idle');
   await until(() => s.fast.size === 0, 2_000, 'closed connections to be forgotten');
+});
+
+test('large bodies cross the fast path byte for byte, both ways, with a slow reader', async (t) => {
+  const h = await harness([apiSite({ instances: 1 })]);
+  t.after(() => h.close());
+  const body = randomBytes(3 * 1024 * 1024 + 17);
+  const { status, received, head } = await new Promise<{ status: number; received: Buffer; head: string }>(
+    (resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: h.frontdoor.port,
+          method: 'POST',
+          path: '/echo',
+          agent: false,
+          headers: {
+            host: 'api.localhost',
+            'content-length': body.length,
+            'content-type': 'application/octet-stream',
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          // Read slowly at first, so the front door has to hold the instance back.
+          res.pause();
+          setTimeout(() => res.resume(), 300);
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              received: Buffer.concat(chunks),
+              head: res.rawHeaders.join('|'),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      // In pieces, as a client streaming an upload would.
+      for (let at = 0; at < body.length; at += 256 * 1024) req.write(body.subarray(at, at + 256 * 1024));
+      req.end();
+    },
+  );
+  assert.equal(status, 200);
+  assert.match(head, /(^|\|)connection\|close/, 'answered by the fast path (node:http spells it Connection)');
+  assert.equal(received.length, body.length);
+  assert.ok(received.equals(body), 'the echoed body is the body sent');
 });
