@@ -8,7 +8,7 @@ import { LiveHub } from './live.js';
 import { LogReader } from './log-reader.js';
 import { OtlpExporter } from './otlp.js';
 import { SourceRegistry } from './sources.js';
-import { ID_PER_MS, openLogFile, readSources } from './sqlite-schema.js';
+import { ID_PER_MS, openLogFile, readSources, type SourceRow } from './sqlite-schema.js';
 import type { LogEntry, LogFilter, LogInput, LogPage, LogQuery, LogStore, LogStoreStats } from './types.js';
 import { WriterClient, type WriterEvents } from './writer-client.js';
 import type { LineBatch } from './writer-protocol.js';
@@ -56,8 +56,13 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   const { maxQueue, batchSize, flushInterval, maxMessageBytes } = config.ingest;
 
   let lastId = reader.lastId();
-  /** Lines accepted and not yet handed to the writer. */
-  let outgoing: LogEntry[] = [];
+  /**
+   * Lines accepted and not yet handed to the writer, already in the writer's format: full batches, then
+   * the one being filled. A line is written into typed arrays as it is accepted; no LogEntry object is
+   * made unless a live reader or the OTLP exporter wants one (fewer objects for the GC, which shares
+   * the machine's cores with the writer thread).
+   */
+  let outgoing = new OutgoingLines(batchSize);
   /** Highest id handed to the writer. */
   let sentId = lastId;
   /** Lines handed to the writer since the store opened (so queued = sent - finished + outgoing). */
@@ -125,7 +130,8 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     return lastId;
   }
 
-  function accept(input: LogInput): LogEntry {
+  /** Gives a line its time, message, level and id, queues it for the writer, and hands it to live readers. */
+  function accept(input: LogInput): void {
     const now = Date.now();
     // A line cannot come from the future: a skewed clock must not push ids (and time ranges) ahead.
     const time =
@@ -144,24 +150,30 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     const level = input.level && input.level in LEVEL_RANK ? input.level : detectLevel(message, input.stream);
     const id = nextId(time);
     if (id - time * ID_PER_MS > maxLead) maxLead = id - time * ID_PER_MS;
-    const entry: LogEntry = {
+    const site = String(input.site ?? '');
+    const slot = String(input.slot || 'production');
+    const instance = String(input.instance ?? '');
+    const type = input.type === 'platform' ? 'platform' : 'application';
+    const stream = input.stream === 'stdout' || input.stream === 'stderr' ? input.stream : undefined;
+    outgoing.push(
       id,
       time,
-      site: String(input.site ?? ''),
-      slot: String(input.slot || 'production'),
-      instance: String(input.instance ?? ''),
-      type: input.type === 'platform' ? 'platform' : 'application',
-      level,
+      sources.idOf(site, slot, instance, type),
+      LEVEL_RANK[level],
+      stream ? STREAM_CODE[stream] : 0,
       message,
-    };
-    if (input.stream === 'stdout' || input.stream === 'stderr') entry.stream = input.stream;
-    return entry;
-  }
-
-  function enqueue(entry: LogEntry): void {
-    outgoing.push(entry);
+    );
+    if (outgoing.full) seal();
+    if (hub.size === 0 && !otlp) return;
+    const entry: LogEntry = { id, time, site, slot, instance, type, level, message };
+    if (stream) entry.stream = stream;
     hub.publish(entry);
     otlp?.enqueue(entry);
+  }
+
+  /** Closes the batch being filled; sources first seen in it (or before) travel with it. */
+  function seal(): void {
+    outgoing.seal(sources.takeNew(), maxLead);
   }
 
   /** Lines handed to a writer thread that then stopped (it counts the lines it failed to store itself). */
@@ -171,7 +183,7 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
 
   /** Lines accepted and not yet stored (or failed) by the writer. */
   function queued(): number {
-    return writer.dead ? outgoing.length : sentLines - writer.written - writer.failed + outgoing.length;
+    return writer.dead ? outgoing.lines : sentLines - writer.written - writer.failed + outgoing.lines;
   }
 
   function write(input: LogInput): void {
@@ -190,12 +202,12 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       watchForRoom();
       return;
     }
-    enqueue(accept(input));
+    accept(input);
     schedule();
   }
 
   function schedule(): void {
-    if (outgoing.length >= batchSize) {
+    if (outgoing.hasFull) {
       if (timer) clearTimeout(timer);
       timer = undefined;
       // At the end of this turn, so a burst of lines in one turn travels together.
@@ -213,43 +225,15 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     timer = undefined;
     immediate = undefined;
     // While the writer restarts, lines stay queued (queued() bounds them by maxQueue).
-    if (outgoing.length === 0 || writer.dead) return;
-    const lines = outgoing;
-    outgoing = [];
-    for (let start = 0; start < lines.length; start += batchSize) {
-      const end = Math.min(lines.length, start + batchSize);
-      writer.send(encode(lines, start, end));
-      sentLines += end - start;
+    if (outgoing.lines === 0 || writer.dead) return;
+    seal();
+    for (const batch of outgoing.take()) {
+      // Read before sending: the typed arrays are transferred (and empty here) once sent.
+      sentLines += batch.ids.length;
+      sentId = batch.ids[batch.ids.length - 1]!;
+      writer.send(batch);
     }
-    sentId = lines[lines.length - 1]!.id;
     reportDropsIfRoom();
-  }
-
-  function encode(lines: LogEntry[], start: number, end: number): LineBatch {
-    const n = end - start;
-    const batch: LineBatch = {
-      kind: 'lines',
-      ids: new Float64Array(n),
-      times: new Float64Array(n),
-      sources: new Uint32Array(n),
-      levels: new Uint8Array(n),
-      streams: new Uint8Array(n),
-      messages: new Array<string>(n),
-      newSources: [],
-      maxLead,
-    };
-    for (let i = 0; i < n; i++) {
-      const e = lines[start + i]!;
-      batch.ids[i] = e.id;
-      batch.times[i] = e.time;
-      batch.sources[i] = sources.idOf(e.site, e.slot, e.instance, e.type);
-      batch.levels[i] = LEVEL_RANK[e.level];
-      batch.streams[i] = e.stream ? STREAM_CODE[e.stream] : 0;
-      batch.messages[i] = e.message;
-    }
-    // Sources first seen while encoding this batch travel with it.
-    batch.newSources = sources.takeNew();
-    return batch;
   }
 
   /**
@@ -272,16 +256,14 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   function reportDropsIfRoom(): void {
     if (unreported.size === 0 || closed || writer.dead || queued() >= maxQueue / 2) return;
     for (const { site, slot, count, since } of unreported.values()) {
-      enqueue(
-        accept({
-          site,
-          slot,
-          instance: '',
-          type: 'platform',
-          level: 'warn',
-          message: `Log ingestion could not keep up: dropped ${count} line(s) of ${site}/${slot} since ${new Date(since).toISOString()} (queue limit logs.ingest.maxQueue = ${maxQueue}).`,
-        }),
-      );
+      accept({
+        site,
+        slot,
+        instance: '',
+        type: 'platform',
+        level: 'warn',
+        message: `Log ingestion could not keep up: dropped ${count} line(s) of ${site}/${slot} since ${new Date(since).toISOString()} (queue limit logs.ingest.maxQueue = ${maxQueue}).`,
+      });
     }
     log.warn({ dropped }, 'log ingestion queue was full; lines were dropped');
     unreported.clear();
@@ -291,9 +273,9 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   /** Sends what is waiting and blocks until the writer has stored it (or failed and counted it). */
   function flush(): void {
     sendOutgoing();
-    if (writer.dead && outgoing.length > 0) {
+    if (writer.dead && outgoing.lines > 0) {
       throw new Error(
-        `the log writer thread has stopped and is restarting; ${outgoing.length} line(s) wait to be stored`,
+        `the log writer thread has stopped and is restarting; ${outgoing.lines} line(s) wait to be stored`,
       );
     }
     if (writer.doneId < sentId && !writer.dead) writer.waitForId(sentId);
@@ -359,8 +341,8 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       }
       closed = true;
       clearTimeout(restartTimer);
-      dropped += outgoing.length;
-      outgoing = [];
+      dropped += outgoing.lines;
+      outgoing = new OutgoingLines(batchSize);
       clearInterval(retentionTimer);
       clearInterval(roomWatch);
       await writer.close();
@@ -368,4 +350,94 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       reader.close();
     },
   };
+}
+
+/** Lines a batch being filled has room for at first; it doubles up to `batchSize` as lines come. */
+const FIRST_CAPACITY = 256;
+
+/**
+ * The store's outgoing queue: line batches in the writer's format (typed arrays for the numbers, one
+ * array of messages), filled as lines are accepted. Full batches wait in order; `take()` hands them all
+ * over. The typed arrays of a batch are transferred to the writer thread, so each batch gets new ones.
+ */
+class OutgoingLines {
+  private readonly ready: LineBatch[] = [];
+  private current: LineBatch | undefined;
+  /** Lines in `current`. */
+  private n = 0;
+  /** Lines queued, in full batches and the one being filled. */
+  lines = 0;
+
+  constructor(private readonly batchSize: number) {}
+
+  /** Whether the batch being filled has `batchSize` lines (then it must be sealed). */
+  get full(): boolean {
+    return this.n === this.batchSize;
+  }
+
+  /** Whether a sealed batch waits. */
+  get hasFull(): boolean {
+    return this.ready.length > 0;
+  }
+
+  push(id: number, time: number, source: number, level: number, stream: number, message: string): void {
+    let batch = this.current;
+    if (!batch) batch = this.current = emptyBatch(Math.min(FIRST_CAPACITY, this.batchSize));
+    else if (this.n === batch.ids.length) grow(batch, Math.min(this.n * 2, this.batchSize));
+    const i = this.n++;
+    batch.ids[i] = id;
+    batch.times[i] = time;
+    batch.sources[i] = source;
+    batch.levels[i] = level;
+    batch.streams[i] = stream;
+    batch.messages.push(message);
+    this.lines++;
+  }
+
+  /** Closes the batch being filled (if any), cut to its lines. */
+  seal(newSources: SourceRow[], maxLead: number): void {
+    const batch = this.current;
+    if (!batch) return;
+    if (this.n < batch.ids.length) grow(batch, this.n);
+    batch.newSources = newSources;
+    batch.maxLead = maxLead;
+    this.ready.push(batch);
+    this.current = undefined;
+    this.n = 0;
+  }
+
+  /** The sealed batches, oldest first; they leave the queue. */
+  take(): LineBatch[] {
+    const batches = this.ready.splice(0);
+    for (const batch of batches) this.lines -= batch.ids.length;
+    return batches;
+  }
+}
+
+function emptyBatch(capacity: number): LineBatch {
+  return {
+    kind: 'lines',
+    ids: new Float64Array(capacity),
+    times: new Float64Array(capacity),
+    sources: new Uint32Array(capacity),
+    levels: new Uint8Array(capacity),
+    streams: new Uint8Array(capacity),
+    messages: [],
+    newSources: [],
+    maxLead: 0,
+  };
+}
+
+/** Gives a batch's typed arrays room for `capacity` lines (or cuts them to it), keeping what they hold. */
+function grow(batch: LineBatch, capacity: number): void {
+  const keep = Math.min(capacity, batch.ids.length);
+  const resize = <T extends Float64Array | Uint32Array | Uint8Array>(from: T, to: T): T => {
+    to.set(from.subarray(0, keep));
+    return to;
+  };
+  batch.ids = resize(batch.ids, new Float64Array(capacity));
+  batch.times = resize(batch.times, new Float64Array(capacity));
+  batch.sources = resize(batch.sources, new Uint32Array(capacity));
+  batch.levels = resize(batch.levels, new Uint8Array(capacity));
+  batch.streams = resize(batch.streams, new Uint8Array(capacity));
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { logsSchema } from '../../src/config/logs.js';
-import { createLogStore } from '../../src/logs/index.js';
+import { createLogStore, type LogEntry, type LogInput } from '../../src/logs/index.js';
 import { line, tempStore } from './helpers.js';
 
 function countStored(dir: string, where = '1'): number {
@@ -197,4 +197,48 @@ test('a writer thread that cannot start says why, and is restarted: lines queued
   assert.equal(stats.dropped, 1, 'only the line handed to the thread that stopped is lost');
   assert.equal(stats.queued, 0);
   await store.close();
+});
+
+test('lines travel in batches filled as they are written: every field arrives, across partial, grown and full batches, with sources first seen mid-batch', async (t) => {
+  // 1000 lines per batch: a batch starts small and grows, the last one is sent partly filled.
+  const { store, cleanup } = tempStore({ ingest: { batchSize: 1000, flushInterval: '1h' } });
+  t.after(cleanup);
+  const live: LogEntry[] = [];
+  store.subscribe({}, (e) => live.push(e));
+  const written: LogInput[] = [];
+  for (let i = 0; i < 2600; i++) {
+    // A new instance every 100 lines, so new sources appear in the middle of batches.
+    const input = line(i % 7 === 0 ? `ERROR line ${i}` : `line ${i}`, {
+      instance: `i${Math.floor(i / 100)}`,
+      type: i % 5 === 0 ? 'platform' : 'application',
+      stream: i % 3 === 0 ? 'stderr' : i % 3 === 1 ? 'stdout' : undefined,
+      time: Date.now() - 10_000 + i,
+    });
+    written.push(input);
+    store.write(input);
+    // A flush in the middle sends a partly filled batch.
+    if (i === 300) store.flush();
+  }
+  const stored: LogEntry[] = [];
+  for (let cursor: string | undefined, page; (page = store.query({ order: 'asc', limit: 500, cursor }));) {
+    stored.push(...page.entries);
+    if (!page.next) break;
+    cursor = page.next;
+  }
+  assert.equal(stored.length, written.length);
+  assert.deepEqual(stored, live, 'the stored lines are the ones live readers got, field for field');
+  for (let i = 0; i < written.length; i++) {
+    const w = written[i]!;
+    const s = stored[i]!;
+    assert.equal(s.message, w.message);
+    assert.equal(s.instance, w.instance);
+    assert.equal(s.type, w.type);
+    assert.equal(s.stream, w.stream);
+    assert.equal(s.time, w.time);
+    assert.equal(s.level, i % 7 === 0 ? 'error' : w.stream === 'stderr' ? 'error' : 'info');
+    if (i > 0) assert.ok(s.id > stored[i - 1]!.id);
+  }
+  assert.equal(store.sources().length, 26 * 2);
+  assert.deepEqual(store.stats().written, written.length);
+  assert.equal(store.query({ q: '"line 2599"' }).entries.length, 1);
 });
