@@ -1,6 +1,6 @@
 import type { Instance } from '../sites/index.js';
 import type { Deadline } from './deadlines.js';
-import type { ProxiedRequest, ProxiedResponse } from './fast-message.js';
+import { FastResponse, type ProxiedRequest, type ProxiedResponse } from './fast-message.js';
 import type { Forward } from './proxy.js';
 import { downstreamHeaders, headerOf, upstreamHead } from './headers.js';
 import { ResponseParser, type ResponseHead } from './response-parser.js';
@@ -103,13 +103,16 @@ export class Exchange implements ConnectionUser, Deadline {
   }
 
   data(chunk: Buffer, last: boolean): void {
+    // The chunk is a view of the shared read buffer: node:http may queue it, so it gets a copy
+    // (FastResponse copies what it does not write at once itself).
+    const body = this.res instanceof FastResponse ? chunk : Buffer.from(chunk);
     if (last) {
       // Head and last bytes in one write (and no separate empty write from end()).
-      this.res.end(chunk);
+      this.res.end(body);
       return;
     }
     const conn = this.conn;
-    if (!this.res.write(chunk) && conn && !this.paused) {
+    if (!this.res.write(body) && conn && !this.paused) {
       // The client reads slower than the instance writes: stop reading the instance until it drains.
       const socket = conn.socket;
       this.paused = true;

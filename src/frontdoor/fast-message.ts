@@ -179,16 +179,19 @@ export class FastResponse implements ProxiedResponse {
     for (const listener of this.closeListeners ?? []) listener();
   }
 
-  /** Pending head, chunk-size line, body and `suffix` as one socket write. */
+  /**
+   * Pending head, chunk-size line, body and `suffix`, written together. `body` may be a view of a
+   * shared read buffer: it is copied, into one new buffer with the rest when small.
+   */
   private send(body: Buffer, suffix: string): boolean {
     const prefix = (this.head ?? '') + (this.chunked ? `${body.length.toString(16)}\r\n` : '');
     this.head = undefined;
     if (body.length > 16 * 1024) {
-      // Large bodies are not copied: several writes, sent together.
+      // Large bodies: several writes (one writev), the body copied on its own.
       const socket = this.socket;
       socket.cork();
       if (prefix) socket.write(prefix, 'latin1');
-      let ok = socket.write(body);
+      let ok = socket.write(Buffer.from(body));
       if (suffix) ok = socket.write(suffix, 'latin1');
       socket.uncork();
       return ok;

@@ -23,7 +23,10 @@ export interface ResponseHead {
 
 export interface ResponseEvents {
   head(head: ResponseHead): void;
-  /** `last`: the body ends with this chunk (`end` follows at once). */
+  /**
+   * `last`: the body ends with this chunk (`end` follows at once). `chunk` may be a view of the
+   * connection's shared read buffer, valid only during the call.
+   */
   data(chunk: Buffer, last: boolean): void;
   end(): void;
 }
@@ -147,7 +150,8 @@ export class ResponseParser {
     if (end === -1) {
       if (buffer.length > MAX_HEAD)
         throw new UpstreamProtocolError(`response head larger than ${MAX_HEAD} bytes`);
-      this.pending = buffer;
+      // Kept past this read: a copy (the chunk may be the connection's shared read buffer).
+      this.pending = this.pending ? buffer : Buffer.from(buffer);
       return EMPTY;
     }
     this.pending = undefined;
@@ -258,7 +262,8 @@ export class ResponseParser {
     if (end === -1) {
       if (buffer.length > MAX_CHUNK_LINE)
         throw new UpstreamProtocolError(`chunk line longer than ${MAX_CHUNK_LINE} bytes`);
-      this.pending = buffer;
+      // Kept past this read: a copy (the chunk may be the connection's shared read buffer).
+      this.pending = this.pending ? buffer : Buffer.from(buffer);
       return EMPTY;
     }
     this.pending = undefined;

@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 
 /** Whoever uses a connection for one request (the proxy's exchange). */
 export interface ConnectionUser {
+  /** `chunk` is only valid during the call (it is the shared read buffer): copy what must be kept. */
   onData(chunk: Buffer): void;
   /** The connection closed or failed while this user had it. */
   onClose(error: NodeJS.ErrnoException): void;
@@ -22,10 +23,6 @@ export class UpstreamConnection {
     readonly port: number,
     private readonly pool: UpstreamPool,
   ) {
-    socket.on('data', (chunk: Buffer) => {
-      if (this.user) this.user.onData(chunk);
-      else socket.destroy(); // an idle connection must stay silent
-    });
     socket.on('error', (error: NodeJS.ErrnoException) => (this.failure ??= error));
     socket.on('close', () => {
       pool.closed(this);
@@ -110,8 +107,23 @@ export class UpstreamPool {
   }
 
   private connect(port: number): UpstreamConnection {
-    const socket = connect({ host: '127.0.0.1', port, noDelay: true });
-    const conn = new UpstreamConnection(socket, port, this);
+    // Reads land in one shared buffer and go straight to the connection's user: no Readable stream,
+    // no buffer allocated per read. Safe because the user consumes each read before the next one.
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      noDelay: true,
+      onread: {
+        buffer: readBuffer,
+        callback: (length: number, buffer: Uint8Array) => {
+          if (conn.user) conn.user.onData((buffer as Buffer).subarray(0, length));
+          else socket.destroy(); // an idle connection must stay silent
+          return true;
+        },
+      },
+    });
+    // Declared after the socket it wraps; the read callback runs only once connected.
+    const conn: UpstreamConnection = new UpstreamConnection(socket, port, this);
     this.all.add(conn);
     if (this.all.size === 1) this.liveness(this, true);
     const timer = setTimeout(
@@ -123,3 +135,6 @@ export class UpstreamPool {
     return conn;
   }
 }
+
+/** The read buffer every upstream connection shares (reads are handled one at a time, synchronously). */
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
