@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { equalsLower } from './http-chars.js';
 import type { ParsedHead } from './request-head.js';
 
 /**
@@ -114,8 +115,8 @@ export class FastResponse implements ProxiedResponse {
     let date = false;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!;
-      if (name.length === 14 && name.toLowerCase() === 'content-length') length = true;
-      else if (name.length === 4 && name.toLowerCase() === 'date') date = true;
+      if (equalsLower(name, 'content-length')) length = true;
+      else if (equalsLower(name, 'date')) date = true;
       head += `${name}: ${headers[i + 1]}\r\n`;
     }
     if (!date) head += `date: ${httpDate()}\r\n`;

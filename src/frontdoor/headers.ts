@@ -1,27 +1,56 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { equalsLower } from './http-chars.js';
 
-/** Headers that describe one connection, not the message (RFC 9110 §7.6.1): never forwarded. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+/** What the proxy does with a field, by name (RFC 9110 §7.6.1 for the hop-by-hop ones). */
+const enum Field {
+  Other,
+  Host,
+  /** Hop-by-hop, and names more hop-by-hop fields. */
+  Connection,
+  /** Describes one connection, not the message: never forwarded. */
+  HopByHop,
+  XForwardedFor,
+  /** Replaced by the front door's own value on the way to the instance (X-Forwarded-*, Expect). */
+  Replaced,
+  XRequestId,
+  ContentLength,
+}
 
-/** Replaced by the front door's own values on the way to the instance. */
-const REPLACED_UPSTREAM = new Set([
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-request-id',
-  'expect',
-]);
+/** The kind of a field name, in any case, without lower-casing it: this runs for every field. */
+function fieldOf(name: string): Field {
+  switch (name.length) {
+    case 2:
+      return equalsLower(name, 'te') ? Field.HopByHop : Field.Other;
+    case 4:
+      return equalsLower(name, 'host') ? Field.Host : Field.Other;
+    case 6:
+      return equalsLower(name, 'expect') ? Field.Replaced : Field.Other;
+    case 7:
+      return equalsLower(name, 'upgrade') || equalsLower(name, 'trailer') ? Field.HopByHop : Field.Other;
+    case 10:
+      if (equalsLower(name, 'connection')) return Field.Connection;
+      return equalsLower(name, 'keep-alive') ? Field.HopByHop : Field.Other;
+    case 12:
+      return equalsLower(name, 'x-request-id') ? Field.XRequestId : Field.Other;
+    case 14:
+      return equalsLower(name, 'content-length') ? Field.ContentLength : Field.Other;
+    case 15:
+      return equalsLower(name, 'x-forwarded-for') ? Field.XForwardedFor : Field.Other;
+    case 16:
+      if (equalsLower(name, 'proxy-connection')) return Field.HopByHop;
+      return equalsLower(name, 'x-forwarded-host') ? Field.Replaced : Field.Other;
+    case 17:
+      if (equalsLower(name, 'transfer-encoding')) return Field.HopByHop;
+      return equalsLower(name, 'x-forwarded-proto') ? Field.Replaced : Field.Other;
+    case 18:
+      return equalsLower(name, 'proxy-authenticate') ? Field.HopByHop : Field.Other;
+    case 19:
+      return equalsLower(name, 'proxy-authorization') ? Field.HopByHop : Field.Other;
+    default:
+      return Field.Other;
+  }
+}
 
 /**
  * Identity headers that only the front door's own authentication may set (App Service: "External
@@ -79,7 +108,7 @@ export function headerOf(raw: string[], lowerName: string): string | undefined {
   const length = lowerName.length;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === length && name.toLowerCase() === lowerName) return raw[i + 1];
+    if (name.length === length && equalsLower(name, lowerName)) return raw[i + 1];
   }
   return undefined;
 }
@@ -89,7 +118,7 @@ export function cookieHeaderOf(raw: string[]): string | undefined {
   let joined: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 6 && name.toLowerCase() === 'cookie')
+    if (name.length === 6 && equalsLower(name, 'cookie'))
       joined = joined === undefined ? raw[i + 1] : `${joined}; ${raw[i + 1]}`;
   }
   return joined;
@@ -131,13 +160,14 @@ export function upstreamHead(headers: string[] | IncomingHttpHeaders, target: Up
   let forwardedFor: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || tokens?.has(lower)) continue;
+    const field = fieldOf(name);
+    if (tokens?.has(name.toLowerCase())) continue;
     const value = raw[i + 1]!;
-    if (lower === 'host') host ??= value;
-    else if (lower === 'x-forwarded-for')
+    if (field === Field.Other || field === Field.ContentLength) head += `${name}: ${value}\r\n`;
+    else if (field === Field.Host) host ??= value;
+    else if (field === Field.XForwardedFor)
       forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
-    else if (!REPLACED_UPSTREAM.has(lower)) head += `${name}: ${value}\r\n`;
+    // Connection, hop-by-hop, X-Request-Id and the replaced ones are not passed on.
   }
   if (host === undefined) host = target.authority;
   const remote = target.remoteAddress;
@@ -175,13 +205,13 @@ export function downstreamHeaders(
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (lower === 'connection') {
+    const field = fieldOf(name);
+    if (field === Field.Connection) {
       tokens = connectionTokens(raw[i + 1], false);
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || lower === 'x-request-id' || (lengthUnknown && lower === 'content-length'))
-      continue;
+    if (field === Field.HopByHop || field === Field.XRequestId) continue;
+    if (lengthUnknown && field === Field.ContentLength) continue;
     out.push(name, raw[i + 1]!);
   }
   if (tokens) {
@@ -199,8 +229,9 @@ export function upgradeHeaders(req: IncomingMessage, requestId: string): Record<
   for (const name in req.headers) {
     const value = req.headers[name];
     if (value === undefined || tokens?.has(name)) continue;
-    if (HOP_BY_HOP.has(name) && name !== 'upgrade' && name !== 'connection') continue;
-    if (REPLACED_UPSTREAM.has(name)) continue;
+    const field = fieldOf(name);
+    if (field === Field.HopByHop && name !== 'upgrade') continue;
+    if (field === Field.Replaced || field === Field.XForwardedFor || field === Field.XRequestId) continue;
     out[name] = value;
   }
   const remote = req.socket.remoteAddress ?? '';

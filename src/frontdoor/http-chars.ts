@@ -40,3 +40,14 @@ export function trimSpaceEnd(text: string, from: number, to: number): number {
   while (i > from && (text.charCodeAt(i - 1) === 32 || text.charCodeAt(i - 1) === 9)) i--;
   return i;
 }
+
+/**
+ * A field name (a token) equals `lower`, a lower-case name of the same length, ignoring case —
+ * without allocating a lower-cased copy. `| 32` lower-cases letters and leaves `-` and digits as
+ * they are; no other tchar maps onto a lower-case letter.
+ */
+export function equalsLower(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 32) !== lower.charCodeAt(i)) return false;
+  return true;
+}

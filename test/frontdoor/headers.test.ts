@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { downstreamHeaders, upstreamHead } from '../../src/frontdoor/headers.js';
+
+const HOP_BY_HOP = [
+  'Connection',
+  'Keep-Alive',
+  'Proxy-Connection',
+  'Proxy-Authenticate',
+  'Proxy-Authorization',
+  'TE',
+  'Trailer',
+  'Transfer-Encoding',
+  'Upgrade',
+];
+
+/** Every spelling a client or an instance may use. */
+const spellings = (name: string) => [name, name.toLowerCase(), name.toUpperCase()];
+
+test('hop-by-hop and replaced fields are recognised in any case, both ways', () => {
+  for (const name of HOP_BY_HOP.flatMap(spellings)) {
+    const head = upstreamHead(['Host', 'a', name, 'v', 'X-Kept', 'k'], {
+      method: 'GET',
+      path: '/',
+      authority: '127.0.0.1:1',
+      requestId: 'id',
+      remoteAddress: '127.0.0.1',
+      chunked: false,
+    });
+    assert.ok(!head.toLowerCase().includes(`\r\n${name.toLowerCase()}: v`), `${name} is not sent upstream`);
+    assert.match(head, /\r\nX-Kept: k\r\n/);
+    const down = downstreamHeaders([name, 'v', 'Content-Type', 'text/plain'], false, 'id', []);
+    assert.deepEqual(
+      down,
+      ['Content-Type', 'text/plain', 'x-request-id', 'id'],
+      `${name} is not sent downstream`,
+    );
+  }
+  for (const name of ['X-Forwarded-Proto', 'X-Forwarded-Host', 'X-Request-Id', 'Expect'].flatMap(spellings)) {
+    const head = upstreamHead(['Host', 'a', name, 'client-value'], {
+      method: 'GET',
+      path: '/',
+      authority: '127.0.0.1:1',
+      requestId: 'id',
+      remoteAddress: '127.0.0.1',
+      chunked: false,
+    });
+    assert.ok(!head.includes('client-value'), `${name} is replaced by the front door's own`);
+  }
+  const head = upstreamHead(['HOST', 'site.example', 'x-FORWARDED-for', '10.0.0.1', 'CONTENT-LENGTH', '3'], {
+    method: 'POST',
+    path: '/p',
+    authority: '127.0.0.1:1',
+    requestId: 'id',
+    remoteAddress: '127.0.0.2',
+    chunked: false,
+  });
+  assert.equal(
+    head,
+    'POST /p HTTP/1.1\r\nCONTENT-LENGTH: 3\r\nhost: site.example\r\nx-forwarded-for: 10.0.0.1, 127.0.0.2\r\n' +
+      'x-forwarded-proto: http\r\nx-forwarded-host: site.example\r\nx-request-id: id\r\n\r\n',
+  );
+  // Content-Length goes only when the body is not re-framed; fields named in Connection are dropped.
+  assert.deepEqual(downstreamHeaders(['CONTENT-LENGTH', '3', 'X-A', '1'], true, 'id', []), [
+    'X-A',
+    '1',
+    'x-request-id',
+    'id',
+  ]);
+  assert.deepEqual(
+    downstreamHeaders(['Connection', 'X-Private', 'x-private', 's', 'X-A', '1'], false, 'id', ['c=1']),
+    ['X-A', '1', 'x-request-id', 'id', 'set-cookie', 'c=1'],
+  );
+});
