@@ -11,7 +11,10 @@ export const NGINX = '/usr/sbin/nginx';
  * nginx as the peer: one worker (the front door is one Node process), keep-alive to the upstreams,
  * access log off, on loopback with a throw-away config and temp folders.
  */
-export async function startNginx(port: number, upstreams: number[]): Promise<{ close(): Promise<void>; cpuSeconds(): number }> {
+export async function startNginx(
+  port: number,
+  upstreams: number[],
+): Promise<{ close(): Promise<void>; cpuSeconds(): number }> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-bench-nginx-'));
   const conf = `
 worker_processes 1;
@@ -46,7 +49,11 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
 }
 `;
   await writeFile(join(dir, 'nginx.conf'), conf);
-  const child: ChildProcess = spawn(NGINX, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    NGINX,
+    ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const deadline = Date.now() + 10_000;
@@ -57,13 +64,8 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
   return {
     /** CPU time (user + system) nginx's master and workers have used so far, from /proc. */
     cpuSeconds() {
-      const pids = [child.pid!, ...readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)];
-      const ticks = pids.reduce((sum, pid) => {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return sum + Number(fields[11]) + Number(fields[12]); // utime, stime
-      }, 0);
-      return ticks / 100; // USER_HZ
+      const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8');
+      return cpuSecondsOf([child.pid!, ...children.trim().split(/\s+/).filter(Boolean).map(Number)]);
     },
     async close() {
       child.kill('SIGQUIT');
@@ -73,7 +75,17 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
   };
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** CPU time (user + system) the processes have used so far, from /proc. */
+export function cpuSecondsOf(pids: number[]): number {
+  const ticks = pids.reduce((sum, pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return sum + Number(fields[11]) + Number(fields[12]); // utime, stime
+  }, 0);
+  return ticks / 100; // USER_HZ
+}
+
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.once('connect', () => {

@@ -1,4 +1,6 @@
-// Front door vs nginx as a reverse proxy to the same instances, in one run, with wrk.
+// Front door vs nginx as a reverse proxy to the same instances, in one run, with wrk. A fourth
+// target, floor.mjs (the least a Node.js proxy can do, no validation), shows how much of the gap
+// to nginx is Node's own.
 //   npm run bench:frontdoor                 (default: 2 instances, 64 connections, 10 s per target)
 //   npm run bench:frontdoor -- --smoke      (tiny: proves the harness works; CI runs this)
 //   options: --seconds N --connections N --instances N --rounds N --rate N --json
@@ -15,6 +17,7 @@ import { startFrontdoor } from '../../src/frontdoor/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { createSiteManager } from '../../src/sites/index.js';
 import { freePort } from '../../src/sites/ports.js';
+import { startFloor } from './floor.js';
 import { NGINX, startNginx } from './nginx.js';
 import { wrk, type WrkResult } from './wrk.js';
 
@@ -71,22 +74,29 @@ const frontdoor = await startFrontdoor({ config: config.frontdoor, manager, logg
 const ports = manager.siteStatus('bench').slots[0]!.instances.map((i) => i.port);
 const nginxPort = await freePort();
 const nginx = await startNginx(nginxPort, ports);
+const floorPort = await freePort();
+const floor = await startFloor(floorPort, ports);
 
 const host = 'bench.localhost';
 const targets = {
   direct: `http://127.0.0.1:${ports[0]}/`,
   frontdoor: `http://127.0.0.1:${frontdoor.port}/`,
   nginx: `http://127.0.0.1:${nginxPort}/`,
+  floor: `http://127.0.0.1:${floorPort}/`,
 };
-const results: Record<keyof typeof targets, WrkResult[]> = { direct: [], frontdoor: [], nginx: [] };
-const paced: Record<keyof typeof targets, WrkResult[]> = { direct: [], frontdoor: [], nginx: [] };
+type Target = keyof typeof targets;
+const names = Object.keys(targets) as Target[];
+const results = Object.fromEntries(names.map((n) => [n, []])) as unknown as Record<Target, WrkResult[]>;
+const paced = Object.fromEntries(names.map((n) => [n, []])) as unknown as Record<Target, WrkResult[]>;
 /**
  * CPU microseconds per request, for the two proxies: unlike req/s this hardly depends on how busy
  * the rest of the machine is. The front door runs in this process (the manager is idle meanwhile).
  */
-const cpuPerRequest: Record<'frontdoor' | 'nginx', number[]> = { frontdoor: [], nginx: [] };
-const cpuNow = (name: 'frontdoor' | 'nginx') => {
+type Proxy = Exclude<Target, 'direct'>;
+const cpuPerRequest: Record<Proxy, number[]> = { frontdoor: [], nginx: [], floor: [] };
+const cpuNow = (name: Proxy) => {
   if (name === 'nginx') return nginx.cpuSeconds() * 1e6;
+  if (name === 'floor') return floor.cpuSeconds() * 1e6;
   const usage = process.cpuUsage();
   return usage.user + usage.system;
 };
@@ -95,9 +105,10 @@ try {
   const warm = smoke ? 1 : 3;
   await wrk(targets.frontdoor, { host, connections, seconds: warm });
   await wrk(targets.nginx, { host, connections, seconds: warm });
+  await wrk(targets.floor, { host, connections, seconds: warm });
   // Interleave rounds so drift in machine load hits every target alike.
   for (let round = 0; round < rounds; round++) {
-    for (const name of ['direct', 'frontdoor', 'nginx'] as const) {
+    for (const name of names) {
       const before = name === 'direct' ? 0 : cpuNow(name);
       const result = await wrk(targets[name], { host, connections, seconds });
       if (name !== 'direct') cpuPerRequest[name].push((cpuNow(name) - before) / result.requests);
@@ -105,11 +116,12 @@ try {
     }
   }
   for (let round = 0; round < rounds; round++) {
-    for (const name of ['direct', 'frontdoor', 'nginx'] as const) {
+    for (const name of names) {
       paced[name].push(await wrk(targets[name], { host, connections, seconds, delayMs }));
     }
   }
 } finally {
+  await floor.close();
   await nginx.close();
   await frontdoor.close();
   await manager.stop();
@@ -118,7 +130,7 @@ try {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 type Summary = { requestsPerSecond: number; p50: number; p99: number; errors: number };
-const summarize = (all: Record<keyof typeof targets, WrkResult[]>) =>
+const summarize = (all: Record<Target, WrkResult[]>) =>
   Object.fromEntries(
     Object.entries(all).map(([name, runs]) => [
       name,
@@ -129,19 +141,23 @@ const summarize = (all: Record<keyof typeof targets, WrkResult[]>) =>
         errors: runs.reduce((n, r) => n + r.errors, 0),
       },
     ]),
-  ) as Record<keyof typeof targets, Summary>;
+  ) as Record<Target, Summary>;
 const summary = summarize(results);
 const pacedSummary = summarize(paced);
 const ratio = summary.frontdoor.requestsPerSecond / summary.nginx.requestsPerSecond;
-const added = {
-  frontdoor: summary.frontdoor.p99 - summary.direct.p99,
-  nginx: summary.nginx.p99 - summary.direct.p99,
+const floorRatio = summary.floor.requestsPerSecond / summary.nginx.requestsPerSecond;
+const addedOf = (s: Record<Target, Summary>) => ({
+  frontdoor: s.frontdoor.p99 - s.direct.p99,
+  nginx: s.nginx.p99 - s.direct.p99,
+  floor: s.floor.p99 - s.direct.p99,
+});
+const added = addedOf(summary);
+const pacedAdded = addedOf(pacedSummary);
+const cpuUs = {
+  frontdoor: median(cpuPerRequest.frontdoor),
+  nginx: median(cpuPerRequest.nginx),
+  floor: median(cpuPerRequest.floor),
 };
-const pacedAdded = {
-  frontdoor: pacedSummary.frontdoor.p99 - pacedSummary.direct.p99,
-  nginx: pacedSummary.nginx.p99 - pacedSummary.direct.p99,
-};
-const cpuUs = { frontdoor: median(cpuPerRequest.frontdoor), nginx: median(cpuPerRequest.nginx) };
 const report = {
   seconds,
   connections,
@@ -149,6 +165,7 @@ const report = {
   rounds,
   summary,
   throughputRatio: ratio,
+  floorThroughputRatio: floorRatio,
   addedP99Ms: added,
   cpuMicrosecondsPerRequest: cpuUs,
   paced: {
@@ -173,16 +190,18 @@ else {
       row('direct', summary.direct),
       row('frontdoor', summary.frontdoor),
       row('nginx', summary.nginx),
-      `throughput ratio frontdoor/nginx: ${(ratio * 100).toFixed(1)}% (goal >= 70%)`,
-      `added p99 latency, saturated: frontdoor ${added.frontdoor.toFixed(2)} ms, nginx ${added.nginx.toFixed(2)} ms (goal < 2 ms; mostly queueing)`,
-      `CPU per request: frontdoor ${cpuUs.frontdoor.toFixed(1)} us, nginx ${cpuUs.nginx.toFixed(1)} us (ratio ${((cpuUs.nginx / cpuUs.frontdoor) * 100).toFixed(1)}%: the throughput ratio on an otherwise idle CPU)`,
+      row('floor', summary.floor),
+      `throughput ratio frontdoor/nginx: ${(ratio * 100).toFixed(1)}% (goal >= 70%); floor/nginx ${(floorRatio * 100).toFixed(1)}%`,
+      `added p99 latency, saturated: frontdoor ${added.frontdoor.toFixed(2)} ms, nginx ${added.nginx.toFixed(2)} ms, floor ${added.floor.toFixed(2)} ms (goal < 2 ms; mostly queueing)`,
+      `CPU per request: frontdoor ${cpuUs.frontdoor.toFixed(1)} us, nginx ${cpuUs.nginx.toFixed(1)} us, floor ${cpuUs.floor.toFixed(1)} us (nginx/frontdoor ${((cpuUs.nginx / cpuUs.frontdoor) * 100).toFixed(1)}%: the throughput ratio on an otherwise idle CPU)`,
       '',
       `paced at ~${rate} req/s (each of ${connections} connections waits ${delayMs} ms after every answer)`,
       `target       req/s    p50 ms   p99 ms  errors`,
       row('direct', pacedSummary.direct),
       row('frontdoor', pacedSummary.frontdoor),
       row('nginx', pacedSummary.nginx),
-      `added p99 latency, paced: frontdoor ${pacedAdded.frontdoor.toFixed(2)} ms, nginx ${pacedAdded.nginx.toFixed(2)} ms (goal < 2 ms)`,
+      row('floor', pacedSummary.floor),
+      `added p99 latency, paced: frontdoor ${pacedAdded.frontdoor.toFixed(2)} ms, nginx ${pacedAdded.nginx.toFixed(2)} ms, floor ${pacedAdded.floor.toFixed(2)} ms (goal < 2 ms)`,
       '',
     ].join('\n'),
   );

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-test('bench:frontdoor --smoke measures the front door and nginx side by side, saturated and paced', async (t) => {
+test('bench:frontdoor --smoke measures the front door, nginx and the Node floor side by side, saturated and paced', async (t) => {
   if (!existsSync('/usr/bin/wrk')) return t.skip('wrk not installed: apt-get install wrk');
   if (!existsSync('/usr/sbin/nginx')) return t.skip('nginx not installed: apt-get install nginx');
   const { stdout } = await run(
@@ -16,7 +16,7 @@ test('bench:frontdoor --smoke measures the front door and nginx side by side, sa
   );
   const report = JSON.parse(stdout) as {
     summary: Record<
-      'direct' | 'frontdoor' | 'nginx',
+      'direct' | 'frontdoor' | 'nginx' | 'floor',
       { requestsPerSecond: number; p99: number; errors: number }
     >;
     throughputRatio: number;
@@ -24,19 +24,19 @@ test('bench:frontdoor --smoke measures the front door and nginx side by side, sa
     paced: {
       targetRequestsPerSecond: number;
       summary: Record<
-        'direct' | 'frontdoor' | 'nginx',
+        'direct' | 'frontdoor' | 'nginx' | 'floor',
         { requestsPerSecond: number; p99: number; errors: number }
       >;
       addedP99Ms: { frontdoor: number; nginx: number };
     };
   };
-  for (const name of ['direct', 'frontdoor', 'nginx'] as const) {
+  for (const name of ['direct', 'frontdoor', 'nginx', 'floor'] as const) {
     assert.ok(report.summary[name].requestsPerSecond > 0, `${name} served requests`);
     assert.equal(report.summary[name].errors, 0, `${name} had no errors`);
     assert.ok(report.summary[name].p99 > 0);
   }
   // The paced run offers a fixed rate far below saturation: every target keeps near it.
-  for (const name of ['direct', 'frontdoor', 'nginx'] as const) {
+  for (const name of ['direct', 'frontdoor', 'nginx', 'floor'] as const) {
     const run = report.paced.summary[name];
     assert.equal(run.errors, 0, `${name} had no errors when paced`);
     assert.ok(run.p99 > 0);
