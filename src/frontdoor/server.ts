@@ -57,9 +57,20 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     let list: FrontdoorMiddleware[] | undefined;
     for (const group of [middlewares['*'], middlewares[site]]) {
       if (!group) continue;
-      for (const mw of group) if (!mw.applies || mw.applies(req, context)) (list ??= []).push(mw);
+      for (const mw of group) if (wants(mw, req, context)) (list ??= []).push(mw);
     }
     return list;
+  };
+
+  /** A middleware whose applies() throws gets the request (fail closed: an auth check is not skipped). */
+  const wants = (mw: FrontdoorMiddleware, req: RequestHead, context: RequestContext): boolean => {
+    if (!mw.applies) return true;
+    try {
+      return mw.applies(req, context);
+    } catch (error) {
+      logger.error({ err: error, middleware: mw.name, requestId: context.requestId }, 'applies() failed');
+      return true;
+    }
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -104,6 +115,23 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     );
   };
 
+  /** A request the fast path read: proxied straight on, or false to leave it to node:http. */
+  const dispatchFast = (request: FastRequest, response: FastResponse): boolean => {
+    const requestId = requestIdOf(request);
+    try {
+      const route = routers.match(request);
+      if (!route) return false; // node:http answers the 404
+      const raw = withoutClientIdentity(request.rawHeaders);
+      const routed = new RoutedRequest(deps, route, requestId, request, raw);
+      if (applying(routed.site, request, routed)) return false;
+      proxy.web(request, response, routed);
+    } catch (error) {
+      logger.error({ err: error, requestId }, 'fast path failed');
+      sendProblem(response, 500, 'the front door failed to handle the request; see its log', requestId);
+    }
+    return true;
+  };
+
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const requestId = requestIdOf(req);
     const route = routers.match(req);
@@ -129,36 +157,7 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     onRequest,
   );
   server.on('upgrade', onUpgrade);
-  const fast = config.fastPath
-    ? fastPathOf(
-        server,
-        (request, response) => {
-          const route = routers.match(request);
-          if (!route) return false; // node:http answers the 404
-          const routed = new RoutedRequest(
-            deps,
-            route,
-            requestIdOf(request),
-            request,
-            withoutClientIdentity(request.rawHeaders),
-          );
-          if (applying(routed.site, request, routed)) return false;
-          try {
-            proxy.web(request, response, routed);
-          } catch (error) {
-            logger.error({ err: error, site: routed.site, requestId: routed.requestId }, 'request not sent');
-            sendProblem(
-              response,
-              500,
-              `the request cannot be sent on: ${(error as Error).message}`,
-              routed.requestId,
-            );
-          }
-          return true;
-        },
-        logger,
-      )
-    : undefined;
+  const fast = config.fastPath ? fastPathOf(server, dispatchFast, logger) : undefined;
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     // As node:http's own default: 431 for an oversized head, 408 for a slow one, else 400.

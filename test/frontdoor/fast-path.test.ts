@@ -320,3 +320,27 @@ test('large bodies cross both paths byte for byte, both ways, with a slow reader
     assert.ok(received.equals(body), `the echoed body is the body sent (${spelling})`);
   }
 });
+
+test('a middleware whose applies() throws still gets the request (fail closed), and the front door keeps serving', async (t) => {
+  const guard = {
+    name: 'guard',
+    applies(): boolean {
+      throw new Error('cannot decide');
+    },
+    handle(_req: unknown, res: import('node:http').ServerResponse) {
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('guarded');
+    },
+  };
+  const h = await harness([apiSite({ instances: 1 })], { middlewares: { api: [guard] } });
+  t.after(() => h.close());
+  for (let i = 0; i < 2; i++) {
+    const [reply] = parseResponses(
+      await exchangeRaw(
+        h.frontdoor.port,
+        'GET / HTTP/1.1\r\nHost: api.localhost\r\nConnection: close\r\n\r\n',
+      ),
+    );
+    assert.equal(reply?.status, 401);
+    assert.equal(reply?.body, 'guarded');
+  }
+});
