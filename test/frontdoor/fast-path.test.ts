@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
+import { request, type ServerResponse } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { configSchema } from '../../src/config/schema.js';
@@ -327,7 +327,7 @@ test('a middleware whose applies() throws still gets the request (fail closed), 
     applies(): boolean {
       throw new Error('cannot decide');
     },
-    handle(_req: unknown, res: import('node:http').ServerResponse) {
+    handle(_req: unknown, res: ServerResponse) {
       res.writeHead(401, { 'content-type': 'text/plain' }).end('guarded');
     },
   };
