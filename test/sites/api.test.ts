@@ -137,16 +137,15 @@ test('berth webapp commands drive a running console: create, scale, deploy, slot
   assert.ok(swapped.steps.length >= 3);
   assert.equal(JSON.parse((await call(h.frontdoor.port, 'cli.localhost', '/')).body).version, 'v2');
 
-  const [list] = await Promise.all([
-    run(berth, ['webapp', 'list', '--console-url', url]),
-    // A broken package: exit 1, the reason and hints on stderr, v2 still serving.
-    assert.rejects(run(berth, ['webapp', 'deploy', '--name', 'cli', '--src', broken, '--console-url', url]), (error: { code: number; stderr: string }) => {
-      assert.equal(error.code, 1);
-      assert.match(error.stderr, /berth: deployment to cli\/production failed, the running version keeps serving/);
-      assert.match(error.stderr, /HINT: Process exited: the app exited with code 3/);
-      return true;
-    }),
-  ]);
+  // Listed before the broken deploy below: a rolling deploy runs count + 1 instances while it lasts.
+  const list = await run(berth, ['webapp', 'list', '--console-url', url]);
   assert.match(list.stdout, /^NAME +URL +SLOTS +RUNNING\ncli +http:\/\/cli\.localhost:\d+\/ +production,staging +2\/2,2\/2/);
+  // A broken package: exit 1, the reason and hints on stderr, v2 still serving.
+  await assert.rejects(run(berth, ['webapp', 'deploy', '--name', 'cli', '--src', broken, '--console-url', url]), (error: { code: number; stderr: string }) => {
+    assert.equal(error.code, 1);
+    assert.match(error.stderr, /berth: deployment to cli\/production failed, the running version keeps serving/);
+    assert.match(error.stderr, /HINT: Process exited: the app exited with code 3/);
+    return true;
+  });
   assert.equal(JSON.parse((await call(h.frontdoor.port, 'cli.localhost', '/')).body).version, 'v2');
 });
