@@ -17,6 +17,7 @@ export interface FastPathTimeouts {
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
 const TIMEOUT_408 = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
 
 /**
@@ -74,6 +75,7 @@ export class FastConnections {
 class FastConnection implements ResponseOwner {
   /** Bytes read and not yet parsed (a partial head, or pipelined requests). */
   private buffered: Buffer | undefined;
+  /** The request whose body is still arriving (kept only while `bodyRemaining` is above 0). */
   private request: FastRequest | undefined;
   private response: FastResponse | undefined;
   /** Request body bytes still to come from the client. */
@@ -96,14 +98,8 @@ class FastConnection implements ResponseOwner {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.ending) return;
-    let data = chunk;
-    if (this.bodyRemaining > 0) {
-      const take = Math.min(this.bodyRemaining, data.length);
-      this.bodyRemaining -= take;
-      this.request?.pushBody(take === data.length ? data : data.subarray(0, take), this.bodyRemaining === 0);
-      if (take === data.length) return;
-      data = data.subarray(take);
-    }
+    const data = this.feedBody(chunk);
+    if (data.length === 0) return;
     this.buffered = this.buffered ? Buffer.concat([this.buffered, data]) : data;
     if (!this.response) this.next();
     else if (this.buffered.length > MAX_HEAD_BYTES) this.socket.pause(); // pipelined requests wait
@@ -120,7 +116,6 @@ class FastConnection implements ResponseOwner {
   responseEnded(response: FastResponse): void {
     if (response !== this.response) return;
     this.response = undefined;
-    if (this.bodyRemaining === 0) this.request = undefined;
     if (this.dispatching) return; // next() carries on after dispatch returns
     if (this.afterResponse(response)) this.next();
   }
@@ -155,7 +150,7 @@ class FastConnection implements ResponseOwner {
       this.buffered = undefined;
       this.headStartedAt = 0;
       this.idleSince = 0;
-      this.request = request;
+      this.request = head.contentLength > 0 ? request : undefined;
       this.response = response;
       this.bodyRemaining = head.contentLength;
       this.dispatching = true;
@@ -172,18 +167,22 @@ class FastConnection implements ResponseOwner {
         this.buffered = buffer;
         return this.handOff();
       }
-      let rest = buffer.subarray(end + 4);
-      if (this.bodyRemaining > 0 && rest.length > 0) {
-        const take = Math.min(this.bodyRemaining, rest.length);
-        this.bodyRemaining -= take;
-        this.request?.pushBody(rest.subarray(0, take), this.bodyRemaining === 0);
-        rest = rest.subarray(take);
-      }
-      if (this.bodyRemaining === 0 && !this.response) this.request = undefined;
+      const rest = this.feedBody(buffer.subarray(end + 4));
       if (rest.length > 0) this.buffered = rest;
       // Answered during dispatch (the front door's own 503, say): go on with the next one, if any.
       if (!this.response && !this.afterResponse(response)) return;
     }
+  }
+
+  /** Hands the request-body bytes at the start of `data` to the request; returns what follows them. */
+  private feedBody(data: Buffer): Buffer {
+    if (this.bodyRemaining === 0 || data.length === 0) return data;
+    const take = Math.min(this.bodyRemaining, data.length);
+    this.bodyRemaining -= take;
+    const request = this.request;
+    if (this.bodyRemaining === 0) this.request = undefined;
+    request?.pushBody(take === data.length ? data : data.subarray(0, take), this.bodyRemaining === 0);
+    return take === data.length ? EMPTY : data.subarray(take);
   }
 
   private handOff(): void {

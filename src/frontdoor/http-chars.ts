@@ -4,6 +4,9 @@
  * the slice it needs) was the largest part of parsing a head.
  */
 
+/** A Content-Length value: digits only, at most 15 so it stays an exact number. */
+export const CONTENT_LENGTH = /^\d{1,15}$/;
+
 const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
   TCHAR[c.charCodeAt(0)] = 1;

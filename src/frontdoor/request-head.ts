@@ -1,4 +1,4 @@
-import { hasControl, isToken, skipSpace, trimSpaceEnd } from './http-chars.js';
+import { CONTENT_LENGTH, hasControl, isToken, skipSpace, trimSpaceEnd } from './http-chars.js';
 
 /**
  * The request heads the front door's fast path takes (RFC 9112), read straight off the client's
@@ -32,7 +32,6 @@ const MAX_FIELDS = 100;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** Origin-form only, visible ASCII: what every client sends for a proxied request. */
 const TARGET = /^\/[\x21-\x7e]*$/;
-const LENGTH = /^\d{1,15}$/;
 
 /**
  * Parses the head in `buffer[0, end)` (`end` is where CRLFCRLF starts). Returns undefined when the
@@ -74,7 +73,7 @@ export function parseRequestHead(buffer: Buffer, end: number): ParsedHead | unde
     const lower = name.toLowerCase();
     if (lower === 'host') hosts++;
     else if (lower === 'content-length') {
-      if (contentLength !== -1 || !LENGTH.test(value)) return undefined;
+      if (contentLength !== -1 || !CONTENT_LENGTH.test(value)) return undefined;
       contentLength = Number(value);
     } else if (lower === 'connection') {
       for (const token of value.split(',')) {

@@ -1,4 +1,4 @@
-import { hasControl, isToken, skipSpace, trimSpaceEnd } from './http-chars.js';
+import { CONTENT_LENGTH, hasControl, isToken, skipSpace, trimSpaceEnd } from './http-chars.js';
 
 /**
  * An HTTP/1.1 response parser for the proxy's own upstream connections (RFC 9112). It reads the
@@ -195,7 +195,7 @@ export class ResponseParser {
       pos = next + 2;
       const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
       if (lower === 'content-length') {
-        if (!/^\d{1,15}$/.test(value) || (contentLength !== -1 && contentLength !== Number(value)))
+        if (!CONTENT_LENGTH.test(value) || (contentLength !== -1 && contentLength !== Number(value)))
           throw new UpstreamProtocolError(`invalid Content-Length ${JSON.stringify(value.slice(0, 40))}`);
         contentLength = Number(value);
       } else if (lower === 'transfer-encoding') {
