@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { canConnect, cpuSecondsOf } from './nginx.js';
+import { cpuSecondsOf, untilListening } from './nginx.js';
 
 const SCRIPT = fileURLToPath(new URL('floor.mjs', import.meta.url));
 
@@ -12,14 +12,7 @@ export async function startFloor(
   const child = spawn(process.execPath, [SCRIPT, String(port), ...upstreams.map(String)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`floor.mjs did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await untilListening(port, child, 'floor.mjs');
   return {
     cpuSeconds: () => cpuSecondsOf([child.pid!]),
     async close() {

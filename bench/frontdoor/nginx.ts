@@ -54,13 +54,7 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
     ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await untilListening(port, child, 'nginx');
   return {
     /** CPU time (user + system) nginx's master and workers have used so far, from /proc. */
     cpuSeconds() {
@@ -85,7 +79,18 @@ export function cpuSecondsOf(pids: number[]): number {
   return ticks / 100; // USER_HZ
 }
 
-export function canConnect(port: number): Promise<boolean> {
+/** Waits (10 s at most) until `child` accepts connections on `port`; throws with its stderr if it exits or never does. */
+export async function untilListening(port: number, child: ChildProcess, name: string): Promise<void> {
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const deadline = Date.now() + 10_000;
+  while (!(await canConnect(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.once('connect', () => {
