@@ -1,8 +1,9 @@
 import type { Instance } from '../sites/index.js';
 import type { Deadline } from './deadlines.js';
-import { FastResponse, type ProxiedRequest, type ProxiedResponse } from './fast-message.js';
+import { FastRequest, FastResponse, type ProxiedRequest, type ProxiedResponse } from './fast-message.js';
 import type { Forward } from './proxy.js';
 import { downstreamHeaders, headerOf, upstreamHead } from './headers.js';
+import { startsWithLower } from './http-chars.js';
 import { ResponseParser, type ResponseHead } from './response-parser.js';
 import type { ConnectionUser, UpstreamConnection, UpstreamPool } from './upstream.js';
 
@@ -21,13 +22,16 @@ export interface RequestBody {
   chunked: boolean;
 }
 
-export function requestBodyOf(req: { rawHeaders: string[] }): RequestBody {
+const NO_BODY: RequestBody = { present: false, chunked: false };
+const LENGTH_BODY: RequestBody = { present: true, chunked: false };
+
+export function requestBodyOf(req: ProxiedRequest): RequestBody {
+  // The fast path's parser read the framing already (never chunked there).
+  if (req instanceof FastRequest) return req.contentLength > 0 ? LENGTH_BODY : NO_BODY;
   const chunked = headerOf(req.rawHeaders, 'transfer-encoding') !== undefined;
   const length = headerOf(req.rawHeaders, 'content-length');
   return { present: chunked || (length !== undefined && length !== '0'), chunked };
 }
-
-const SSE = /^text\/event-stream/i;
 
 /**
  * One request and its response over one upstream connection: writes the request head (and streams
@@ -99,7 +103,8 @@ export class Exchange implements ConnectionUser, Deadline {
     this.res.writeHead(head.status, head.reason || undefined, headers);
     this.answered = true;
     // Server-sent events must reach the client as they are written, headers included.
-    if (SSE.test(headerOf(head.headers, 'content-type') ?? '')) this.res.flushHeaders();
+    if (startsWithLower(headerOf(head.headers, 'content-type') ?? '', 'text/event-stream'))
+      this.res.flushHeaders();
   }
 
   data(chunk: Buffer, last: boolean): void {

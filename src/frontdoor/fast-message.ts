@@ -43,6 +43,8 @@ export class FastRequest implements ProxiedRequest {
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];
+  /** Body bytes that follow the head (the fast path only takes Content-Length framing). */
+  readonly contentLength: number;
   private onData: ((chunk: Buffer) => void) | undefined;
   private onEnd: (() => void) | undefined;
 
@@ -53,6 +55,7 @@ export class FastRequest implements ProxiedRequest {
     this.method = head.method;
     this.url = head.url;
     this.rawHeaders = head.rawHeaders;
+    this.contentLength = head.contentLength;
   }
 
   on(event: 'data' | 'end', listener: ((chunk: Buffer) => void) | (() => void)): this {

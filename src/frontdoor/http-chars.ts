@@ -5,7 +5,18 @@
  */
 
 /** A Content-Length value: digits only, at most 15 so it stays an exact number. */
-export const CONTENT_LENGTH = /^\d{1,15}$/;
+export function isContentLength(value: string): boolean {
+  return value.length >= 1 && value.length <= 15 && isDigits(value, 0, value.length);
+}
+
+/** `text[from, to)` is all ASCII digits (true when empty). */
+export function isDigits(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -52,5 +63,16 @@ export function trimSpaceEnd(text: string, from: number, to: number): number {
 export function equalsLower(name: string, lower: string): boolean {
   if (name.length !== lower.length) return false;
   for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 32) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * `text` starts with `lower` (lower-case letters, `/`, `-`), ignoring case, without a lower-cased
+ * copy. As in equalsLower, only letters change under `| 32` — given no control characters, which
+ * the parsers have refused already.
+ */
+export function startsWithLower(text: string, lower: string): boolean {
+  if (text.length < lower.length) return false;
+  for (let i = 0; i < lower.length; i++) if ((text.charCodeAt(i) | 32) !== lower.charCodeAt(i)) return false;
   return true;
 }

@@ -1,4 +1,4 @@
-import { CONTENT_LENGTH, hasControl, isToken, skipSpace, trimSpaceEnd } from './http-chars.js';
+import { equalsLower, hasControl, isContentLength, isToken, skipSpace, trimSpaceEnd } from './http-chars.js';
 
 /**
  * The request heads the front door's fast path takes (RFC 9112), read straight off the client's
@@ -31,7 +31,14 @@ const MAX_FIELDS = 100;
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** Origin-form only, visible ASCII: what every client sends for a proxied request. */
-const TARGET = /^\/[\x21-\x7e]*$/;
+function isOriginForm(target: string): boolean {
+  if (target.charCodeAt(0) !== 47 /* / */) return false;
+  for (let i = 1; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 /**
  * Parses the head in `buffer[0, end)` (`end` is where CRLFCRLF starts). Returns undefined when the
@@ -43,10 +50,12 @@ export function parseRequestHead(buffer: Buffer, end: number): ParsedHead | unde
   const requestLine = lineEnd === -1 ? text : text.slice(0, lineEnd);
   const sp1 = requestLine.indexOf(' ');
   const sp2 = requestLine.indexOf(' ', sp1 + 1);
-  if (sp1 === -1 || sp2 === -1 || requestLine.slice(sp2 + 1) !== 'HTTP/1.1') return undefined;
+  // The version is the line's last 8 characters, right after the second space.
+  if (sp1 === -1 || sp2 !== requestLine.length - 9 || !requestLine.startsWith('HTTP/1.1', sp2 + 1))
+    return undefined;
   const method = requestLine.slice(0, sp1);
   const url = requestLine.slice(sp1 + 1, sp2);
-  if (!METHODS.has(method) || !TARGET.test(url)) return undefined;
+  if (!METHODS.has(method) || !isOriginForm(url)) return undefined;
 
   const rawHeaders: string[] = [];
   let hosts = 0;
@@ -66,22 +75,28 @@ export function parseRequestHead(buffer: Buffer, end: number): ParsedHead | unde
     const value = text.slice(from, to);
     rawHeaders.push(name, value);
     pos = next + 2;
-    // Only the framing and connection fields matter here; their names have these lengths.
+    // Only the framing and connection fields matter here: told apart by length, then compared
+    // without a lower-cased copy.
     const length = name.length;
-    if (length !== 4 && length !== 6 && length !== 7 && length !== 10 && length !== 14 && length !== 17)
-      continue;
-    const lower = name.toLowerCase();
-    if (lower === 'host') hosts++;
-    else if (lower === 'content-length') {
-      if (contentLength !== -1 || !CONTENT_LENGTH.test(value)) return undefined;
+    if (length === 4) {
+      if (equalsLower(name, 'host')) hosts++;
+    } else if (length === 14) {
+      if (!equalsLower(name, 'content-length')) continue;
+      if (contentLength !== -1 || !isContentLength(value)) return undefined;
       contentLength = Number(value);
-    } else if (lower === 'connection') {
+    } else if (length === 10) {
+      if (!equalsLower(name, 'connection') || equalsLower(value, 'keep-alive')) continue;
       for (const token of value.split(',')) {
         const option = token.trim().toLowerCase();
         if (option === 'close') close = true;
         else if (option === 'upgrade') return undefined;
       }
-    } else if (lower === 'transfer-encoding' || lower === 'upgrade' || lower === 'expect') return undefined;
+    } else if (
+      (length === 17 && equalsLower(name, 'transfer-encoding')) ||
+      (length === 7 && equalsLower(name, 'upgrade')) ||
+      (length === 6 && equalsLower(name, 'expect'))
+    )
+      return undefined;
   }
   if (hosts !== 1) return undefined;
   return { method, url, rawHeaders, contentLength: Math.max(0, contentLength), close };

@@ -1,4 +1,13 @@
-import { CONTENT_LENGTH, hasControl, isToken, skipSpace, trimSpaceEnd } from './http-chars.js';
+import {
+  equalsLower,
+  hasControl,
+  isContentLength,
+  isDigits,
+  isToken,
+  skipSpace,
+  startsWithLower,
+  trimSpaceEnd,
+} from './http-chars.js';
 
 /**
  * An HTTP/1.1 response parser for the proxy's own upstream connections (RFC 9112). It reads the
@@ -33,7 +42,8 @@ export interface ResponseEvents {
 
 const MAX_HEAD = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
-const STATUS_LINE = /^HTTP\/1\.[01] [1-9]\d\d(?: [^\r\n]*)?$/;
+const CLOSE_OPTION = /(?:^|,)\s*close\s*(?:,|$)/i;
+const KEEP_ALIVE_TIMEOUT = /(?:^|[,\s])timeout=(\d{1,6})/i;
 const HEX = /^[0-9A-Fa-f]{1,12}$/;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -164,7 +174,7 @@ export class ResponseParser {
     let lineEnd = text.indexOf('\r\n');
     if (lineEnd === -1) lineEnd = text.length;
     const first = text.slice(0, lineEnd);
-    if (!STATUS_LINE.test(first) || hasControl(first, 13, first.length))
+    if (!isStatusLine(first) || hasControl(first, 13, first.length))
       throw new UpstreamProtocolError(`malformed status line ${JSON.stringify(first.slice(0, 80))}`);
     const status = Number(first.slice(9, 12));
     if (first.charCodeAt(7) === 48 /* HTTP/1.0 */) this.reusable = false;
@@ -193,25 +203,25 @@ export class ResponseParser {
       const value = text.slice(from, to);
       headers.push(name, value);
       pos = next + 2;
-      const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
-      if (lower === 'content-length') {
-        if (!CONTENT_LENGTH.test(value) || (contentLength !== -1 && contentLength !== Number(value)))
+      // Only the framing and connection fields matter here; compared by length first, no lower-cased copy.
+      const length = name.length;
+      if (length === 14 && equalsLower(name, 'content-length')) {
+        if (!isContentLength(value) || (contentLength !== -1 && contentLength !== Number(value)))
           throw new UpstreamProtocolError(`invalid Content-Length ${JSON.stringify(value.slice(0, 40))}`);
         contentLength = Number(value);
-      } else if (lower === 'transfer-encoding') {
+      } else if (length === 17 && equalsLower(name, 'transfer-encoding')) {
         // Transfer-Encoding is hop-by-hop: the client gets the body re-framed without it, so only
         // `chunked`, which is decoded here, can pass. Any other coding (gzip, chunked) would reach the
         // client still encoded and unlabelled; refuse it as nginx does ("unknown Transfer-Encoding").
-        if (transferEncoding || !/^chunked$/i.test(value))
+        if (transferEncoding || !equalsLower(value, 'chunked'))
           throw new UpstreamProtocolError(
             `unsupported Transfer-Encoding ${JSON.stringify(value.slice(0, 40))}`,
           );
         transferEncoding = true;
-      } else if (lower === 'connection') {
-        if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) this.reusable = false;
-      } else if (lower === 'keep-alive') {
-        const timeout = /(?:^|[,\s])timeout=(\d{1,6})/i.exec(value);
-        if (timeout) this.keepAliveMs = Number(timeout[1]) * 1000;
+      } else if (length === 10 && equalsLower(name, 'connection')) {
+        if (!equalsLower(value, 'keep-alive') && CLOSE_OPTION.test(value)) this.reusable = false;
+      } else if (length === 10 && equalsLower(name, 'keep-alive')) {
+        this.keepAliveMs = keepAliveTimeoutMs(value) ?? this.keepAliveMs;
       }
     }
     if (status < 200) {
@@ -275,3 +285,32 @@ export class ResponseParser {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** `HTTP/1.0` or `HTTP/1.1`, a status 100–999, then the end or a space and a reason phrase. */
+function isStatusLine(line: string): boolean {
+  const minor = line.charCodeAt(7);
+  const first = line.charCodeAt(9);
+  return (
+    line.startsWith('HTTP/1.') &&
+    (minor === 48 || minor === 49) &&
+    line.charCodeAt(8) === 32 &&
+    first >= 49 &&
+    first <= 57 &&
+    line.length >= 12 &&
+    isDigits(line, 10, 12) &&
+    (line.length === 12 || line.charCodeAt(12) === 32)
+  );
+}
+
+/** The `timeout=N` of a Keep-Alive header in milliseconds; node:http sends exactly `timeout=5`. */
+function keepAliveTimeoutMs(value: string): number | undefined {
+  if (
+    startsWithLower(value, 'timeout=') &&
+    value.length <= 14 &&
+    value.length > 8 &&
+    isDigits(value, 8, value.length)
+  )
+    return Number(value.slice(8)) * 1000;
+  const timeout = KEEP_ALIVE_TIMEOUT.exec(value);
+  return timeout ? Number(timeout[1]) * 1000 : undefined;
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { downstreamHeaders, upstreamHead } from '../../src/frontdoor/headers.js';
+import { downstreamHeaders, newRequestId, upstreamHead } from '../../src/frontdoor/headers.js';
 
 const HOP_BY_HOP = [
   'Connection',
@@ -67,4 +67,16 @@ test('hop-by-hop and replaced fields are recognised in any case, both ways', () 
     downstreamHeaders(['Connection', 'X-Private', 'x-private', 's', 'X-A', '1'], false, 'id', ['c=1']),
     ['X-A', '1', 'x-request-id', 'id', 'set-cookie', 'c=1'],
   );
+});
+
+test('generated request ids are UUID-shaped and distinct across the counter blocks (4,096 ids each)', () => {
+  const ids = Array.from({ length: 3 * 4096 + 7 }, () => newRequestId());
+  for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.equal(new Set(ids).size, ids.length);
+  // Consecutive ids count up by one (the last 12 digits), through each block boundary.
+  const counter = (id: string) => BigInt(`0x${id.slice(-12)}`);
+  for (let i = 1; i < ids.length; i++) {
+    const step = (counter(ids[i]!) - counter(ids[i - 1]!) + 2n ** 48n) % 2n ** 48n;
+    assert.equal(step, 1n, `${ids[i - 1]} → ${ids[i]}`);
+  }
 });

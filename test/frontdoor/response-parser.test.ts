@@ -141,7 +141,40 @@ test('malformed responses throw UpstreamProtocolError', () => {
     'HTTP/1.1 200 OK\r\nX-A: a\nX-B: b\r\n\r\n',
     'HTTP/1.1 200 OK\r\nX-A: a\x7f\r\n\r\n',
     'HTTP/1.1 200 O\x00K\r\n\r\n',
+    // Status lines: only HTTP/1.0 and 1.1, three digits from 100, one space before the reason.
+    'HTTP/1.2 200 OK\r\n\r\n',
+    'http/1.1 200 OK\r\n\r\n',
+    'HTTP/1.1 099 Low\r\n\r\n',
+    'HTTP/1.1 2000 OK\r\n\r\n',
+    'HTTP/1.1 20a OK\r\n\r\n',
+    'HTTP/1.1  200 OK\r\n\r\n',
+    'HTTP/1.1 200OK\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n',
+    `HTTP/1.1 200 OK\r\nContent-Length: ${'9'.repeat(16)}\r\n\r\n`,
   ];
   for (const wire of bad)
     assert.throws(() => parse(wire), UpstreamProtocolError, JSON.stringify(wire.slice(0, 60)));
+});
+
+test('status lines without a reason, Keep-Alive timeouts and Connection options in their spellings', () => {
+  const bare = parse('HTTP/1.1 599\r\nContent-Length: 2\r\n\r\nok');
+  assert.equal(bare.heads[0]?.status, 599);
+  assert.equal(bare.heads[0]?.reason, '');
+  assert.equal(bare.body, 'ok');
+  const keepAlive = (value: string) =>
+    parse(`HTTP/1.1 200 OK\r\nKeep-Alive: ${value}\r\nContent-Length: 0\r\n\r\n`).parser.keepAliveMs;
+  assert.equal(keepAlive('timeout=5'), 5000);
+  assert.equal(keepAlive('Timeout=7, max=100'), 7000);
+  assert.equal(keepAlive('max=5, timeout=9'), 9000);
+  assert.equal(keepAlive('max=5'), undefined);
+  assert.equal(keepAlive('timeout=x'), undefined);
+  const reusable = (value: string) =>
+    parse(`HTTP/1.1 200 OK\r\nConnection: ${value}\r\nContent-Length: 0\r\n\r\n`).parser.reusable;
+  assert.equal(reusable('keep-alive'), true);
+  assert.equal(reusable('Keep-Alive'), true);
+  assert.equal(reusable('Close'), false);
+  assert.equal(reusable('keep-alive, close'), false);
+  assert.equal(reusable('upgrade'), true);
+  const chunked = parse('HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
+  assert.equal(chunked.body, 'ok', 'the coding name is case-insensitive');
 });
