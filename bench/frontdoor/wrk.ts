@@ -27,6 +27,8 @@ export interface WrkOptions {
   threads?: number;
   /** Paced run: each connection waits this long after every answer (see paced.lua); saturating when unset. */
   delayMs?: number;
+  /** Paced run: spread the connections' first requests over one delay (steady arrivals), not all at once (bursts). */
+  stagger?: boolean;
 }
 
 /** Runs wrk with --latency and reads requests/s, p50, p99 and socket errors / non-2xx from its report. */
@@ -45,7 +47,12 @@ export async function wrk(url: string, options: WrkOptions): Promise<WrkResult> 
   if (options.delayMs !== undefined) args.push('-s', PACED);
   const { stdout } = await run('wrk', [...args, url], {
     timeout: (options.seconds + 30) * 1000,
-    env: { ...process.env, BERTH_WRK_DELAY_MS: String(options.delayMs ?? 0) },
+    env: {
+      ...process.env,
+      BERTH_WRK_DELAY_MS: String(options.delayMs ?? 0),
+      BERTH_WRK_CONNECTIONS: String(options.connections),
+      BERTH_WRK_STAGGER: options.stagger ? '1' : '0',
+    },
   });
   const percentile = (p: string) => {
     const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(stdout);

@@ -2,9 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+
+type PacedReport = {
+  summary: Record<
+    'direct' | 'frontdoor' | 'nginx' | 'floor',
+    { requestsPerSecond: number; p99: number; errors: number }
+  >;
+  addedP99Ms: { frontdoor: number; nginx: number };
+};
 
 test('bench:frontdoor --smoke measures the front door, nginx and the Node floor side by side, saturated and paced', async (t) => {
   if (!existsSync('/usr/bin/wrk')) return t.skip('wrk not installed: apt-get install wrk');
@@ -21,36 +31,29 @@ test('bench:frontdoor --smoke measures the front door, nginx and the Node floor 
     >;
     throughputRatio: number;
     cpuMicrosecondsPerRequest: { frontdoor: number; nginx: number };
-    paced: {
-      targetRequestsPerSecond: number;
-      summary: Record<
-        'direct' | 'frontdoor' | 'nginx' | 'floor',
-        { requestsPerSecond: number; p99: number; errors: number }
-      >;
-      addedP99Ms: { frontdoor: number; nginx: number };
-    };
+    paced: PacedReport & { targetRequestsPerSecond: number };
+    bursts: PacedReport;
   };
   for (const name of ['direct', 'frontdoor', 'nginx', 'floor'] as const) {
     assert.ok(report.summary[name].requestsPerSecond > 0, `${name} served requests`);
     assert.equal(report.summary[name].errors, 0, `${name} had no errors`);
     assert.ok(report.summary[name].p99 > 0);
   }
-  // The paced run offers a fixed rate far below saturation: every target keeps near it.
-  for (const name of ['direct', 'frontdoor', 'nginx', 'floor'] as const) {
-    const run = report.paced.summary[name];
-    assert.equal(run.errors, 0, `${name} had no errors when paced`);
-    assert.ok(run.p99 > 0);
+  // Both paced runs (steady and in bursts) offer a fixed rate far below saturation: every target keeps near it.
+  for (const shape of [report.paced, report.bursts]) {
+    for (const name of ['direct', 'frontdoor', 'nginx', 'floor'] as const) {
+      const run = shape.summary[name];
+      assert.equal(run.errors, 0, `${name} had no errors when paced`);
+      assert.ok(run.p99 > 0);
+      assert.ok(
+        run.requestsPerSecond <= report.paced.targetRequestsPerSecond * 1.2,
+        `${name} was paced: ${run.requestsPerSecond} req/s`,
+      );
+    }
     assert.ok(
-      run.requestsPerSecond <= report.paced.targetRequestsPerSecond * 1.2,
-      `${name} was paced: ${run.requestsPerSecond} req/s`,
+      Math.abs(shape.addedP99Ms.frontdoor - (shape.summary.frontdoor.p99 - shape.summary.direct.p99)) < 1e-9,
     );
   }
-  assert.ok(
-    Math.abs(
-      report.paced.addedP99Ms.frontdoor -
-        (report.paced.summary.frontdoor.p99 - report.paced.summary.direct.p99),
-    ) < 1e-9,
-  );
   assert.ok(
     report.cpuMicrosecondsPerRequest.frontdoor > 0 && report.cpuMicrosecondsPerRequest.nginx > 0,
     'CPU per request measured for both',
@@ -61,4 +64,34 @@ test('bench:frontdoor --smoke measures the front door, nginx and the Node floor 
         report.summary.frontdoor.requestsPerSecond / report.summary.nginx.requestsPerSecond,
     ) < 1e-9,
   );
+});
+
+test("paced wrk: steady spreads the connections' first requests over one delay, bursts start them together", async (t) => {
+  if (!existsSync('/usr/bin/wrk')) return t.skip('wrk not installed: apt-get install wrk');
+  const { wrk } = await import('../../bench/frontdoor/wrk.js');
+  const connections = 8;
+  const delayMs = 200;
+  const spreadOfFirstRequests = async (stagger: boolean) => {
+    const firstSeen = new Map<unknown, number>();
+    const server = createServer((req, res) => {
+      if (!firstSeen.has(req.socket)) firstSeen.set(req.socket, performance.now());
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      await wrk(`http://127.0.0.1:${port}/`, { host: 'x', connections, seconds: 1, delayMs, stagger });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+    assert.equal(firstSeen.size, connections, 'every connection sent a request');
+    const times = [...firstSeen.values()];
+    return Math.max(...times) - Math.min(...times);
+  };
+  // Steady: first requests 0, 25, …, 175 ms apart; bursts: all within a few ms (connect time).
+  const steady = await spreadOfFirstRequests(true);
+  const burst = await spreadOfFirstRequests(false);
+  assert.ok(steady > 150 && steady < 300, `steady start spread ${steady.toFixed(1)} ms`);
+  assert.ok(burst < 50, `burst start spread ${burst.toFixed(1)} ms`);
 });
