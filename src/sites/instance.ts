@@ -5,11 +5,13 @@ import type { LogSink } from '../logs/types.js';
 import { pipeLines } from './lines.js';
 import type { ProcessRecords } from './process-records.js';
 import { freePort, listeningPorts } from './ports.js';
+import { killCarriers, killCarriersSync, MARKER_ENV, newMarker, signalCarriers } from './escaped.js';
 import { groupHasLiveMembers } from './procfs.js';
 import { describeProbe, probe } from './probe.js';
 import { StartupAttempt } from './startup-log.js';
 import type { StartupLogs } from './startup-logs.js';
 import type { InstanceState, InstanceStatus } from './types.js';
+import { WITH_WATCHER } from './watcher.js';
 
 /** What an instance runs: one version of a site with one set of app settings. */
 export interface InstanceSpec {
@@ -51,18 +53,6 @@ const STABLE_AFTER_MS = 30_000;
 const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR', 'NODE_EXTRA_CA_CERTS'];
 
 /**
- * How the site's command is started, so that its whole process group dies with Berth even when Berth
- * is killed with SIGKILL (PR_SET_PDEATHSIG would reach only the direct child, not what a shell or
- * `npm start` starts). A watcher subshell in the group blocks reading fd 3, a socket whose other end
- * only Berth holds; when Berth ends in any way the kernel closes that end, the read returns, and the
- * watcher kills its own group. The command itself runs as before: the wrapper execs `/bin/sh -c
- * <command>`, so the group leader is that shell, with the same pid, and fd 3 is closed for it. A
- * normal stop signals the group, watcher included.
- */
-const WITH_WATCHER =
-  '(read -r _ <&3; kill -s KILL 0) </dev/null >/dev/null 2>&1 &\nexec 3<&-\nexec /bin/sh -c "$1"';
-
-/**
  * One process of a site: started with PORT, warmed with the probe, watched by health checks and
  * restarted with exponential backoff when supervised. Every attempt writes a startup log.
  */
@@ -83,6 +73,10 @@ export class Instance {
   private timers = new Set<NodeJS.Timeout>();
   private attempt?: StartupAttempt;
   private exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The current start's marker (escaped.ts): finds its processes that left the group. */
+  private marker?: string;
+  /** Resolves once the current start's processes are all gone, escaped ones included. */
+  private cleanedUp?: Promise<void>;
 
   constructor(
     readonly spec: InstanceSpec,
@@ -157,15 +151,19 @@ export class Instance {
       WEBSITE_INSTANCE_ID: this.id,
       WEBSITE_HOSTNAME: `${spec.site}.localhost`,
     });
+    // Set last, so that no app setting can replace it.
+    const marker = newMarker();
+    env[MARKER_ENV] = marker;
 
     let spawnError: string | undefined;
-    const child = spawn('/bin/sh', ['-c', WITH_WATCHER, 'berth-instance', spec.command], {
+    const child = spawn('/bin/sh', ['-c', WITH_WATCHER, 'berth-instance', spec.command, marker], {
       cwd: spec.cwd,
       env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.marker = marker;
     // Berth's end of the watcher's lifeline: never written, only held open (and closed by the kernel when Berth dies).
     child.stdio[3]?.on('error', () => undefined);
     const spawned = new Promise<boolean>((resolve) => {
@@ -205,14 +203,24 @@ export class Instance {
     }
     this.pid = child.pid;
     const pgid = child.pid!;
-    liveGroups.add(pgid);
-    void this.services.records?.add({ instance: this.id, site: spec.site, slot: this.slot, pgid });
-    void this.exited.then(() => {
-      // The instance is its process group: what the app left behind (and the watcher) goes with it.
-      signalGroup(pgid, 'SIGKILL');
-      liveGroups.delete(pgid);
-      void this.services.records?.remove(this.id);
-    });
+    liveGroups.set(pgid, marker);
+    void this.services.records?.add({ instance: this.id, site: spec.site, slot: this.slot, pgid, marker });
+    this.cleanedUp = this.exited
+      .then(async () => {
+        // The instance is its process group: what the app left behind (and the watcher) goes with it,
+        // and so does what left the group. The record stays until then, for a Berth killed meanwhile.
+        signalGroup(pgid, 'SIGKILL');
+        const escaped = await killCarriers(new Map([[marker, pgid]]));
+        if (escaped.length > 0) this.reportEscaped(escaped, 'SIGKILL');
+        liveGroups.delete(pgid);
+        void this.services.records?.remove(this.id);
+      })
+      .catch((error) =>
+        this.services.logger.error(
+          { err: error, site: spec.site, instance: this.id },
+          'instance cleanup failed',
+        ),
+      );
     attempt.step(`Process started (pid ${child.pid}).`);
     this.state = 'warming';
     attempt.step(
@@ -441,18 +449,35 @@ export class Instance {
 
   private async kill(): Promise<void> {
     const child = this.child;
-    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const cleanedUp = this.cleanedUp;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) {
+      await cleanedUp;
+      return;
+    }
     const exited = this.exited!;
     signalGroup(child.pid, 'SIGTERM');
+    // Processes that left the group get SIGTERM too, now; SIGKILL follows when the group's does (the
+    // main process exited or the grace period passed), in the exit handler of launch().
+    const termed = signalCarriers(new Map([[this.marker!, child.pid]]), 'SIGTERM').then((pids) => {
+      if (pids.length > 0) this.reportEscaped(pids, 'SIGTERM');
+    });
     const timer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), this.spec.stopGracePeriod);
     await exited;
     clearTimeout(timer);
     // Whatever else the app started in its group goes too, before the stop counts as done (a roll
     // starts the next instance right after, and promises never to run more than count + 1).
     signalGroup(child.pid, 'SIGKILL');
-    await groupGone(child.pid, 2000);
+    await Promise.all([groupGone(child.pid, 2000), termed, cleanedUp]);
     this.child = undefined;
     this.pid = undefined;
+  }
+
+  /** Pids only: the marker's value is never logged. */
+  private reportEscaped(pids: number[], signal: NodeJS.Signals): void {
+    this.platform(
+      `Sent ${signal} to ${pids.length} process${pids.length > 1 ? 'es' : ''} of instance ${this.id} outside its process group (pids ${pids.join(', ')}): started with setsid or detached, found by the instance's marker.`,
+      'warn',
+    );
   }
 
   /** Lets the last output lines of an exited process arrive before the log is written. */
@@ -485,13 +510,17 @@ export class Instance {
 }
 
 /**
- * Process groups of running instances. Instances run in their own groups (so a stop reaches what
- * they started), which also means they would outlive Berth if it exited without stopping them:
- * on exit every group still listed is killed (process.kill is synchronous, so it works there).
+ * Process groups of running instances, with their markers. Instances run in their own groups (so a
+ * stop reaches what they started), which also means they would outlive Berth if it exited without
+ * stopping them: on exit every group still listed is killed (process.kill is synchronous, so it works
+ * there), and the processes that left those groups too, found by a synchronous /proc scan. The
+ * watchers would do the same, but the group kill ends them first.
  */
-const liveGroups = new Set<number>();
+const liveGroups = new Map<number, string>();
 process.once('exit', () => {
-  for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
+  if (liveGroups.size === 0) return;
+  for (const pgid of liveGroups.keys()) signalGroup(pgid, 'SIGKILL');
+  killCarriersSync(new Map([...liveGroups].map(([pgid, marker]) => [marker, pgid])));
 });
 
 /**

@@ -146,10 +146,11 @@ export class SiteManager {
 
   /** Stops instances a previous run left behind (it was killed before it could stop them). */
   private async reapLeftovers(): Promise<void> {
-    for (const { record, pids } of await this.records.reapLeftovers()) {
-      const message = `Stopped ${pids.length} process${pids.length > 1 ? 'es' : ''} (pids ${pids.join(', ')}) of instance ${record.instance}, left running by an earlier Berth process (pid ${record.supervisor.pid}) that ended without stopping them.`;
+    for (const { record, pids, escaped } of await this.records.reapLeftovers()) {
+      const outside = escaped.length > 0 ? ` (${escaped.length} of them outside its process group)` : '';
+      const message = `Stopped ${pids.length} process${pids.length > 1 ? 'es' : ''} (pids ${pids.join(', ')}) of instance ${record.instance}${outside}, left running by an earlier Berth process (pid ${record.supervisor.pid}) that ended without stopping them.`;
       this.options.logger.warn(
-        { site: record.site, slot: record.slot, instance: record.instance, pids },
+        { site: record.site, slot: record.slot, instance: record.instance, pids, escaped },
         message,
       );
       this.options.logSink.write({

@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { findCarriers, isMarker, signalCarrier, type Carrier } from './escaped.js';
 import { allProcesses, bootId, procEnviron, procStat, type ProcStat } from './procfs.js';
 
 /** `<dataDir>/sites/processes/<instance>.json`: a running instance's process group and who supervises it. */
@@ -12,6 +13,11 @@ export interface ProcessRecord {
   /** The leader's start time (clock ticks after boot); absent if it exited before it could be read. */
   startTime?: number;
   bootId: string;
+  /**
+   * The start's marker (escaped.ts), which its processes that left the group carry in their
+   * environment; absent in records of an older Berth. The file is mode 0600; the value is never logged.
+   */
+  marker?: string;
   /** The Berth process that started it. */
   supervisor: { pid: number; startTime?: number };
 }
@@ -20,13 +26,16 @@ export interface ProcessRecord {
 export interface Reaped {
   record: ProcessRecord;
   pids: number[];
+  /** Those of `pids` that were outside the group (found by the marker). */
+  escaped: number[];
 }
 
 /**
  * Records of the process groups this Berth runs, so that the next start can find and stop the ones a
  * crashed run left behind (normally the watcher in each group already killed them; see instance.ts).
  * A pid is only ever signalled after it was verified to be the same process: the leader by its start
- * time within the same boot, any other member by the instance id in its environment.
+ * time within the same boot, any other member by the instance id in its environment, a process outside
+ * the group by the start's marker in its environment and its start time read right before the signal.
  */
 export class ProcessRecords {
   /** Per instance, the last write or removal, so a removal never overtakes the write before it. */
@@ -53,7 +62,7 @@ export class ProcessRecords {
   }
 
   /** Notes a freshly spawned group. Never throws: a missing record only weakens the crash cleanup. */
-  add(entry: { instance: string; site: string; slot: string; pgid: number }): Promise<void> {
+  add(entry: { instance: string; site: string; slot: string; pgid: number; marker: string }): Promise<void> {
     return this.chain(entry.instance, async () => {
       const [self, leader] = await Promise.all([this.identity(), procStat(entry.pgid)]);
       const record: ProcessRecord = { ...entry, ...(leader ? { startTime: leader.startTime } : {}), ...self };
@@ -94,8 +103,10 @@ export class ProcessRecords {
         .catch(() => undefined);
       if (record && record.bootId === boot && record.pgid !== ownGroup) {
         const members = await verifiedMembers(record, await allProcesses());
-        if (members.pids.length > 0 && (await isAlive(record.supervisor))) continue;
-        if (members.pids.length > 0) reaped.push({ record, pids: await killUntilGone(record, members) });
+        const escaped = await escapedOf(record);
+        const found = members.pids.length + escaped.length > 0;
+        if (found && (await isAlive(record.supervisor))) continue;
+        if (found) reaped.push({ record, ...(await killUntilGone(record, members, escaped)) });
       }
       await rm(path, { force: true });
     }
@@ -112,7 +123,8 @@ function parseRecord(text: string): ProcessRecord | undefined {
     Number.isInteger(r.pgid) &&
     r.pgid! > 1 &&
     typeof r.bootId === 'string' &&
-    Number.isInteger(r.supervisor?.pid);
+    Number.isInteger(r.supervisor?.pid) &&
+    (r.marker === undefined || isMarker(r.marker));
   return ok ? (r as ProcessRecord) : undefined;
 }
 
@@ -148,21 +160,43 @@ async function verifiedMembers(
   return { pids, leaderVerified: false };
 }
 
-/** SIGKILLs the verified processes (the whole group when its leader is verified) until none is left, for up to 2 s. */
+/**
+ * Processes that carry the record's marker, in the group or not (after a crash, all of them are the
+ * instance's leftovers; the group's members are simply signalled twice).
+ */
+async function escapedOf(record: ProcessRecord): Promise<Carrier[]> {
+  if (!record.marker) return [];
+  return (await findCarriers(new Map([[record.marker, -1]]))).filter((c) => c.pgid !== record.pgid);
+}
+
+/**
+ * SIGKILLs the verified processes (the whole group when its leader is verified) and the marker's
+ * carriers until none is left, for up to 2 s.
+ */
 async function killUntilGone(
   record: ProcessRecord,
   first: { pids: number[]; leaderVerified: boolean },
-): Promise<number[]> {
+  firstEscaped: Carrier[],
+): Promise<{ pids: number[]; escaped: number[] }> {
   const killed = new Set<number>();
+  const escaped = new Set<number>();
   let members = first;
-  for (let round = 0; members.pids.length > 0 && round < 40; round++) {
+  let outside = firstEscaped;
+  for (let round = 0; members.pids.length + outside.length > 0 && round < 40; round++) {
     if (members.leaderVerified) signal(-record.pgid);
     else members.pids.forEach((pid) => signal(pid));
     members.pids.forEach((pid) => killed.add(pid));
+    for (const c of outside) {
+      if (!signalCarrier(c, 'SIGKILL')) continue;
+      killed.add(c.pid);
+      escaped.add(c.pid);
+    }
     await new Promise((r) => setTimeout(r, 50));
     members = await verifiedMembers(record, await allProcesses());
+    outside = await escapedOf(record);
   }
-  return [...killed].sort((a, b) => a - b);
+  const sorted = (set: Set<number>) => [...set].sort((a, b) => a - b);
+  return { pids: sorted(killed), escaped: sorted(escaped) };
 }
 
 function signal(target: number): void {

@@ -28,7 +28,17 @@ export async function procStat(pid: number): Promise<ProcStat | undefined> {
   }
 }
 
-const alive = (p: ProcStat) => p.state !== 'Z' && p.state !== 'X';
+/** The same, read synchronously: for scans that read many processes in a row, and for the exit handler. */
+export function procStatSync(pid: number): ProcStat | undefined {
+  try {
+    return parseStat(pid, readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process still runs: a zombie (Z) or dead (X) one has exited and only waits to be reaped. */
+export const alive = (p: ProcStat) => p.state !== 'Z' && p.state !== 'X';
 
 /**
  * Whether any live process is in group `pgid`. Called on every instance stop, so it reads /proc with

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -201,7 +201,7 @@ test('berth up refuses a bad config before starting anything, naming the key', a
   assert.match(stderr, /frontdoor\.listen: expected host:port/);
 });
 
-test('when berth up is killed with SIGKILL, every instance process dies with it, grandchildren included', async (t) => {
+test('when berth up is killed with SIGKILL, every instance process dies with it, grandchildren and setsid children included, and nothing else', async (t) => {
   // A name no other test uses: the processes are found by the WEBSITE_SITE_NAME each instance gets.
   const name = `killed-${process.pid}`;
   const berthUp = await startBerth(`
@@ -212,13 +212,34 @@ console: { listen: 127.0.0.1:0 }
 sites:
   - name: ${name}
     root: ${resolve('examples/sites/api')}
-    command: sleep 3600 & node server.mjs
+    command: sleep 3600 & setsid sleep 3601 & node server.mjs
     instances: 2
 `);
   t.after(() => rmSync(berthUp.dir, { recursive: true, force: true }));
   const before = processesWithEnv('WEBSITE_SITE_NAME', name);
-  // Per instance: the shell running the command, its `sleep` and `node` (and Berth's watcher).
-  assert.ok(before.length >= 6, `expected at least 6 instance processes, saw ${before.length}`);
+  // Per instance: the shell running the command, its two `sleep`s and `node` (and Berth's watcher).
+  assert.ok(before.length >= 8, `expected at least 8 instance processes, saw ${before.length}`);
+  // The `setsid sleep`s lead sessions of their own: a signal to the instance's group does not reach them.
+  const sessionLeaders = before.filter((p) => {
+    const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]) === p.pid;
+  });
+  assert.equal(sessionLeaders.length, 4, 'per instance: its group leader and its setsid sleep');
+  // A process that looks like one of them (same site, same instance, the marker one digit apart) must survive.
+  const marker = before[0]!.env.get('BERTH_INSTANCE_MARKER')!;
+  assert.match(marker, /^[0-9a-f]{32}$/);
+  const lookalike = spawn('sleep', ['1000'], {
+    detached: true,
+    stdio: 'ignore',
+    env: {
+      PATH: process.env.PATH,
+      WEBSITE_SITE_NAME: name,
+      WEBSITE_INSTANCE_ID: before[0]!.env.get('WEBSITE_INSTANCE_ID'),
+      BERTH_INSTANCE_MARKER: marker.slice(0, -1) + (marker.endsWith('0') ? '1' : '0'),
+    },
+  });
+  t.after(() => lookalike.kill('SIGKILL'));
+  await new Promise((r) => lookalike.once('spawn', r));
   berthUp.child.kill('SIGKILL');
   await berthUp.exited;
   for (let waited = 0; before.some(stillRunning); waited += 100) {
@@ -226,4 +247,6 @@ sites:
     assert.ok(waited < 5000, `still running 5 s after SIGKILL: ${left.join(', ')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  assert.equal(lookalike.exitCode, null, 'the look-alike still runs');
+  assert.equal(lookalike.signalCode, null);
 });
