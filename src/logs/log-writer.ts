@@ -59,6 +59,11 @@ export class LogWriter {
     for (const id of db.prepare('SELECT id FROM sources').pluck().all() as number[]) this.stored.add(id);
   }
 
+  /** The largest stored line id (0 when there is none). */
+  lastId(): number {
+    return (this.db.prepare('SELECT max(id) FROM logs').pluck().get() as number | null) ?? 0;
+  }
+
   learnSources(rows: SourceRow[]): void {
     for (const row of rows) this.known.set(row.id, row);
   }

@@ -7,7 +7,8 @@ const FIRST_CAPACITY = 256;
 /**
  * The store's outgoing queue: line batches in the writer's format (typed arrays for the numbers, one
  * array of messages), filled as lines are accepted. Full batches wait in order; `take()` hands them all
- * over. The typed arrays of a batch are transferred to the writer thread, so each batch gets new ones.
+ * over. A batch handed over is kept until the writer has finished it (see InFlightBatches), so each
+ * batch gets new typed arrays.
  */
 export class OutgoingLines {
   private readonly ready: LineBatch[] = [];
@@ -74,6 +75,7 @@ function emptyBatch(capacity: number): LineBatch {
     messages: [],
     newSources: [],
     maxLead: 0,
+    alone: false,
   };
 }
 

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { LogsConfig } from '../config/logs.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { compileFilter, LogQueryError } from './filter.js';
+import { InFlightBatches } from './in-flight.js';
 import { detectLevel, LEVEL_RANK } from './levels.js';
 import { LiveHub } from './live.js';
 import { LogReader } from './log-reader.js';
@@ -12,12 +13,16 @@ import { SourceRegistry } from './sources.js';
 import { ID_PER_MS, openLogFile, readSources } from './sqlite-schema.js';
 import type { LogEntry, LogFilter, LogInput, LogPage, LogQuery, LogStore, LogStoreStats } from './types.js';
 import { WriterClient, type WriterEvents } from './writer-client.js';
+import { checkWriterFault, type WriterFault } from './writer-fault.js';
+import type { LineBatch } from './writer-protocol.js';
 
 export interface LogStoreOptions {
   /** `<dataDir>/logs` holds the database unless `config.dir` says otherwise. */
   dataDir: string;
   config: LogsConfig;
   logger?: Logger;
+  /** Tests only: makes the writer thread crash on a given line (see writer-fault.ts). */
+  writerFault?: WriterFault;
 }
 
 /** The embedded store, with what its tests and `berth up` may also want. */
@@ -31,6 +36,14 @@ const STREAM_CODE = { stdout: 1, stderr: 2 } as const;
 /** A stopped writer thread is restarted after this long, doubling on each failed start up to the max. */
 const RESTART_FIRST_MS = 1000;
 const RESTART_MAX_MS = 30_000;
+/**
+ * Writer threads that may stop while storing one batch before the batch is given up (dropped, counted
+ * and logged): a batch that crashes every thread must not hold up the lines behind it forever. The
+ * first attempt may have shared its transaction with other batches; later ones are alone.
+ */
+const MAX_WRITE_ATTEMPTS = 3;
+/** How soon batches the writer finished are let go of when nothing else is sent. */
+const RELEASE_INTERVAL_MS = 1000;
 
 /**
  * The embedded log store. `write` never waits: a line gets its id, goes to live readers and the OTLP
@@ -42,6 +55,7 @@ const RESTART_MAX_MS = 30_000;
 export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   const { config } = options;
   const log = options.logger ?? silentLogger;
+  const fault = options.writerFault === undefined ? undefined : checkWriterFault(options.writerFault);
   // A relative logs.dir is read against the data folder, like every other state path.
   const dir = resolve(options.dataDir, config.dir ?? 'logs');
   mkdirSync(dir, { recursive: true });
@@ -65,8 +79,11 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   let outgoing = new OutgoingLines(batchSize);
   /** Highest id handed to the writer. */
   let sentId = lastId;
-  /** Lines handed to the writer since the store opened (so queued = sent - finished + outgoing). */
+  /** Lines handed to the writer thread since it started (so queued = sent - finished + outgoing). */
   let sentLines = 0;
+  /** Batches handed to the writer and not finished yet; a new thread gets them if this one stops. */
+  const inFlight = new InFlightBatches();
+  let releaseTimer: NodeJS.Timeout | undefined;
   let dropped = 0;
   /** Drops per site/slot since the last warning about them. */
   const unreported = new Map<string, { site: string; slot: string; count: number; since: number }>();
@@ -92,27 +109,38 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       log.warn({ err: error }, message);
     },
     onCrash(error) {
-      const lost = lostInCrash();
+      // What the stopped thread finished, and what it was storing, stay readable in its shared memory.
+      inFlight.release(writer.doneId);
+      const givenUp = inFlight.blame(writer.workingId, MAX_WRITE_ATTEMPTS);
+      if (givenUp > 0) {
+        dropped += givenUp;
+        log.error(
+          { lines: givenUp, attempts: MAX_WRITE_ATTEMPTS },
+          'log lines stopped the log writer thread on every attempt to store them; dropped them',
+        );
+      }
+      // Closing: no thread comes after this one.
+      const lost = closed ? dropUnfinished() : 0;
       log.error(
-        { err: error, lost, retryInMs: closed ? undefined : restartDelay },
+        { err: error, lost, resend: inFlight.lines, retryInMs: closed ? undefined : restartDelay },
         closed
           ? 'the log writer thread stopped'
-          : 'the log writer thread stopped; new lines wait in the queue while it restarts',
+          : 'the log writer thread stopped; the lines it had not stored and new lines wait in the queue while it restarts',
       );
       if (!closed) restartTimer = setTimeout(restartWriter, restartDelay).unref();
     },
   };
-  let writer = new WriterClient(file, sources.all(), events);
+  let writer = new WriterClient(file, sources.all(), events, fault);
 
   /**
    * A new writer thread after one stopped (say, another process held the database locked past the busy
-   * timeout): lines handed to the stopped one are counted as dropped, lines queued since go to the new one.
+   * timeout): the batches the stopped one had not finished go first, then the lines queued since. The
+   * new thread skips lines the stopped one committed before it could say so (see skip-stored.ts).
    * Each failed start doubles the wait, up to RESTART_MAX_MS.
    */
   function restartWriter(): void {
     restartTimer = undefined;
     if (closed) return;
-    dropped += lostInCrash();
     writtenBefore += writer.written;
     failedBefore += writer.failed;
     sentLines = 0;
@@ -120,9 +148,39 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     // A thread that had been storing lines gets the short wait next time; one that never did, a longer one.
     restartDelay = writer.written > 0 ? RESTART_FIRST_MS : Math.min(restartDelay * 2, RESTART_MAX_MS);
     // The new thread reads which sources are stored from the database; it is told about all of them.
-    writer = new WriterClient(file, sources.all(), events);
-    log.info('log writer thread restarted');
+    writer = new WriterClient(file, sources.all(), events, fault);
+    log.info({ resend: inFlight.lines }, 'log writer thread restarted');
+    for (const { batch, attempts } of inFlight.takeAll()) {
+      // A batch that was in the transaction of a stopped thread goes alone, so the next crash is its own.
+      batch.alone = attempts > 0;
+      hand(batch, attempts);
+    }
     sendOutgoing();
+  }
+
+  /** Gives a batch to the writer thread, keeping it until the thread has finished it. */
+  function hand(batch: LineBatch, attempts = 0): void {
+    sentLines += batch.ids.length;
+    sentId = batch.ids[batch.ids.length - 1]!;
+    inFlight.add(batch, attempts);
+    writer.send(batch);
+    releaseTimer ??= setTimeout(releaseFinished, RELEASE_INTERVAL_MS).unref();
+  }
+
+  /** Counts the batches a stopped writer thread had not finished as dropped (when none will follow it). */
+  function dropUnfinished(): number {
+    inFlight.release(writer.doneId);
+    const lines = inFlight.takeAll().reduce((n, { batch }) => n + batch.ids.length, 0);
+    dropped += lines;
+    return lines;
+  }
+
+  /** Lets go of the batches the writer has finished, now and then while some are kept. */
+  function releaseFinished(): void {
+    releaseTimer = undefined;
+    inFlight.release(writer.doneId);
+    if (inFlight.lines > 0 && !closed && !writer.dead)
+      releaseTimer = setTimeout(releaseFinished, RELEASE_INTERVAL_MS).unref();
   }
 
   function nextId(time: number): number {
@@ -176,14 +234,14 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     outgoing.seal(sources.takeNew(), maxLead);
   }
 
-  /** Lines handed to a writer thread that then stopped (it counts the lines it failed to store itself). */
-  function lostInCrash(): number {
-    return writer.dead ? sentLines - writer.written - writer.failed : 0;
-  }
-
-  /** Lines accepted and not yet stored (or failed) by the writer. */
+  /**
+   * Lines accepted and not yet stored (or failed) by the writer. While the thread is down, that is the
+   * lines it had not finished (they go to the next one) and those waiting on the main thread.
+   */
   function queued(): number {
-    return writer.dead ? outgoing.lines : sentLines - writer.written - writer.failed + outgoing.lines;
+    if (!writer.dead) return sentLines - writer.written - writer.failed + outgoing.lines;
+    inFlight.release(writer.doneId);
+    return inFlight.lines + outgoing.lines;
   }
 
   function write(input: LogInput): void {
@@ -227,12 +285,8 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     // While the writer restarts, lines stay queued (queued() bounds them by maxQueue).
     if (outgoing.lines === 0 || writer.dead) return;
     seal();
-    for (const batch of outgoing.take()) {
-      // Read before sending: the typed arrays are transferred (and empty here) once sent.
-      sentLines += batch.ids.length;
-      sentId = batch.ids[batch.ids.length - 1]!;
-      writer.send(batch);
-    }
+    inFlight.release(writer.doneId);
+    for (const batch of outgoing.take()) hand(batch);
     reportDropsIfRoom();
   }
 
@@ -273,9 +327,10 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   /** Sends what is waiting and blocks until the writer has stored it (or failed and counted it). */
   function flush(): void {
     sendOutgoing();
-    if (writer.dead && outgoing.lines > 0) {
+    const waiting = writer.dead ? queued() : 0;
+    if (waiting > 0) {
       throw new Error(
-        `the log writer thread has stopped and is restarting; ${outgoing.lines} line(s) wait to be stored`,
+        `the log writer thread has stopped and is restarting; ${waiting} line(s) wait to be stored`,
       );
     }
     if (writer.doneId < sentId && !writer.dead) writer.waitForId(sentId);
@@ -326,7 +381,7 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
     stats(): LogStoreStats {
       return {
         written: writtenBefore + writer.written,
-        dropped: dropped + failedBefore + writer.failed + lostInCrash(),
+        dropped: dropped + failedBefore + writer.failed,
         queued: queued(),
         bytes: reader.usedBytes(),
       };
@@ -341,8 +396,11 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
       }
       closed = true;
       clearTimeout(restartTimer);
+      clearTimeout(releaseTimer);
       dropped += outgoing.lines;
       outgoing = new OutgoingLines(batchSize);
+      // A running thread stores what it was handed before it closes; a stopped one will not be replaced.
+      if (writer.dead) dropUnfinished();
       clearInterval(retentionTimer);
       clearInterval(roomWatch);
       await writer.close();

@@ -1,5 +1,6 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { SourceRow } from './sqlite-schema.js';
+import type { WriterFault } from './writer-fault.js';
 import {
   DEAD,
   DONE_ID,
@@ -7,6 +8,7 @@ import {
   FAILED,
   RESULT,
   SIGNAL,
+  WORKING_ID,
   WRITTEN,
   sharedProgress,
   type FromWriter,
@@ -61,13 +63,14 @@ export class WriterClient {
     file: string,
     sources: SourceRow[],
     private readonly events: WriterEvents,
+    fault?: WriterFault,
   ) {
     const progress = sharedProgress();
     this.signal = progress.signal;
     this.values = progress.values;
     const channel = new MessageChannel();
     this.port = channel.port1;
-    const data: WriterData = { file, shared: progress.buffer, sources, port: channel.port2 };
+    const data: WriterData = { file, shared: progress.buffer, sources, port: channel.port2, fault };
     this.worker = new Worker(bootstrap(), {
       eval: true,
       workerData: data,
@@ -115,6 +118,11 @@ export class WriterClient {
     return this.values[DONE_ID]!;
   }
 
+  /** Last line id of the transaction the writer is in (or finished last); see WORKING_ID. */
+  get workingId(): number {
+    return this.values[WORKING_ID]!;
+  }
+
   get written(): number {
     return this.values[WRITTEN]!;
   }
@@ -123,15 +131,13 @@ export class WriterClient {
     return this.values[FAILED]!;
   }
 
+  /**
+   * Hands a batch to the thread as a copy (not a transfer): the caller keeps the batch until the writer
+   * has finished it, to send it again if the thread stops first. Copying the typed arrays costs little
+   * next to the message strings, which are copied either way.
+   */
   send(batch: LineBatch): void {
-    const { ids, times, sources, levels, streams } = batch;
-    this.port.postMessage(batch satisfies ToWriter, [
-      ids.buffer,
-      times.buffer,
-      sources.buffer,
-      levels.buffer,
-      streams.buffer,
-    ] as ArrayBuffer[]);
+    this.port.postMessage(batch satisfies ToWriter);
   }
 
   /** Blocks until the writer has finished every line up to `id`; throws if it is gone or takes too long. */

@@ -1,11 +1,13 @@
 /**
  * What the main thread and the log writer thread say to each other. Lines travel in compact batches
- * (typed arrays for the numbers, which are transferred, not copied; one array of message strings).
+ * (typed arrays for the numbers, one array of message strings), copied: the main thread keeps each
+ * batch until the writer has finished it, so a new writer thread can store it if this one stops.
  * Progress travels back through shared memory, so the main thread can wait for it synchronously
  * (`flush()`, and `query()` before it reads) while the writer goes on.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SourceRow } from './sqlite-schema.js';
+import type { WriterFault } from './writer-fault.js';
 
 export interface LineBatch {
   kind: 'lines';
@@ -21,6 +23,11 @@ export interface LineBatch {
   newSources: SourceRow[];
   /** Largest `id - time * ID_PER_MS` handed out so far. */
   maxLead: number;
+  /**
+   * Stored in a transaction of its own. Set when the batch is sent again after it was in the
+   * transaction of a writer thread that stopped: if it stops the next thread too, it is the one to blame.
+   */
+  alone: boolean;
 }
 
 export interface RetentionRequest {
@@ -47,6 +54,8 @@ export interface WriterData {
   shared: SharedArrayBuffer;
   sources: SourceRow[];
   port: MessagePort;
+  /** Tests only: crash the thread on a given line (see writer-fault.ts). */
+  fault?: WriterFault;
 }
 
 /**
@@ -66,7 +75,12 @@ export const FAILED = 2;
 /** The last request `seq` the writer finished, and its numeric result. */
 export const DONE_SEQ = 3;
 export const RESULT = 4;
-const FLOAT_SLOTS = 5;
+/**
+ * Last line id of the transaction the writer is in or finished last (0 before its first). After the
+ * thread stopped, the batches above DONE_ID and up to this id are the ones it was storing when it stopped.
+ */
+export const WORKING_ID = 5;
+const FLOAT_SLOTS = 6;
 
 export function sharedProgress(buffer = new SharedArrayBuffer(8 * (FLOAT_SLOTS + 1))): {
   buffer: SharedArrayBuffer;

@@ -5,7 +5,9 @@
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { LogWriter } from './log-writer.js';
+import { skipStored } from './skip-stored.js';
 import { openLogFile } from './sqlite-schema.js';
+import { crashIfFaulty } from './writer-fault.js';
 import {
   DEAD,
   DONE_ID,
@@ -13,6 +15,7 @@ import {
   FAILED,
   RESULT,
   SIGNAL,
+  WORKING_ID,
   WRITTEN,
   sharedProgress,
   type FromWriter,
@@ -36,6 +39,12 @@ const port: MessagePort = data.port;
 const { signal, values } = sharedProgress(data.shared);
 const writer = new LogWriter(openLogFile(data.file, 'writer'));
 writer.learnSources(data.sources);
+/**
+ * Lines up to this id are in the database. Batches a stopped writer thread had not reported are sent
+ * again to this one; what that thread committed before it stopped is not stored twice (see skip-stored.ts).
+ */
+const storedId = writer.lastId();
+const fault = data.fault;
 
 function publish(): void {
   Atomics.add(signal, SIGNAL, 1);
@@ -47,16 +56,24 @@ function send(message: FromWriter): void {
 }
 
 function writeLines(batches: LineBatch[]): void {
-  const lines = batches.reduce((n, b) => n + b.ids.length, 0);
   const last = batches.findLast((b) => b.ids.length > 0)?.ids.at(-1);
   for (const batch of batches) writer.learnSources(batch.newSources);
+  // Lines a stopped thread committed are stored: they count as written, as the main thread sent them.
+  const { batches: fresh, skipped } = skipStored(batches, storedId);
+  const lines = fresh.reduce((n, b) => n + b.ids.length, 0);
+  // If the thread stops from here on, the main thread knows which batches it was storing.
+  if (last !== undefined) values[WORKING_ID] = last;
+  if (fault) crashIfFaulty(fault, 'before-insert', fresh);
+  let stored = false;
   try {
-    writer.insert(batches);
-    values[WRITTEN] = values[WRITTEN]! + lines;
+    if (lines > 0) writer.insert(fresh);
+    stored = true;
   } catch (error) {
     values[FAILED] = values[FAILED]! + lines;
     send({ kind: 'failed', lines, error: errorText(error) });
   }
+  if (stored && fault) crashIfFaulty(fault, 'after-commit', fresh);
+  values[WRITTEN] = values[WRITTEN]! + skipped + (stored ? lines : 0);
   // The counts must be visible before the id a flush waits for; plain stores to shared memory may be
   // reordered, an Atomics call between them may not.
   Atomics.add(signal, SIGNAL, 0);
@@ -101,10 +118,10 @@ function handle(first: ToWriter): void {
     if (message.kind === 'lines') {
       const group = [message];
       let lines = message.ids.length;
-      while (lines < MAX_TRANSACTION_LINES) {
+      while (!message.alone && lines < MAX_TRANSACTION_LINES) {
         const queued = receiveMessageOnPort(port)?.message as ToWriter | undefined;
         if (!queued) break;
-        if (queued.kind !== 'lines') {
+        if (queued.kind !== 'lines' || queued.alone) {
           next = queued;
           break;
         }
