@@ -1,12 +1,15 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
+import { createInterface } from 'node:readline';
+import type { TestContext } from 'node:test';
 import { configSchema, type BerthConfig } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import type { LogInput, LogSink } from '../../src/logs/types.js';
-import { createSiteManager, type SiteManager } from '../../src/sites/index.js';
+import { createSiteManager, type SiteManager, type SiteStatus } from '../../src/sites/index.js';
 import { startFrontdoor, type Frontdoor, type MiddlewareMap } from '../../src/frontdoor/index.js';
 
 export const EXAMPLES = new URL('../../examples/sites/', import.meta.url).pathname;
@@ -218,4 +221,34 @@ export function stillRunning(p: LiveProcess): boolean {
   } catch {
     return false;
   }
+}
+
+const SUPERVISOR = new URL('./fixtures/supervisor.ts', import.meta.url).pathname;
+
+/**
+ * Starts the fixture supervisor (a site manager in its own process, test/sites/fixtures/supervisor.ts)
+ * and waits for its status line. `exit`: it exits on its own when its stdin closes.
+ */
+export async function startSupervisor(
+  t: TestContext,
+  dataDir: string,
+  sites: unknown[],
+  mode?: 'exit',
+): Promise<{ child: ChildProcess; status: SiteStatus[] }> {
+  const args = [SUPERVISOR, dataDir, JSON.stringify(sites), ...(mode ? [mode] : [])];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    stdio: [mode ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`supervisor not ready after 40 s: ${stderr}`)), 40_000);
+    createInterface({ input: child.stdout! }).once('line', (l) => {
+      clearTimeout(timer);
+      resolve(l);
+    });
+    child.once('exit', (code) => reject(new Error(`supervisor exited with ${code}: ${stderr}`)));
+  });
+  return { child, status: JSON.parse(line) as SiteStatus[] };
 }

@@ -12,14 +12,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { ProcessRecord } from '../../src/sites/process-records.js';
-import type { SiteStatus } from '../../src/sites/index.js';
-import { harness, processesWithEnv, stillRunning, until, type LiveProcess } from './helpers.js';
+import {
+  harness,
+  startSupervisor,
+  processesWithEnv,
+  stillRunning,
+  until,
+  type LiveProcess,
+} from './helpers.js';
 
 const MARKER = 'BERTH_INSTANCE_MARKER';
-const SUPERVISOR = new URL('./fixtures/supervisor.ts', import.meta.url).pathname;
-
 const statFields = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -206,26 +209,6 @@ test('stop and restart stop the processes an instance started outside its group 
   const everything = JSON.stringify(h.sink.lines);
   assert.ok(!everything.includes(marker), 'the marker’s value is never logged');
 });
-
-/** Starts the fixture supervisor in its own process and waits for its status line. */
-async function startSupervisor(t: TestContext, dataDir: string, sites: unknown[], mode?: 'exit') {
-  const args = [SUPERVISOR, dataDir, JSON.stringify(sites), ...(mode ? [mode] : [])];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    stdio: [mode ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`supervisor not ready after 40 s: ${stderr}`)), 40_000);
-    createInterface({ input: child.stdout! }).once('line', (l) => {
-      clearTimeout(timer);
-      resolve(l);
-    });
-    child.once('exit', (code) => reject(new Error(`supervisor exited with ${code}: ${stderr}`)));
-  });
-  return { child, status: JSON.parse(line) as SiteStatus[] };
-}
 
 test('when the supervisor is killed with SIGKILL, the watcher stops the escaped processes too, and no look-alike', async (t) => {
   const n = names('escdie');

@@ -1,4 +1,4 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -6,35 +6,8 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { ProcessRecord } from '../../src/sites/process-records.js';
-import type { SiteStatus } from '../../src/sites/index.js';
-import { harness, processesWithEnv, stillRunning, until } from './helpers.js';
-
-const SUPERVISOR = new URL('./fixtures/supervisor.ts', import.meta.url).pathname;
-
-/** Starts the fixture supervisor in its own process and waits for its status line. */
-async function startSupervisor(
-  t: TestContext,
-  dataDir: string,
-  sites: unknown[],
-): Promise<{ child: ChildProcess; status: SiteStatus[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SUPERVISOR, dataDir, JSON.stringify(sites)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`supervisor not ready after 40 s: ${stderr}`)), 40_000);
-    createInterface({ input: child.stdout! }).once('line', (l) => {
-      clearTimeout(timer);
-      resolve(l);
-    });
-    child.once('exit', (code) => reject(new Error(`supervisor exited with ${code}: ${stderr}`)));
-  });
-  return { child, status: JSON.parse(line) as SiteStatus[] };
-}
+import { harness, startSupervisor, processesWithEnv, stillRunning, until } from './helpers.js';
 
 const commOf = (pid: number) => {
   try {
