@@ -16,6 +16,13 @@ function upstreamFor(port) {
   const socket = connect({ port, host: '127.0.0.1', noDelay: true });
   socket.on('data', (chunk) => socket.onAnswer(chunk));
   socket.on('error', () => {});
+  // An idle connection the instance closed (its keep-alive timeout) must not be used again: a request
+  // written to it would never be answered, and wrk's connection would hang.
+  socket.on('close', () => {
+    const list = idle.get(port);
+    const at = list.indexOf(socket);
+    if (at !== -1) list.splice(at, 1);
+  });
   return socket;
 }
 
