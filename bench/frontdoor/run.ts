@@ -194,7 +194,7 @@ if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
 else {
   const row = (name: string, s: Summary) =>
     `${name.padEnd(10)} ${s.requestsPerSecond.toFixed(0).padStart(9)}  ${s.p50.toFixed(2).padStart(7)}  ${s.p99.toFixed(2).padStart(7)}  ${String(s.errors).padStart(6)}`;
-  const pacedRows = (s: Record<Target, Summary>) => [
+  const table = (s: Record<Target, Summary>) => [
     `target       req/s    p50 ms   p99 ms  errors`,
     ...names.map((name) => row(name, s[name])),
   ];
@@ -203,21 +203,17 @@ else {
       `front door vs nginx: ${instances} instances, wrk -t1 -c${connections}, ${seconds}s x ${rounds} rounds (medians)`,
       '',
       'saturating (wrk as fast as it can)',
-      `target       req/s    p50 ms   p99 ms  errors`,
-      row('direct', summary.direct),
-      row('frontdoor', summary.frontdoor),
-      row('nginx', summary.nginx),
-      row('floor', summary.floor),
+      ...table(summary),
       `throughput ratio frontdoor/nginx: ${(ratio * 100).toFixed(1)}% (goal >= 70%); floor/nginx ${(floorRatio * 100).toFixed(1)}%`,
       `added p99 latency, saturated: frontdoor ${added.frontdoor.toFixed(2)} ms, nginx ${added.nginx.toFixed(2)} ms, floor ${added.floor.toFixed(2)} ms (goal < 2 ms; mostly queueing)`,
       `CPU per request: frontdoor ${cpuUs.frontdoor.toFixed(1)} us, nginx ${cpuUs.nginx.toFixed(1)} us, floor ${cpuUs.floor.toFixed(1)} us (nginx/frontdoor ${((cpuUs.nginx / cpuUs.frontdoor) * 100).toFixed(1)}%: the throughput ratio on an otherwise idle CPU)`,
       '',
       `paced at ~${rate} req/s, steady arrivals (each of ${connections} connections waits ${delayMs} ms after every answer; their starts spread over ${delayMs} ms)`,
-      ...pacedRows(pacedSummary),
+      ...table(pacedSummary),
       `added p99 latency, paced: frontdoor ${pacedAdded.frontdoor.toFixed(2)} ms, nginx ${pacedAdded.nginx.toFixed(2)} ms, floor ${pacedAdded.floor.toFixed(2)} ms (goal < 2 ms)`,
       '',
       `paced at ~${rate} req/s in bursts (the same, but all connections start at once and stay in step: bursts of ${connections})`,
-      ...pacedRows(burstSummary),
+      ...table(burstSummary),
       `added p99 latency, bursts: frontdoor ${burstAdded.frontdoor.toFixed(2)} ms, nginx ${burstAdded.nginx.toFixed(2)} ms, floor ${burstAdded.floor.toFixed(2)} ms (mostly the time to answer a whole burst)`,
       '',
     ].join('\n'),
