@@ -144,3 +144,53 @@ test('Log stream page: live lines, pause/resume, filters, search highlighting, t
 
   assert.deepEqual(pageErrors, []);
 });
+
+test('Log stream page: a filter changed while the previous one is still loading shows only the newest answer and stream', async (t) => {
+  if (!existsSync(CHROMIUM)) return t.skip('chromium not installed: apt-get install chromium');
+  const c = await startTestConsole();
+  t.after(c.close);
+  c.store.write(line('{"level":"warn","msg":"slow query on orders table"}', { instance: 'e5f6a7b8' }));
+  c.store.write(line('ERROR payment declined for order 17', { stream: 'stderr', instance: 'a1b2c3d4' }));
+  c.store.write(line('GET /api/orders/17 200 in 12ms', { instance: 'a1b2c3d4' }));
+
+  let browser: Browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  } catch (error) {
+    return t.skip(`chromium could not start: ${(error as Error).message.split('\n')[0]}`);
+  }
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${c.url}/#logs`);
+  await waitRows(page, (m) => m.length === 3, 'all three lines shown');
+  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'Live');
+
+  // History pages without an instance filter answer 1.5 s late, so the first of two quick filter
+  // changes gets its answer after the second one's.
+  let delayed = 0;
+  await page.route(
+    (url) => url.pathname === '/api/logs' && !url.searchParams.has('instance'),
+    async (route) => {
+      delayed++;
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue().catch(() => undefined);
+    },
+  );
+  await page.selectOption('#level', 'warn');
+  await page.selectOption('#instance', 'a1b2c3d4');
+  await waitRows(page, (m) => m.length === 1, 'the newest filter answered');
+  await page.waitForTimeout(2000); // the older answer arrives meanwhile
+  assert.equal(delayed, 1, 'the older request was made and answered late');
+  assert.deepEqual(await rows(page), ['ERROR payment declined for order 17'], 'the late answer is not shown');
+  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'Live');
+
+  // Only the newest filter's stream is open: a live line is shown once, and others not at all.
+  c.store.write(line('ERROR from another instance', { instance: 'e5f6a7b8' }));
+  c.store.write(line('ERROR live once', { instance: 'a1b2c3d4' }));
+  await waitRows(page, (m) => m.at(-1) === 'ERROR live once', 'the live line arrives');
+  await page.waitForTimeout(500);
+  assert.deepEqual(await rows(page), ['ERROR payment declined for order 17', 'ERROR live once']);
+  assert.deepEqual(pageErrors, []);
+});

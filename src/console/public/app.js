@@ -40,6 +40,22 @@ function fillSelect(select, values, allLabel = 'All') {
 
 const unique = (values) => [...new Set(values.filter((v) => v !== ''))].sort();
 
+/**
+ * Answers can arrive out of order when filters change quickly: each load of a view takes a ticket,
+ * and only the holder of the latest ticket for that view may show its answer. `take('logs')` makes a
+ * new ticket (superseding the others); `current('logs')` checks one without taking a new one.
+ */
+const tickets = new Map();
+const take = (view) => {
+  const ticket = (tickets.get(view) ?? 0) + 1;
+  tickets.set(view, ticket);
+  return () => tickets.get(view) === ticket;
+};
+const current = (view) => {
+  const ticket = tickets.get(view);
+  return () => tickets.get(view) === ticket;
+};
+
 // ---------------------------------------------------------------- tabs
 
 function showTab() {
@@ -113,6 +129,7 @@ function stopLive() {
 }
 
 async function apply() {
+  const latest = take('logs');
   stopLive();
   showError('');
   state.pattern = searchPattern($('search').value.trim(), $('regex').checked);
@@ -129,10 +146,13 @@ async function apply() {
   try {
     page = await getJson(`/api/logs?${params}&limit=${live ? 200 : 500}`);
   } catch (error) {
+    if (!latest()) return;
     showError(`Cannot load logs: ${error.message}`);
     $('status').textContent = 'Not connected';
     return;
   }
+  // Filters changed while this page was loading: a newer apply() shows its own lines and stream.
+  if (!latest()) return;
   appendLines(page.entries.slice().reverse());
   state.next = page.next;
   $('older').hidden = !page.next;
@@ -160,10 +180,12 @@ async function apply() {
 
 async function loadOlder() {
   if (!state.next) return;
+  const latest = current('logs');
   const params = filterParams();
   params.set('cursor', state.next);
   try {
     const page = await getJson(`/api/logs?${params}&limit=500`);
+    if (!latest()) return;
     const body = $('lines');
     const fragment = document.createDocumentFragment();
     for (const entry of page.entries.slice().reverse()) fragment.append(lineRow(entry));
@@ -173,7 +195,7 @@ async function loadOlder() {
     state.next = page.next;
     $('older').hidden = !page.next;
   } catch (error) {
-    showError(`Cannot load older lines: ${error.message}`);
+    if (latest()) showError(`Cannot load older lines: ${error.message}`);
   }
 }
 
@@ -215,11 +237,13 @@ function startupParams() {
 }
 
 async function loadStartup() {
+  const latest = take('startup');
   const params = startupParams();
   const listParams = new URLSearchParams(params);
   if ($('startup-outcome').value) listParams.set('outcome', $('startup-outcome').value);
   try {
     const [list, summary] = await Promise.all([getJson(`/api/startuplogs?${listParams}`), getJson(`/api/startuplogs/summary?${params}`)]);
+    if (!latest()) return;
     const files = Array.isArray(list) ? list : list.files ?? [];
     $('startup-files').replaceChildren(
       ...files.map((f) => {
@@ -242,14 +266,17 @@ async function loadStartup() {
       ...summary.map((s) => el('div', { class: 'card' }, `${s.site}/${s.slot}: ${s.total} start(s), `, el('span', { class: 'outcome-failure' }, `${s.failures} failed`), ', ', el('span', { class: 'outcome-success' }, `${s.successes} succeeded`))),
     );
   } catch (error) {
+    if (!latest()) return;
     showError(error.status === 404 ? 'Startup logs are not served by this console (no sites are managed here).' : `Cannot load startup logs: ${error.message}`);
   }
 }
 
 async function showStartupLog(url, row) {
+  const latest = take('startup-log');
   for (const r of $('startup-files').rows) r.classList.toggle('selected', r === row);
   const response = await fetch(url);
   const text = await response.text();
+  if (!latest()) return;
   if (!response.ok) {
     let detail = text;
     try {
