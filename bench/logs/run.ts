@@ -1,9 +1,10 @@
 // Benchmarks of the log store and live stream. `npm run bench:logs` (full: 10M lines for queries) or
-// `npm run bench:logs -- --smoke` (tiny sizes, seconds); `--only ingest` (or `query`, `live`, comma-separated)
-// runs just those parts. Prints a report and, last, one JSON line.
+// `npm run bench:logs -- --smoke` (tiny sizes, seconds); `--only ingest` (or `query`, `live`, `backlog`,
+// comma-separated) runs just those parts. Prints a report and, last, one JSON line.
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchBacklog } from './backlog.js';
 import { benchIngest } from './ingest.js';
 import { benchLive } from './live.js';
 import { benchQuery } from './query.js';
@@ -20,7 +21,9 @@ const queryLines = option('query-lines', smoke ? 20_000 : 10_000_000);
 const rounds = option('rounds', smoke ? 5 : 50);
 const liveRate = option('live-rate', smoke ? 200 : 2000);
 const liveSeconds = option('live-seconds', smoke ? 1 : 10);
-const PARTS = ['ingest', 'query', 'live'] as const;
+const backlogLines = option('backlog-lines', smoke ? 20_000 : 2_000_000);
+const backlogQueue = option('backlog-queue', smoke ? 1_000 : 500_000);
+const PARTS = ['ingest', 'query', 'live', 'backlog'] as const;
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',') : [...PARTS];
 for (const part of only)
@@ -67,4 +70,13 @@ if (runs('live')) {
   say(`  p50 ${live.p50} ms  p99 ${live.p99} ms  max ${live.max} ms  (goal p99 < 100 ms)`);
 }
 
-process.stdout.write(`${JSON.stringify({ smoke, ingest, query, live })}\n`);
+let backlog: Awaited<ReturnType<typeof benchBacklog>> | undefined;
+if (runs('backlog')) {
+  say(`\n## Memory with a full queue: ${backlogLines} lines written at once, maxQueue ${backlogQueue}`);
+  backlog = await benchBacklog(backlogLines, backlogQueue);
+  say(
+    `  process RSS: ${round(backlog.restMiB)} MiB at rest, ${round(backlog.peakMiB)} MiB at peak; ${backlog.dropped} lines dropped at the bound`,
+  );
+}
+
+process.stdout.write(`${JSON.stringify({ smoke, ingest, query, live, backlog })}\n`);
