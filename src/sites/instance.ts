@@ -213,7 +213,8 @@ export class Instance {
         const escaped = await killCarriers(new Map([[marker, pgid]]));
         if (escaped.length > 0) this.reportEscaped(escaped, 'SIGKILL');
         liveGroups.delete(pgid);
-        void this.services.records?.remove(this.id);
+        // Awaited: a stop returns only once the record is gone too (remove() never throws).
+        await this.services.records?.remove(this.id);
       })
       .catch((error) =>
         this.services.logger.error(
