@@ -1,6 +1,6 @@
 // The Log stream page end to end in headless Chromium (Debian's /usr/bin/chromium driven by
 // playwright-core). The sites API is the test-only stand-in from test/console/helpers.ts.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -13,6 +13,18 @@ const SHOTS = process.env.BERTH_SCREENSHOTS ?? '/tmp/berth-console-shots';
 
 async function rows(page: Page): Promise<string[]> {
   return page.$$eval('#lines tr td.msg', (cells) => cells.map((c) => c.textContent ?? ''));
+}
+
+/** Headless Chromium, closed after the test; undefined (the test skipped) when it cannot start. */
+async function launch(t: TestContext): Promise<Browser | undefined> {
+  try {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    t.after(() => browser.close());
+    return browser;
+  } catch (error) {
+    t.skip(`chromium could not start: ${(error as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
 }
 
 async function waitRows(page: Page, predicate: (messages: string[]) => boolean, what: string) {
@@ -39,13 +51,8 @@ test('Log stream page: live lines, pause/resume, filters, search highlighting, t
   c.store.write(line('<img src=x onerror="document.title=\'pwned\'"> <script>alert(1)</script>'));
   c.store.write(line('GET /health 200', { slot: 'staging', instance: 's1' }));
 
-  let browser: Browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  } catch (error) {
-    return t.skip(`chromium could not start: ${(error as Error).message.split('\n')[0]}`);
-  }
-  t.after(() => browser.close());
+  const browser = await launch(t);
+  if (!browser) return;
   const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -153,13 +160,8 @@ test('Log stream page: a filter changed while the previous one is still loading 
   c.store.write(line('ERROR payment declined for order 17', { stream: 'stderr', instance: 'a1b2c3d4' }));
   c.store.write(line('GET /api/orders/17 200 in 12ms', { instance: 'a1b2c3d4' }));
 
-  let browser: Browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  } catch (error) {
-    return t.skip(`chromium could not start: ${(error as Error).message.split('\n')[0]}`);
-  }
-  t.after(() => browser.close());
+  const browser = await launch(t);
+  if (!browser) return;
   const page = await browser.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
