@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setImmediate as turn } from 'node:timers/promises';
-import { alive, procStatSync } from './procfs.js';
+import { alive, procPids, procStatSync } from './procfs.js';
 
 /**
  * Processes of an instance that left its process group (`setsid`, Node's `spawn({ detached: true })`)
@@ -73,20 +73,10 @@ function carrier(pid: number, wanted: Wanted): Carrier | undefined {
   return undefined;
 }
 
-function pids(): number[] {
-  try {
-    return readdirSync('/proc')
-      .filter((e) => /^\d+$/.test(e))
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
 /** One pass over /proc, synchronously (for the exit handler, where nothing asynchronous runs). */
 export function findCarriersSync(wanted: Wanted): Carrier[] {
   if (wanted.size === 0) return [];
-  return pids()
+  return procPids()
     .map((pid) => carrier(pid, wanted))
     .filter((c): c is Carrier => c !== undefined);
 }
@@ -98,7 +88,7 @@ export function findCarriersSync(wanted: Wanted): Carrier[] {
  */
 export async function findCarriers(wanted: Wanted): Promise<Carrier[]> {
   if (wanted.size === 0) return [];
-  const all = pids();
+  const all = procPids();
   const found: Carrier[] = [];
   for (let i = 0; i < all.length; i += 128) {
     if (i > 0) await turn();

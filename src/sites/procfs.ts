@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { setImmediate as turn } from 'node:timers/promises';
 
 /** What /proc/<pid>/stat tells about a process that Berth needs. */
@@ -40,27 +40,29 @@ export function procStatSync(pid: number): ProcStat | undefined {
 /** Whether the process still runs: a zombie (Z) or dead (X) one has exited and only waits to be reaped. */
 export const alive = (p: ProcStat) => p.state !== 'Z' && p.state !== 'X';
 
+/** The pids listed in /proc now (empty when there is no /proc). */
+export function procPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Whether any live process is in group `pgid`. Called on every instance stop, so it reads /proc with
  * synchronous reads, 256 processes per turn of the event loop: about 10 µs of CPU per process, where
  * the promise-based reads cost several times more.
  */
 export async function groupHasLiveMembers(pgid: number): Promise<boolean> {
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
-  } catch {
-    return false;
-  }
+  const pids = procPids();
   for (let i = 0; i < pids.length; i += 256) {
     if (i > 0) await turn();
     for (const pid of pids.slice(i, i + 256)) {
-      try {
-        const p = parseStat(Number(pid), readFileSync(`/proc/${pid}/stat`, 'latin1'));
-        if (p.pgid === pgid && alive(p)) return true;
-      } catch {
-        /* ended meanwhile */
-      }
+      const p = procStatSync(pid); // undefined: ended meanwhile
+      if (p && p.pgid === pgid && alive(p)) return true;
     }
   }
   return false;
@@ -68,13 +70,7 @@ export async function groupHasLiveMembers(pgid: number): Promise<boolean> {
 
 /** Every live process visible in /proc (zombies have exited already: they only wait to be reaped). */
 export async function allProcesses(): Promise<ProcStat[]> {
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return [];
-  }
-  const stats = await Promise.all(entries.filter((e) => /^\d+$/.test(e)).map((pid) => procStat(Number(pid))));
+  const stats = await Promise.all(procPids().map(procStat));
   return stats.filter((s): s is ProcStat => s !== undefined && alive(s));
 }
 
