@@ -170,7 +170,8 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   /** Counts the batches a stopped writer thread had not finished as dropped (when none will follow it). */
   function dropUnfinished(): number {
     inFlight.release(writer.doneId);
-    const lines = inFlight.takeAll().reduce((n, { batch }) => n + batch.ids.length, 0);
+    const lines = inFlight.lines;
+    inFlight.takeAll();
     dropped += lines;
     return lines;
   }
