@@ -61,9 +61,7 @@ export function trimSpaceEnd(text: string, from: number, to: number): number {
  * they are; no other tchar maps onto a lower-case letter.
  */
 export function equalsLower(name: string, lower: string): boolean {
-  if (name.length !== lower.length) return false;
-  for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 32) !== lower.charCodeAt(i)) return false;
-  return true;
+  return name.length === lower.length && startsWithLower(name, lower);
 }
 
 /**
