@@ -1,8 +1,29 @@
 import type { LogInput } from '../../src/logs/index.js';
 
 /** Deterministic, realistic-looking log lines: access logs, JSON app logs, stack-trace-ish errors, platform events. */
-const PATHS = ['/api/orders', '/api/users', '/api/cart', '/health', '/api/payments', '/static/app.js', '/api/search'];
-const WORDS = ['cache', 'database', 'timeout', 'retry', 'connection', 'pool', 'session', 'token', 'queue', 'worker', 'shipment', 'invoice'];
+const PATHS = [
+  '/api/orders',
+  '/api/users',
+  '/api/cart',
+  '/health',
+  '/api/payments',
+  '/static/app.js',
+  '/api/search',
+];
+const WORDS = [
+  'cache',
+  'database',
+  'timeout',
+  'retry',
+  'connection',
+  'pool',
+  'session',
+  'token',
+  'queue',
+  'worker',
+  'shipment',
+  'invoice',
+];
 
 /** A tiny PRNG so every run writes the same corpus. */
 export function rng(seed: number): () => number {
@@ -25,8 +46,14 @@ export function corpusLine(i: number, random: () => number, time?: number): LogI
   let message: string;
   let stream: 'stdout' | 'stderr' = 'stdout';
   let type: 'application' | 'platform' = 'application';
-  if (r < 0.6) message = `GET ${path}/${i % 5000} ${random() < 0.95 ? 200 : 500} ${Math.floor(random() * 300)}ms reqid=${(i * 2654435761) % 1e9}`;
-  else if (r < 0.85) message = JSON.stringify({ level: random() < 0.8 ? 'info' : 'warn', msg: `${word} check for order ${i % 10000}`, durationMs: Math.floor(random() * 50) });
+  if (r < 0.6)
+    message = `GET ${path}/${i % 5000} ${random() < 0.95 ? 200 : 500} ${Math.floor(random() * 300)}ms reqid=${(i * 2654435761) % 1e9}`;
+  else if (r < 0.85)
+    message = JSON.stringify({
+      level: random() < 0.8 ? 'info' : 'warn',
+      msg: `${word} check for order ${i % 10000}`,
+      durationMs: Math.floor(random() * 50),
+    });
   else if (r < 0.98) {
     message = `ERROR ${word} failed: connection refused (attempt ${1 + (i % 5)}) order=${i % 10000}`;
     stream = 'stderr';
@@ -34,5 +61,13 @@ export function corpusLine(i: number, random: () => number, time?: number): LogI
     message = `Instance ${instance} warmup probe succeeded after ${Math.floor(random() * 900)} ms`;
     type = 'platform';
   }
-  return { site, slot: random() < 0.9 ? 'production' : 'staging', instance, type, stream, message, ...(time !== undefined ? { time } : {}) };
+  return {
+    site,
+    slot: random() < 0.9 ? 'production' : 'staging',
+    instance,
+    type,
+    stream,
+    message,
+    ...(time !== undefined ? { time } : {}),
+  };
 }

@@ -11,7 +11,15 @@ import { createLogStore } from '../../src/logs/index.js';
 import { percentile } from './stats.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** A child process that prints `<Date.now()> line <n>` to stdout at `rate` lines/s for `seconds`. */
 const WRITER = `
@@ -30,10 +38,16 @@ setTimeout(() => { clearInterval(timer); process.exit(0); }, seconds * 1000);
  * Date.now(), the parent hands lines to the log store (as the sites part does), the console streams
  * them over SSE, and headless Chromium (same clock) records arrival minus stamp.
  */
-export async function benchLive(rate: number, seconds: number): Promise<{ client: string; sent: number; count: number; p50: number; p99: number; max: number }> {
+export async function benchLive(
+  rate: number,
+  seconds: number,
+): Promise<{ client: string; sent: number; count: number; p50: number; p99: number; max: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-bench-live-'));
   const store = createLogStore({ dataDir: dir, config: logsSchema.parse({}) });
-  const service = await startConsole({ config: consoleSchema.parse({ listen: '127.0.0.1:0' }), logStore: store });
+  const service = await startConsole({
+    config: consoleSchema.parse({ listen: '127.0.0.1:0' }),
+    logStore: store,
+  });
   const url = service.urls[0]!.replace(/\/$/, '');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS }).catch(() => undefined);
   try {
@@ -62,7 +76,7 @@ export async function benchLive(rate: number, seconds: number): Promise<{ client
         let buffer = '';
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
           buffer += Buffer.from(chunk).toString();
-          for (let i; (i = buffer.indexOf('\n\n')) >= 0; ) {
+          for (let i; (i = buffer.indexOf('\n\n')) >= 0;) {
             const block = buffer.slice(0, i);
             buffer = buffer.slice(i + 2);
             const data = /^data: (.*)$/m.exec(block)?.[1];
@@ -72,12 +86,21 @@ export async function benchLive(rate: number, seconds: number): Promise<{ client
       })().catch(() => undefined);
       record = async () => latencies;
     }
-    const child = spawn(process.execPath, ['-e', WRITER, String(rate), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', WRITER, String(rate), String(seconds)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const lines = createInterface({ input: child.stdout });
     let sent = 0;
     lines.on('line', (message) => {
       sent++;
-      store.write({ site: 'bench', slot: 'production', instance: 'w1', type: 'application', stream: 'stdout', message });
+      store.write({
+        site: 'bench',
+        slot: 'production',
+        instance: 'w1',
+        type: 'application',
+        stream: 'stdout',
+        message,
+      });
     });
     await new Promise((resolve) => child.on('exit', resolve));
     const end = Date.now() + 5000;
@@ -86,7 +109,14 @@ export async function benchLive(rate: number, seconds: number): Promise<{ client
       await new Promise((r) => setTimeout(r, 100));
       latencies = await record();
     }
-    return { client, sent, count: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) };
+    return {
+      client,
+      sent,
+      count: latencies.length,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: Math.max(...latencies),
+    };
   } finally {
     await browser?.close();
     await service.close();

@@ -13,7 +13,10 @@ const DAY = 86_400_000;
  */
 export async function benchQuery(lines: number, dir: string, rounds: number, log: (s: string) => void) {
   const dataDir = join(dir, `query-${lines}`);
-  const config = logsSchema.parse({ retention: { maxSize: '1000GiB', maxAge: '30d' }, ingest: { maxQueue: 200_000 } });
+  const config = logsSchema.parse({
+    retention: { maxSize: '1000GiB', maxAge: '30d' },
+    ingest: { maxQueue: 200_000 },
+  });
   const fresh = !existsSync(join(dataDir, 'logs', 'logs.db'));
   mkdirSync(dataDir, { recursive: true });
   const store = createLogStore({ dataDir, config });
@@ -27,7 +30,10 @@ export async function benchQuery(lines: number, dir: string, rounds: number, log
       store.write(corpusLine(i, random, Math.floor(start + i * step)));
       if (i % 100_000 === 99_999) {
         store.flush();
-        if (i % 1_000_000 === 999_999) log(`  built ${i + 1} lines (${Math.round((i + 1) / ((performance.now() - began) / 1000))} lines/s)`);
+        if (i % 1_000_000 === 999_999)
+          log(
+            `  built ${i + 1} lines (${Math.round((i + 1) / ((performance.now() - began) / 1000))} lines/s)`,
+          );
       }
     }
     store.flush();

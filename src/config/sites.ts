@@ -24,7 +24,8 @@ const settingNameSchema = z
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
 const appSettingsSchema = z.record(z.string(), z.string()).superRefine((settings, ctx) => {
   for (const name of Object.keys(settings)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be a valid environment variable name' });
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      ctx.addIssue({ code: 'custom', path: [name], message: 'must be a valid environment variable name' });
   }
 });
 

@@ -1,6 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConsoleConfig } from '../config/console.js';
-import { filterFromParams, queryFromParams, LogQueryError, type LogEntry, type LogFilter, type LogStore } from '../logs/index.js';
+import {
+  filterFromParams,
+  queryFromParams,
+  LogQueryError,
+  type LogEntry,
+  type LogFilter,
+  type LogStore,
+} from '../logs/index.js';
 import { SseStream } from './sse.js';
 
 /** Backlog a reconnecting stream gets at most (Last-Event-ID resume), so one reconnect cannot flood it. */
@@ -17,7 +24,9 @@ export interface LogsApiOptions {
 export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Promise<void> {
   const { store, config, streams } = options;
 
-  app.get('/api/logs', async (request) => store.query(queryFromParams(request.query as Record<string, unknown>)));
+  app.get('/api/logs', async (request) =>
+    store.query(queryFromParams(request.query as Record<string, unknown>)),
+  );
 
   app.get('/api/logs/sources', async () => store.sources());
 
@@ -26,10 +35,16 @@ export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Pr
     const filter = filterFromParams(params);
     const tail = intParam(params, 'tail', 0, 1000);
     const resumeFrom = String(request.headers['last-event-id'] ?? params.lastEventId ?? '');
-    if (resumeFrom !== '' && !/^\d+$/.test(resumeFrom)) throw new LogQueryError(`Last-Event-ID: expected a log id, got "${resumeFrom}"`);
+    if (resumeFrom !== '' && !/^\d+$/.test(resumeFrom))
+      throw new LogQueryError(`Last-Event-ID: expected a log id, got "${resumeFrom}"`);
     // The backlog is read before the live subscription starts, in the same tick, so no line can
     // fall between them; lastSent guards against a line arriving in both.
-    const backlog = resumeFrom !== '' ? resume(store, filter, resumeFrom) : tail > 0 ? store.query({ ...filter, limit: tail }).entries.reverse() : [];
+    const backlog =
+      resumeFrom !== ''
+        ? resume(store, filter, resumeFrom)
+        : tail > 0
+          ? store.query({ ...filter, limit: tail }).entries.reverse()
+          : [];
     reply.hijack();
     const sse = new SseStream(reply.raw, config.ssePing);
     let lastSent = 0;
@@ -56,21 +71,30 @@ export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Pr
     if (kind === 'application' || kind === 'platform') filter.type = kind;
     else if (kind === 'http' || kind === 'kudu') filter.type = 'platform';
     // Kudu's ?filter= is a plain, case-insensitive substring.
-    const substring = typeof params.filter === 'string' && params.filter !== '' ? params.filter.toLowerCase() : undefined;
+    const substring =
+      typeof params.filter === 'string' && params.filter !== '' ? params.filter.toLowerCase() : undefined;
     reply.hijack();
     const res = reply.raw;
     res.socket?.setNoDelay(true);
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    });
     res.write(`${new Date().toISOString()}  Welcome, you are now connected to log-streaming service.\n`);
     let lastLine = Date.now();
     const minutes = (ms: number) => Math.max(1, Math.round(ms / 60_000));
     const heartbeat = setInterval(() => {
       if (Date.now() - lastLine >= config.heartbeat) {
-        res.write(`${new Date().toISOString()}  No new trace in the past ${minutes(Date.now() - lastLine)} min(s).\n`);
+        res.write(
+          `${new Date().toISOString()}  No new trace in the past ${minutes(Date.now() - lastLine)} min(s).\n`,
+        );
       }
     }, config.heartbeat);
     const timeout = setTimeout(() => {
-      res.end(`${new Date().toISOString()}  Stream terminated due to timeout ${minutes(config.logstreamTimeout)} min(s).\n`);
+      res.end(
+        `${new Date().toISOString()}  Stream terminated due to timeout ${minutes(config.logstreamTimeout)} min(s).\n`,
+      );
     }, config.logstreamTimeout);
     heartbeat.unref();
     timeout.unref();
@@ -119,6 +143,7 @@ function intParam(params: Record<string, unknown>, key: string, min: number, max
   const value = params[key];
   if (value === undefined || value === '') return min;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new LogQueryError(`${key}: expected a whole number from ${min} to ${max}, got "${String(value)}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new LogQueryError(`${key}: expected a whole number from ${min} to ${max}, got "${String(value)}"`);
   return n;
 }

@@ -10,13 +10,19 @@ const FILES: Record<string, { file: string; type: string }> = {
 };
 
 /** Log lines are untrusted: the page builds DOM with textContent only, and this policy forbids any inline script. */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 export async function consolePages(app: FastifyInstance): Promise<void> {
   for (const [url, { file, type }] of Object.entries(FILES)) {
     const body = readFileSync(new URL(`./public/${file}`, import.meta.url));
     app.get(url, async (_request, reply) =>
-      reply.type(type).header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(body),
+      reply
+        .type(type)
+        .header('content-security-policy', CSP)
+        .header('x-content-type-options', 'nosniff')
+        .header('cache-control', 'no-cache')
+        .send(body),
     );
   }
 }

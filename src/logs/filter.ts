@@ -14,7 +14,8 @@ const MAX_REGEX_LENGTH = 1000;
 
 /** Compiles a user's regular expression; `(?i)` at the start (Go/Loki style) means case-insensitive. */
 export function compileRegex(source: string): RegExp {
-  if (source.length > MAX_REGEX_LENGTH) throw new LogQueryError(`regex: longer than ${MAX_REGEX_LENGTH} characters`);
+  if (source.length > MAX_REGEX_LENGTH)
+    throw new LogQueryError(`regex: longer than ${MAX_REGEX_LENGTH} characters`);
   const insensitive = source.startsWith('(?i)');
   try {
     return new RegExp(insensitive ? source.slice(4) : source, insensitive ? 'i' : '');
@@ -74,7 +75,10 @@ function time(params: Params, key: string): number | undefined {
   const value = text(params, key);
   if (value === undefined) return undefined;
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) throw new LogQueryError(`${key}: expected an ISO 8601 time or milliseconds since the epoch, got "${value}"`);
+  if (!Number.isFinite(ms))
+    throw new LogQueryError(
+      `${key}: expected an ISO 8601 time or milliseconds since the epoch, got "${value}"`,
+    );
   return ms;
 }
 
@@ -96,19 +100,22 @@ export function filterFromParams(params: Params): LogFilter {
   const to = time(params, 'to');
   if (from !== undefined) filter.from = from;
   if (to !== undefined) filter.to = to;
-  if (from !== undefined && to !== undefined && from >= to) throw new LogQueryError('from: must be before to');
+  if (from !== undefined && to !== undefined && from >= to)
+    throw new LogQueryError('from: must be before to');
   for (const key of ['site', 'slot', 'instance', 'q', 'regex'] as const) {
     const value = text(params, key);
     if (value !== undefined) filter[key] = value;
   }
   const type = text(params, 'type');
   if (type !== undefined) {
-    if (type !== 'application' && type !== 'platform') throw new LogQueryError(`type: expected application or platform, got "${type}"`);
+    if (type !== 'application' && type !== 'platform')
+      throw new LogQueryError(`type: expected application or platform, got "${type}"`);
     filter.type = type;
   }
   const level = text(params, 'level')?.toLowerCase();
   if (level !== undefined) {
-    if (!LOG_LEVELS.includes(level as LogLevel)) throw new LogQueryError(`level: expected one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+    if (!LOG_LEVELS.includes(level as LogLevel))
+      throw new LogQueryError(`level: expected one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
     filter.level = level as LogLevel;
   }
   if (filter.regex !== undefined) compileRegex(filter.regex);
@@ -120,12 +127,14 @@ export function queryFromParams(params: Params): LogQuery {
   const limit = text(params, 'limit');
   if (limit !== undefined) {
     const n = Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > 1000) throw new LogQueryError(`limit: expected a whole number from 1 to 1000, got "${limit}"`);
+    if (!Number.isInteger(n) || n < 1 || n > 1000)
+      throw new LogQueryError(`limit: expected a whole number from 1 to 1000, got "${limit}"`);
     query.limit = n;
   }
   const order = text(params, 'order');
   if (order !== undefined) {
-    if (order !== 'asc' && order !== 'desc') throw new LogQueryError(`order: expected asc or desc, got "${order}"`);
+    if (order !== 'asc' && order !== 'desc')
+      throw new LogQueryError(`order: expected asc or desc, got "${order}"`);
     query.order = order;
   }
   const cursor = text(params, 'cursor');

@@ -1,7 +1,14 @@
 import { LOG_LEVELS, type LogLevel } from './types.js';
 
 /** Severity order as a number, stored in the database so "level ≥ warn" is a range. */
-export const LEVEL_RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+export const LEVEL_RANK: Record<LogLevel, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
 
 export function levelOfRank(rank: number): LogLevel {
   return LOG_LEVELS[Math.min(Math.max(Math.round(rank / 10) - 1, 0), LOG_LEVELS.length - 1)]!;
@@ -9,16 +16,43 @@ export function levelOfRank(rank: number): LogLevel {
 
 /** Words frameworks use for levels (pino, Serilog, .NET's `fail:`/`crit:`, Python, Go, syslog). */
 const ALIASES: Record<string, LogLevel> = {
-  trace: 'trace', trc: 'trace', trce: 'trace', verbose: 'trace', ver: 'trace', vbs: 'trace', vrb: 'trace',
-  debug: 'debug', dbg: 'debug', dbug: 'debug',
-  info: 'info', inf: 'info', information: 'info', informational: 'info', notice: 'info',
-  warn: 'warn', wrn: 'warn', warning: 'warn',
-  error: 'error', err: 'error', eror: 'error', fail: 'error',
-  fatal: 'fatal', ftl: 'fatal', crit: 'fatal', critical: 'fatal', panic: 'fatal', emerg: 'fatal', emergency: 'fatal', alert: 'fatal', sev: 'fatal', severe: 'fatal',
+  trace: 'trace',
+  trc: 'trace',
+  trce: 'trace',
+  verbose: 'trace',
+  ver: 'trace',
+  vbs: 'trace',
+  vrb: 'trace',
+  debug: 'debug',
+  dbg: 'debug',
+  dbug: 'debug',
+  info: 'info',
+  inf: 'info',
+  information: 'info',
+  informational: 'info',
+  notice: 'info',
+  warn: 'warn',
+  wrn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  err: 'error',
+  eror: 'error',
+  fail: 'error',
+  fatal: 'fatal',
+  ftl: 'fatal',
+  crit: 'fatal',
+  critical: 'fatal',
+  panic: 'fatal',
+  emerg: 'fatal',
+  emergency: 'fatal',
+  alert: 'fatal',
+  sev: 'fatal',
+  severe: 'fatal',
 };
 
 /** Words trusted in free text; short or common ones (`ver`, `sev`, `alert`) only count inside JSON. */
-const WORD = 'trace|trce|verbose|debug|dbg|dbug|info|inf|information|warn|wrn|warning|error|err|fail|fatal|crit|critical|panic';
+const WORD =
+  'trace|trce|verbose|debug|dbg|dbug|info|inf|information|warn|wrn|warning|error|err|fail|fatal|crit|critical|panic';
 
 export function normalizeLevel(value: unknown): LogLevel | undefined {
   if (typeof value === 'number') {
@@ -32,7 +66,17 @@ export function normalizeLevel(value: unknown): LogLevel | undefined {
 }
 
 /** JSON keys that carry the level, most common first (Dozzle's set plus a few). */
-const JSON_KEYS = ['level', '@l', 'severity', 'log.level', 'lvl', 'loglevel', 'levelname', '@level', 'severityText'];
+const JSON_KEYS = [
+  'level',
+  '@l',
+  'severity',
+  'log.level',
+  'lvl',
+  'loglevel',
+  'levelname',
+  '@level',
+  'severityText',
+];
 
 function levelFromJson(message: string): LogLevel | undefined {
   if (message.length > 65_536 || !message.startsWith('{')) return undefined;
@@ -49,7 +93,8 @@ function levelFromJson(message: string): LogLevel | undefined {
     if (level) return level;
   }
   const nested = record.log;
-  if (typeof nested === 'object' && nested !== null) return normalizeLevel((nested as Record<string, unknown>).level);
+  if (typeof nested === 'object' && nested !== null)
+    return normalizeLevel((nested as Record<string, unknown>).level);
   return undefined;
 }
 

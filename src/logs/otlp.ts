@@ -100,7 +100,10 @@ export class OtlpExporter {
       this.timer = undefined;
       this.sending = this.sendOne().finally(() => {
         this.sending = undefined;
-        if (this.queue.length > 0 && !this.closed) this.kick(this.backoffMs || (this.queue.length >= this.config.batchSize ? 0 : this.config.interval));
+        if (this.queue.length > 0 && !this.closed)
+          this.kick(
+            this.backoffMs || (this.queue.length >= this.config.batchSize ? 0 : this.config.interval),
+          );
       });
     }, delay);
     this.timer.unref();
@@ -126,7 +129,10 @@ export class OtlpExporter {
       if (response.status >= 400 && response.status < 500 && response.status !== 429) {
         this.stats.dropped += batch.length;
         this.stats.failedRequests++;
-        this.log.warn({ status: response.status, endpoint: this.url, lines: batch.length }, 'OTLP collector refused a batch of logs; dropped it');
+        this.log.warn(
+          { status: response.status, endpoint: this.url, lines: batch.length },
+          'OTLP collector refused a batch of logs; dropped it',
+        );
         return;
       }
       throw new Error(`HTTP ${response.status}`);
@@ -137,7 +143,10 @@ export class OtlpExporter {
       const kept = batch.slice(Math.max(0, batch.length - room));
       this.stats.dropped += batch.length - kept.length;
       this.queue.unshift(...kept);
-      this.log.warn({ err: (error as Error).message, endpoint: this.url, retryInMs: this.backoffMs }, 'OTLP export failed; will retry');
+      this.log.warn(
+        { err: (error as Error).message, endpoint: this.url, retryInMs: this.backoffMs },
+        'OTLP export failed; will retry',
+      );
     }
   }
 

@@ -14,7 +14,10 @@ const TOKEN = /[\p{L}\p{N}]+/gu;
 
 /** Lower case, accents removed (unicode61's remove_diacritics), split on everything but letters and digits. */
 export function tokenize(text: string): string[] {
-  const folded = text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+  const folded = text
+    .normalize('NFD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
   return folded.match(TOKEN) ?? [];
 }
 

@@ -59,18 +59,26 @@ export function hintsFor(facts: AttemptFacts): string[] {
   }
   const text = [...facts.output, ...facts.stderrTail].join('\n');
   if (facts.failure === 'spawn-error') {
-    hints.push(`The platform could not start the command: ${facts.spawnError}. Check that the site's folder exists.`);
+    hints.push(
+      `The platform could not start the command: ${facts.spawnError}. Check that the site's folder exists.`,
+    );
   }
   // dash: "/bin/sh: 1: foo: not found"; bash: "bash: line 1: foo: command not found"; exec: "foo: No such file or directory".
-  const notFound = /(?:^|\n)(?:\S*sh): (?:\d+: |line \d+: )?([^:\n]+): (?:command )?not found/.exec(text) ?? /(?:^|\n)(?:\S*sh): (?:\d+: |line \d+: )?([^:\n]+): No such file or directory/.exec(text);
+  const notFound =
+    /(?:^|\n)(?:\S*sh): (?:\d+: |line \d+: )?([^:\n]+): (?:command )?not found/.exec(text) ??
+    /(?:^|\n)(?:\S*sh): (?:\d+: |line \d+: )?([^:\n]+): No such file or directory/.exec(text);
   if (facts.exitCode === 127 || (notFound && facts.failure === 'exited')) {
     const name = notFound?.[1] ?? facts.command.split(/\s+/)[0];
-    hints.push(`Command not found: "${name}" could not be run (exit code ${facts.exitCode ?? 'none'}). Check the start command "${facts.command}" and that the program is installed and on PATH.`);
+    hints.push(
+      `Command not found: "${name}" could not be run (exit code ${facts.exitCode ?? 'none'}). Check the start command "${facts.command}" and that the program is installed and on PATH.`,
+    );
   }
   for (const pattern of MODULE_NOT_FOUND) {
     const match = pattern.exec(text);
     if (match) {
-      hints.push(`Module not found: the app needs "${match[1]}", which is not in the deployed package. Install dependencies (for example npm install / pip install -r requirements.txt) before deploying, or add the missing file.`);
+      hints.push(
+        `Module not found: the app needs "${match[1]}", which is not in the deployed package. Install dependencies (for example npm install / pip install -r requirements.txt) before deploying, or add the missing file.`,
+      );
       break;
     }
   }
@@ -79,7 +87,9 @@ export function hintsFor(facts: AttemptFacts): string[] {
     const tail = facts.stderrTail.slice(-5);
     hints.push(
       `Process exited: the app ${how} before it answered the warmup probe.` +
-        (tail.length > 0 ? ` Last lines on stderr:\n${tail.map((l) => `    ${l}`).join('\n')}` : ' It wrote nothing to stderr.'),
+        (tail.length > 0
+          ? ` Last lines on stderr:\n${tail.map((l) => `    ${l}`).join('\n')}`
+          : ' It wrote nothing to stderr.'),
     );
   }
   if (facts.failure === 'timeout') {

@@ -1,5 +1,12 @@
 /** What other parts may use from sites: the manager for `berth up`, the console API plugin, types. */
-export { createSiteManager, SiteManager, DeployFailed, type SiteManagerOptions, type DeployResult, type HostMatch } from './manager.js';
+export {
+  createSiteManager,
+  SiteManager,
+  DeployFailed,
+  type SiteManagerOptions,
+  type DeployResult,
+  type HostMatch,
+} from './manager.js';
 export type { Site } from './site.js';
 export type { Instance } from './instance.js';
 export type { InstanceGroup, Version } from './group.js';

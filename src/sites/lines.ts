@@ -12,7 +12,9 @@ export function pipeLines(stream: Readable, onLine: (line: string) => void, maxC
   let partial = '';
   const emit = (line: string) => {
     const clean = line.endsWith('\r') ? line.slice(0, -1) : line;
-    onLine(clean.length > maxChars ? `${clean.slice(0, maxChars)}… [line cut at ${maxChars} characters]` : clean);
+    onLine(
+      clean.length > maxChars ? `${clean.slice(0, maxChars)}… [line cut at ${maxChars} characters]` : clean,
+    );
   };
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {

@@ -35,13 +35,22 @@ export class StartupAttempt {
   step(message: string, level: LogLevel = 'info'): void {
     const now = new Date();
     this.lines.push(`${now.toISOString()} ${level.toUpperCase().padEnd(5)} - ${message}`);
-    this.sink.write({ time: now.getTime(), site: this.site, slot: this.slot, instance: this.instance, type: 'platform', level, message });
+    this.sink.write({
+      time: now.getTime(),
+      site: this.site,
+      slot: this.slot,
+      instance: this.instance,
+      type: 'platform',
+      level,
+      message,
+    });
   }
 
   /** Called for every line the app writes while it starts; keeps the first ones and the stderr tail. */
   appOutput(stream: 'stdout' | 'stderr', line: string): void {
     if (this.finished) return;
-    if (this.output.length < FIRST_OUTPUT_LINES) this.output.push(stream === 'stderr' ? `[stderr] ${line}` : line);
+    if (this.output.length < FIRST_OUTPUT_LINES)
+      this.output.push(stream === 'stderr' ? `[stderr] ${line}` : line);
     else this.outputDropped++;
     if (stream === 'stderr') {
       this.stderrTail.push(line);
@@ -50,11 +59,21 @@ export class StartupAttempt {
   }
 
   /** Writes (appends) `YYYY_MM_DD_<instance>_<outcome>.log` and returns its name. */
-  async finish(facts: Omit<AttemptFacts, 'output' | 'stderrTail'>): Promise<{ file: string; hints: string[] }> {
+  async finish(
+    facts: Omit<AttemptFacts, 'output' | 'stderrTail'>,
+  ): Promise<{ file: string; hints: string[] }> {
     this.finished = true;
     const outputForHints = this.output.map((l) => (l.startsWith('[stderr] ') ? l.slice(9) : l));
     const hints = hintsFor({ ...facts, output: outputForHints, stderrTail: this.stderrTail });
-    for (const hint of hints) this.sink.write({ site: this.site, slot: this.slot, instance: this.instance, type: 'platform', level: facts.outcome === 'failure' ? 'error' : 'warn', message: `HINT: ${hint}` });
+    for (const hint of hints)
+      this.sink.write({
+        site: this.site,
+        slot: this.slot,
+        instance: this.instance,
+        type: 'platform',
+        level: facts.outcome === 'failure' ? 'error' : 'warn',
+        message: `HINT: ${hint}`,
+      });
     const file = startupLogName(this.startedAt, this.instance, facts.outcome);
     const text = [
       `===== Start attempt of instance ${this.instance} (site ${this.site}, slot ${this.slot}) at ${this.startedAt.toISOString()}: ${facts.outcome.toUpperCase()} =====`,

@@ -9,10 +9,16 @@ import type { StartupLogInfo, StartupLogSummary } from './types.js';
  */
 const FILE_NAME = /^(\d{4})_(\d{2})_(\d{2})_([a-z0-9-]{1,64})_(success|failure)\.log$/;
 
-export function parseStartupLogName(name: string): { date: string; instance: string; outcome: 'success' | 'failure' } | undefined {
+export function parseStartupLogName(
+  name: string,
+): { date: string; instance: string; outcome: 'success' | 'failure' } | undefined {
   const match = FILE_NAME.exec(name);
   if (!match) return undefined;
-  return { date: `${match[1]}-${match[2]}-${match[3]}`, instance: match[4]!, outcome: match[5] as 'success' | 'failure' };
+  return {
+    date: `${match[1]}-${match[2]}-${match[3]}`,
+    instance: match[4]!,
+    outcome: match[5] as 'success' | 'failure',
+  };
 }
 
 export interface StartupLogFilter {
@@ -45,11 +51,23 @@ export class StartupLogs {
           if (filter.outcome && parsed.outcome !== filter.outcome) continue;
           const info = await stat(join(folder, name)).catch(() => undefined);
           if (!info) continue;
-          found.push({ name, site, slot, instance: parsed.instance, date: parsed.date, outcome: parsed.outcome, size: info.size, modified: info.mtime.toISOString() });
+          found.push({
+            name,
+            site,
+            slot,
+            instance: parsed.instance,
+            date: parsed.date,
+            outcome: parsed.outcome,
+            size: info.size,
+            modified: info.mtime.toISOString(),
+          });
         }
       }
     }
-    return found.sort((a, b) => b.date.localeCompare(a.date) || b.modified.localeCompare(a.modified) || a.name.localeCompare(b.name));
+    return found.sort(
+      (a, b) =>
+        b.date.localeCompare(a.date) || b.modified.localeCompare(a.modified) || a.name.localeCompare(b.name),
+    );
   }
 
   /** App Service's `show` without a name: the latest failure of the most recent date, else the latest log. */
@@ -60,8 +78,12 @@ export class StartupLogs {
   }
 
   /** Reads one log by name; 400 for a name that is not a startup log name, 404 when there is none. */
-  async read(name: string, filter: Pick<StartupLogFilter, 'site' | 'slot'> = {}): Promise<{ info: StartupLogInfo; content: string }> {
-    if (!parseStartupLogName(name)) throw new HttpError(400, 'Invalid startup log filename.', { filename: name.slice(0, 200) });
+  async read(
+    name: string,
+    filter: Pick<StartupLogFilter, 'site' | 'slot'> = {},
+  ): Promise<{ info: StartupLogInfo; content: string }> {
+    if (!parseStartupLogName(name))
+      throw new HttpError(400, 'Invalid startup log filename.', { filename: name.slice(0, 200) });
     const match = (await this.list(filter)).find((l) => l.name === name);
     if (!match) throw new HttpError(404, `No startup log named ${name}.`);
     return { info: match, content: await readFile(join(this.folder(match.site, match.slot), name), 'utf8') };
@@ -71,7 +93,13 @@ export class StartupLogs {
     const bySlot = new Map<string, StartupLogSummary>();
     for (const log of await this.list(filter)) {
       const key = `${log.site}/${log.slot}`;
-      const entry = bySlot.get(key) ?? { site: log.site, slot: log.slot, total: 0, failures: 0, successes: 0 };
+      const entry = bySlot.get(key) ?? {
+        site: log.site,
+        slot: log.slot,
+        total: 0,
+        failures: 0,
+        successes: 0,
+      };
       entry.total++;
       if (log.outcome === 'failure') entry.failures++;
       else entry.successes++;

@@ -38,7 +38,8 @@ export class StateFile {
       const parsed = JSON.parse(await readFile(this.path, 'utf8')) as PersistedState;
       return parsed && typeof parsed.sites === 'object' ? parsed : { sites: {} };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err: error, path: this.path }, 'ignoring unreadable sites state');
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.logger.warn({ err: error, path: this.path }, 'ignoring unreadable sites state');
       return { sites: {} };
     }
   }

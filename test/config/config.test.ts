@@ -43,15 +43,29 @@ test('an unknown key fails naming the key', () => {
 
 test('site problems name the index and field; duplicate names are refused', () => {
   const problems = problemsOf(() =>
-    loadConfig(file('sites:\n  - {name: api, command: node a.js}\n  - {name: api, command: node b.js}\n  - {name: Bad_Name, command: x}\n'), {}),
+    loadConfig(
+      file(
+        'sites:\n  - {name: api, command: node a.js}\n  - {name: api, command: node b.js}\n  - {name: Bad_Name, command: x}\n',
+      ),
+      {},
+    ),
   );
-  assert.ok(problems.some((p) => p.startsWith('sites.2.name: must be')), problems.join('\n'));
-  assert.ok(problems.some((p) => p === 'sites.1.name: duplicate site name "api"'), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.startsWith('sites.2.name: must be')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p === 'sites.1.name: duplicate site name "api"'),
+    problems.join('\n'),
+  );
 });
 
 test('malformed YAML and a missing file are reported, not thrown raw', () => {
   assert.match(problemsOf(() => loadConfig(file('registry: [\n'), {}))[0]!, /^YAML:/);
-  assert.match(problemsOf(() => loadConfig('/nonexistent/berth.yaml', {}))[0]!, /cannot read the file: ENOENT/);
+  assert.match(
+    problemsOf(() => loadConfig('/nonexistent/berth.yaml', {}))[0]!,
+    /cannot read the file: ENOENT/,
+  );
 });
 
 test('BERTH_* environment variables override single settings, typed from YAML scalars', () => {
@@ -69,6 +83,9 @@ test('BERTH_* environment variables override single settings, typed from YAML sc
 });
 
 test('an override for a setting that does not exist fails, and a bad override value names the key', () => {
-  assert.match(problemsOf(() => loadConfig(file(''), { BERTH_REGISTRY__NOPE: '1' }))[0]!, /BERTH_REGISTRY__NOPE: no setting/);
+  assert.match(
+    problemsOf(() => loadConfig(file(''), { BERTH_REGISTRY__NOPE: '1' }))[0]!,
+    /BERTH_REGISTRY__NOPE: no setting/,
+  );
   assert.match(problemsOf(() => loadConfig(file(''), { BERTH_SITES__0__INSTANCES: '0' }))[0]!, /^sites\.0/);
 });

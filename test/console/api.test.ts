@@ -12,7 +12,10 @@ test('GET /api/logs answers history queries and refuses bad input with problem+j
   const ok = await fetch(`${c.url}/api/logs?level=error&q=payment`);
   assert.equal(ok.status, 200);
   const page = (await ok.json()) as { entries: Array<{ message: string; instance: string }> };
-  assert.deepEqual(page.entries.map((e) => [e.message, e.instance]), [['ERROR payment declined', 'i2']]);
+  assert.deepEqual(
+    page.entries.map((e) => [e.message, e.instance]),
+    [['ERROR payment declined', 'i2']],
+  );
 
   const bad = await fetch(`${c.url}/api/logs?regex=${encodeURIComponent('(unclosed')}`);
   assert.equal(bad.status, 400);
@@ -50,7 +53,10 @@ test('SSE /api/logs/stream delivers matching lines live, and resumes after Last-
   c.store.write(line('ERROR other site', { site: 'web' }));
   c.store.write(line('ERROR second'));
   const events = await stream.waitFor(2);
-  assert.deepEqual(events.map((e) => JSON.parse(e.data).message), ['WARN first', 'ERROR second']);
+  assert.deepEqual(
+    events.map((e) => JSON.parse(e.data).message),
+    ['WARN first', 'ERROR second'],
+  );
   assert.equal(events[0]!.event, 'log');
   assert.equal(events[0]!.id, String(JSON.parse(events[0]!.data).id));
   stream.stop();
@@ -59,20 +65,31 @@ test('SSE /api/logs/stream delivers matching lines live, and resumes after Last-
   c.store.write(line('ERROR while away 1'));
   c.store.write(line('INFO while away, filtered'));
   c.store.write(line('FATAL while away 2'));
-  const resumed = await openSse(`${c.url}/api/logs/stream?site=api&level=warn`, { 'last-event-id': events[0]!.id! });
+  const resumed = await openSse(`${c.url}/api/logs/stream?site=api&level=warn`, {
+    'last-event-id': events[0]!.id!,
+  });
   c.store.write(line('WARN live again'));
   const after = await resumed.waitFor(4);
-  assert.deepEqual(after.map((e) => JSON.parse(e.data).message), ['ERROR second', 'ERROR while away 1', 'FATAL while away 2', 'WARN live again']);
+  assert.deepEqual(
+    after.map((e) => JSON.parse(e.data).message),
+    ['ERROR second', 'ERROR while away 1', 'FATAL while away 2', 'WARN live again'],
+  );
   resumed.stop();
 
   const tail = await openSse(`${c.url}/api/logs/stream?tail=2&q=away`);
   const tailed = await tail.waitFor(2);
-  assert.deepEqual(tailed.map((e) => JSON.parse(e.data).message), ['INFO while away, filtered', 'FATAL while away 2']);
+  assert.deepEqual(
+    tailed.map((e) => JSON.parse(e.data).message),
+    ['INFO while away, filtered', 'FATAL while away 2'],
+  );
   tail.stop();
 
   const bad = await fetch(`${c.url}/api/logs/stream?regex=*`);
   assert.equal(bad.status, 400);
-  assert.match(((await bad.json()) as { detail: string }).detail, /regex: Invalid regular expression: \/\*\/: Nothing to repeat/);
+  assert.match(
+    ((await bad.json()) as { detail: string }).detail,
+    /regex: Invalid regular expression: \/\*\/: Nothing to repeat/,
+  );
 });
 
 test('Kudu /api/logstream: welcome line, plain text lines, ?filter=, type paths, heartbeat, GET only', async (t) => {
@@ -80,7 +97,9 @@ test('Kudu /api/logstream: welcome line, plain text lines, ?filter=, type paths,
   t.after(c.close);
   const controller = new AbortController();
   t.after(() => controller.abort());
-  const response = await fetch(`${c.url}/api/logstream/application?filter=orders`, { signal: controller.signal });
+  const response = await fetch(`${c.url}/api/logstream/application?filter=orders`, {
+    signal: controller.signal,
+  });
   assert.equal(response.status, 200);
   const reader = response.body!.getReader();
   let text = '';
@@ -101,7 +120,10 @@ test('Kudu /api/logstream: welcome line, plain text lines, ?filter=, type paths,
   await readUntil(/orders failed\n/);
   const lines = text.trim().split('\n').slice(1);
   assert.equal(lines.length, 2);
-  assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT[\d:.]+Z api\/production\/i1 application INFO GET \/api\/orders\/7 200$/);
+  assert.match(
+    lines[0]!,
+    /^\d{4}-\d\d-\d\dT[\d:.]+Z api\/production\/i1 application INFO GET \/api\/orders\/7 200$/,
+  );
   assert.match(lines[1]!, /api\/production\/i9 application ERROR ERROR orders failed$/);
   await readUntil(/No new trace in the past 1 min\(s\)\.\n/);
 
@@ -112,15 +134,26 @@ test('Kudu /api/logstream: welcome line, plain text lines, ?filter=, type paths,
 test('the console mounts plugins (the sites API), serves the page with a strict CSP, and stops with streams open', async () => {
   const c = await startTestConsole();
   const sites = (await (await fetch(`${c.url}/api/sites`)).json()) as Array<{ name: string }>;
-  assert.deepEqual(sites.map((s) => s.name), ['api']);
+  assert.deepEqual(
+    sites.map((s) => s.name),
+    ['api'],
+  );
   const page = await fetch(`${c.url}/`);
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-security-policy')!, /script-src 'self'/);
   assert.match(await page.text(), /<title>Berth console/);
-  assert.equal((await fetch(`${c.url}/assets/app.js`)).headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.equal(
+    (await fetch(`${c.url}/assets/app.js`)).headers.get('content-type'),
+    'text/javascript; charset=utf-8',
+  );
 
   const stream = await openSse(`${c.url}/api/logs/stream`);
-  const kudu = await new Promise<void>((resolve) => request(`${c.url}/api/logstream`, (res) => { res.once('data', () => resolve()); res.resume(); }).end());
+  const kudu = await new Promise<void>((resolve) =>
+    request(`${c.url}/api/logstream`, (res) => {
+      res.once('data', () => resolve());
+      res.resume();
+    }).end(),
+  );
   void kudu;
   const started = Date.now();
   await c.close();

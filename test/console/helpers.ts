@@ -12,7 +12,14 @@ import { tempStore } from '../logs/helpers.js';
 export function fakeSitesPlugin(): ConsolePlugin {
   const logs: Array<StartupLogInfo & { content: string }> = [
     {
-      name: '2026_11_26_a1b2c3d4_failure.log', site: 'api', slot: 'production', instance: 'a1b2c3d4', date: '2026-11-26', outcome: 'failure', size: 230, modified: '2026-11-26T12:00:05.000Z',
+      name: '2026_11_26_a1b2c3d4_failure.log',
+      site: 'api',
+      slot: 'production',
+      instance: 'a1b2c3d4',
+      date: '2026-11-26',
+      outcome: 'failure',
+      size: 230,
+      modified: '2026-11-26T12:00:05.000Z',
       content: [
         '2026-11-26T12:00:00.000Z Starting instance a1b2c3d4: command "node server.js", PORT=8080, settings: DB_URL',
         '2026-11-26T12:00:00.500Z [stdout] <b>listening on 3000</b>',
@@ -22,42 +29,93 @@ export function fakeSitesPlugin(): ConsolePlugin {
       ].join('\n'),
     },
     {
-      name: '2026_11_26_a1b2c3d4_success.log', site: 'api', slot: 'production', instance: 'a1b2c3d4', date: '2026-11-26', outcome: 'success', size: 120, modified: '2026-11-26T11:00:05.000Z',
+      name: '2026_11_26_a1b2c3d4_success.log',
+      site: 'api',
+      slot: 'production',
+      instance: 'a1b2c3d4',
+      date: '2026-11-26',
+      outcome: 'success',
+      size: 120,
+      modified: '2026-11-26T11:00:05.000Z',
       content: 'Site startup probe succeeded after 0.4 seconds.\nSite started.',
     },
   ];
   const sites: SiteStatus[] = [
     {
-      name: 'api', hostNames: ['api.localhost'], url: 'http://api.localhost:8080/',
-      slots: [{ name: 'production', state: 'running', instances: [
-        { id: 'a1b2c3d4', state: 'running', port: 40001, pid: 1234, restarts: 1, startedAt: '2026-11-26T12:01:00.000Z', version: 'v2' },
-        { id: 'e5f6a7b8', state: 'crashed', port: 40002, restarts: 3 },
-      ] }],
+      name: 'api',
+      hostNames: ['api.localhost'],
+      url: 'http://api.localhost:8080/',
+      slots: [
+        {
+          name: 'production',
+          state: 'running',
+          instances: [
+            {
+              id: 'a1b2c3d4',
+              state: 'running',
+              port: 40001,
+              pid: 1234,
+              restarts: 1,
+              startedAt: '2026-11-26T12:01:00.000Z',
+              version: 'v2',
+            },
+            { id: 'e5f6a7b8', state: 'crashed', port: 40002, restarts: 3 },
+          ],
+        },
+      ],
     },
   ];
   return (app: FastifyInstance) => {
     app.get('/api/sites', async () => sites);
     app.get('/api/startuplogs', async (request, reply) => {
       const q = request.query as Record<string, string>;
-      const list = logs.filter((l) => (!q.site || l.site === q.site) && (!q.outcome || l.outcome === q.outcome) && (!q.instance || l.instance === q.instance));
+      const list = logs.filter(
+        (l) =>
+          (!q.site || l.site === q.site) &&
+          (!q.outcome || l.outcome === q.outcome) &&
+          (!q.instance || l.instance === q.instance),
+      );
       if (q.latest === 'true') {
         const pick = list.find((l) => l.outcome === 'failure') ?? list[0];
-        if (!pick) return reply.code(404).send({ title: 'Not Found', status: 404, detail: 'no startup logs match' });
-        return reply.type('text/plain').header('x-startuplog-filename', pick.name).header('x-startuplog-outcome', pick.outcome).header('x-startuplog-instance', pick.instance).header('x-startuplog-date', pick.date).header('x-startuplog-slot', pick.slot).send(pick.content);
+        if (!pick)
+          return reply.code(404).send({ title: 'Not Found', status: 404, detail: 'no startup logs match' });
+        return reply
+          .type('text/plain')
+          .header('x-startuplog-filename', pick.name)
+          .header('x-startuplog-outcome', pick.outcome)
+          .header('x-startuplog-instance', pick.instance)
+          .header('x-startuplog-date', pick.date)
+          .header('x-startuplog-slot', pick.slot)
+          .send(pick.content);
       }
       return { files: list.map(({ content: _c, ...info }) => info) };
     });
-    app.get('/api/startuplogs/summary', async () => [{ site: 'api', slot: 'production', total: 2, failures: 1, successes: 1 }]);
+    app.get('/api/startuplogs/summary', async () => [
+      { site: 'api', slot: 'production', total: 2, failures: 1, successes: 1 },
+    ]);
     app.get<{ Params: { file: string } }>('/api/startuplogs/:file', async (request, reply) => {
       const log = logs.find((l) => l.name === request.params.file);
-      if (!log) return reply.code(400).type('application/problem+json').send({ title: 'Bad Request', status: 400, detail: 'Invalid startup log filename.' });
-      return reply.type('text/plain').header('x-startuplog-filename', log.name).header('x-startuplog-outcome', log.outcome).header('x-startuplog-instance', log.instance).header('x-startuplog-date', log.date).header('x-startuplog-slot', log.slot).send(log.content);
+      if (!log)
+        return reply
+          .code(400)
+          .type('application/problem+json')
+          .send({ title: 'Bad Request', status: 400, detail: 'Invalid startup log filename.' });
+      return reply
+        .type('text/plain')
+        .header('x-startuplog-filename', log.name)
+        .header('x-startuplog-outcome', log.outcome)
+        .header('x-startuplog-instance', log.instance)
+        .header('x-startuplog-date', log.date)
+        .header('x-startuplog-slot', log.slot)
+        .send(log.content);
     });
   };
 }
 
 /** A console on an ephemeral port over a fresh log store. */
-export async function startTestConsole(options: { console?: Record<string, unknown>; plugins?: ConsolePlugin[] } = {}) {
+export async function startTestConsole(
+  options: { console?: Record<string, unknown>; plugins?: ConsolePlugin[] } = {},
+) {
   const logs = tempStore();
   const service = await startConsole({
     config: consoleSchema.parse({ listen: '127.0.0.1:0', ...options.console }),
@@ -83,7 +141,10 @@ export interface SseEvent {
 /** Reads Server-Sent Events from a URL until `stop()`; a real HTTP client (fetch), parsing by the spec. */
 export async function openSse(url: string, headers: Record<string, string> = {}) {
   const controller = new AbortController();
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  const response = await fetch(url, {
+    headers: { accept: 'text/event-stream', ...headers },
+    signal: controller.signal,
+  });
   const events: SseEvent[] = [];
   const waiters: Array<() => void> = [];
   const done = (async () => {
@@ -124,7 +185,10 @@ export async function openSse(url: string, headers: Record<string, string> = {})
       const end = Date.now() + ms;
       while (events.length < count) {
         if (Date.now() > end) throw new Error(`expected ${count} events, got ${events.length}`);
-        await Promise.race([new Promise<void>((r) => waiters.push(r)), new Promise((r) => setTimeout(r, 50))]);
+        await Promise.race([
+          new Promise<void>((r) => waiters.push(r)),
+          new Promise((r) => setTimeout(r, 50)),
+        ]);
       }
       return events;
     },

@@ -8,7 +8,15 @@ import { line } from '../logs/helpers.js';
 import { startTestConsole } from '../console/helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const SHOTS = process.env.BERTH_SCREENSHOTS ?? '/tmp/berth-console-shots';
 
 async function rows(page: Page): Promise<string[]> {
@@ -74,7 +82,9 @@ test('Log stream page: live lines, pause/resume, filters, search highlighting, t
   // Pause holds new lines back; resume shows them.
   await page.click('#pause');
   c.store.write(line('written while paused'));
-  await page.waitForFunction(() => /1 new while paused/.test(document.getElementById('count')?.textContent ?? ''));
+  await page.waitForFunction(() =>
+    /1 new while paused/.test(document.getElementById('count')?.textContent ?? ''),
+  );
   assert.ok(!(await rows(page)).includes('written while paused'));
   await page.click('#pause');
   await waitRows(page, (m) => m.at(-1) === 'written while paused', 'held line shown after resume');
@@ -82,7 +92,10 @@ test('Log stream page: live lines, pause/resume, filters, search highlighting, t
   // Level filter.
   await page.selectOption('#level', 'warn');
   const warnAndUp = await waitRows(page, (m) => m.length === 2, 'warn+ shows two lines');
-  assert.deepEqual(warnAndUp, ['{"level":"warn","msg":"slow query on orders table"}', 'ERROR payment declined for order 17']);
+  assert.deepEqual(warnAndUp, [
+    '{"level":"warn","msg":"slow query on orders table"}',
+    'ERROR payment declined for order 17',
+  ]);
   c.store.write(line('INFO live but filtered'));
   c.store.write(line('ERROR live and shown'));
   await waitRows(page, (m) => m.at(-1) === 'ERROR live and shown', 'live error passes the filter');
@@ -103,11 +116,18 @@ test('Log stream page: live lines, pause/resume, filters, search highlighting, t
   // Keyword search highlights the words.
   await page.fill('#search', 'order 17');
   await page.click('#apply');
-  await waitRows(page, (m) => m.length === 1 && m[0] === 'ERROR payment declined for order 17', 'search narrows to one line');
+  await waitRows(
+    page,
+    (m) => m.length === 1 && m[0] === 'ERROR payment declined for order 17',
+    'search narrows to one line',
+  );
   assert.deepEqual(await page.$$eval('#lines mark', (n) => n.map((x) => x.textContent)), ['order', '17']);
   c.store.write(line('live: order 17 shipped'));
   await waitRows(page, (m) => m.at(-1) === 'live: order 17 shipped', 'live line matching the search');
-  assert.deepEqual(await page.$$eval('#lines tr:last-child mark', (n) => n.map((x) => x.textContent)), ['order', '17']);
+  assert.deepEqual(await page.$$eval('#lines tr:last-child mark', (n) => n.map((x) => x.textContent)), [
+    'order',
+    '17',
+  ]);
   await page.screenshot({ path: `${SHOTS}/console-search.png` });
 
   // A bad regular expression shows the server's reason.
@@ -124,12 +144,17 @@ test('Log stream page: live lines, pause/resume, filters, search highlighting, t
   const recent = await waitRows(page, (m) => m.length > 5, 'last 15 minutes');
   assert.ok(!recent.includes('two hours ago: nightly job finished'));
   assert.equal(await page.textContent('#status'), 'Historical view');
-  const local = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+  const local = (ms: number) =>
+    new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
   await page.selectOption('#range', 'custom');
   await page.fill('#from', local(now - 3 * 3_600_000));
   await page.fill('#to', local(now - 3_600_000));
   await page.click('#apply');
-  await waitRows(page, (m) => m.length === 1 && m[0] === 'two hours ago: nightly job finished', 'custom range');
+  await waitRows(
+    page,
+    (m) => m.length === 1 && m[0] === 'two hours ago: nightly job finished',
+    'custom range',
+  );
 
   // Startup logs with the failure hints shown.
   await page.click('nav a[data-tab="startup"]');
@@ -137,16 +162,28 @@ test('Log stream page: live lines, pause/resume, filters, search highlighting, t
   assert.equal(await page.$$eval('#startup-files tr[data-name]', (n) => n.length), 2);
   await page.click('#startup-files tr[data-name="2026_11_26_a1b2c3d4_failure.log"]');
   await page.waitForSelector('#startup-hints li');
-  assert.match((await page.textContent('#startup-hints'))!, /Wrong port: the platform expects the app on port 8080/);
-  assert.match((await page.textContent('#startup-content'))!, /<b>listening on 3000<\/b>/, 'log text shown as text');
+  assert.match(
+    (await page.textContent('#startup-hints'))!,
+    /Wrong port: the platform expects the app on port 8080/,
+  );
+  assert.match(
+    (await page.textContent('#startup-content'))!,
+    /<b>listening on 3000<\/b>/,
+    'log text shown as text',
+  );
   assert.match((await page.textContent('#startup-summary'))!, /1 failed/);
   await page.screenshot({ path: `${SHOTS}/console-startup.png` });
 
   // Sites with their instances and states.
   await page.click('nav a[data-tab="sites"]');
   await page.waitForSelector('.site[data-site="api"] td');
-  const states = await page.$$eval('.site[data-site="api"] tbody tr', (trs) => trs.map((tr) => [tr.children[0]!.textContent, tr.children[1]!.textContent]));
-  assert.deepEqual(states, [['a1b2c3d4', 'running'], ['e5f6a7b8', 'crashed']]);
+  const states = await page.$$eval('.site[data-site="api"] tbody tr', (trs) =>
+    trs.map((tr) => [tr.children[0]!.textContent, tr.children[1]!.textContent]),
+  );
+  assert.deepEqual(states, [
+    ['a1b2c3d4', 'running'],
+    ['e5f6a7b8', 'crashed'],
+  ]);
   await page.screenshot({ path: `${SHOTS}/console-sites.png` });
 
   assert.deepEqual(pageErrors, []);

@@ -30,11 +30,23 @@ test('real sites write through the store to the console: app lines, platform eve
       { name: 'wrongport', command: WRONG_PORT, startTimeLimit: '1500ms' },
     ],
   });
-  const manager = createSiteManager({ config, baseDir: dir, dataDir: dir, logSink: logs.store, logger: silentLogger, backoffBaseMs: 600_000, backoffMaxMs: 600_000 });
+  const manager = createSiteManager({
+    config,
+    baseDir: dir,
+    dataDir: dir,
+    logSink: logs.store,
+    logger: silentLogger,
+    backoffBaseMs: 600_000,
+    backoffMaxMs: 600_000,
+  });
   t.after(() => manager.stop());
   await manager.start().catch(() => undefined);
   await manager.waitUntilReady(30_000, ['hello']).catch(() => undefined);
-  const service = await startConsole({ config: consoleSchema.parse({ listen: '127.0.0.1:0' }), logStore: logs.store, plugins: [(app) => app.register(sitesApi, { manager })] });
+  const service = await startConsole({
+    config: consoleSchema.parse({ listen: '127.0.0.1:0' }),
+    logStore: logs.store,
+    plugins: [(app) => app.register(sitesApi, { manager })],
+  });
   t.after(() => service.close());
   const url = service.urls[0]!.replace(/\/$/, '');
 
@@ -52,22 +64,56 @@ test('real sites write through the store to the console: app lines, platform eve
     }
   };
   const appLines = await until(
-    async () => ((await (await fetch(`${url}/api/logs?site=hello&type=application`)).json()) as { entries: Array<{ message: string; level: string; stream?: string }> }).entries,
-    (entries) => entries.some((e) => /hello listening on \d+/.test(e.message)) && entries.some((e) => e.message === 'warn: cache cold'),
+    async () =>
+      (
+        (await (await fetch(`${url}/api/logs?site=hello&type=application`)).json()) as {
+          entries: Array<{ message: string; level: string; stream?: string }>;
+        }
+      ).entries,
+    (entries) =>
+      entries.some((e) => /hello listening on \d+/.test(e.message)) &&
+      entries.some((e) => e.message === 'warn: cache cold'),
     'the app output reaches the store',
   );
-  assert.equal(appLines.find((e) => e.message === 'warn: cache cold')!.level, 'warn', 'stderr line with a level word keeps it');
-  const platform = ((await (await fetch(`${url}/api/logs?site=hello&type=platform`)).json()) as { entries: unknown[] }).entries;
+  assert.equal(
+    appLines.find((e) => e.message === 'warn: cache cold')!.level,
+    'warn',
+    'stderr line with a level word keeps it',
+  );
+  const platform = (
+    (await (await fetch(`${url}/api/logs?site=hello&type=platform`)).json()) as { entries: unknown[] }
+  ).entries;
   assert.ok(platform.length > 0, 'platform events are stored');
 
   const failures = await until(
-    async () => ((await (await fetch(`${url}/api/startuplogs?site=wrongport&outcome=failure`)).json()) as { files: Array<{ name: string }> }).files,
+    async () =>
+      (
+        (await (await fetch(`${url}/api/startuplogs?site=wrongport&outcome=failure`)).json()) as {
+          files: Array<{ name: string }>;
+        }
+      ).files,
     (files) => files.length > 0,
     'a failure startup log for wrongport',
   );
   assert.match(failures[0]!.name, /^\d{4}_\d{2}_\d{2}_.+_failure\.log$/);
-  const { stdout } = await promisify(execFile)(berth, ['webapp', 'log', 'startup', 'show', '--console-url', url, '--name', 'wrongport']);
+  const { stdout } = await promisify(execFile)(berth, [
+    'webapp',
+    'log',
+    'startup',
+    'show',
+    '--console-url',
+    url,
+    '--name',
+    'wrongport',
+  ]);
   assert.match(stdout, /HINT: Wrong port: .*listens on 3000/);
-  const hints = ((await (await fetch(`${url}/api/logs?site=wrongport&q=HINT`)).json()) as { entries: Array<{ type: string }> }).entries;
-  assert.ok(hints.length > 0 && hints.every((e) => e.type === 'platform'), 'hints are platform log lines too');
+  const hints = (
+    (await (await fetch(`${url}/api/logs?site=wrongport&q=HINT`)).json()) as {
+      entries: Array<{ type: string }>;
+    }
+  ).entries;
+  assert.ok(
+    hints.length > 0 && hints.every((e) => e.type === 'platform'),
+    'hints are platform log lines too',
+  );
 });

@@ -5,7 +5,11 @@ import { logsSchema } from '../../src/config/logs.js';
 import { createLogStore, type EmbeddedLogStore, type LogInput } from '../../src/logs/index.js';
 
 /** A log store in a fresh temporary folder; `cleanup` closes it and removes the folder. */
-export function tempStore(config: Record<string, unknown> = {}): { store: EmbeddedLogStore; dir: string; cleanup(): Promise<void> } {
+export function tempStore(config: Record<string, unknown> = {}): {
+  store: EmbeddedLogStore;
+  dir: string;
+  cleanup(): Promise<void>;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'berth-logs-'));
   const store = createLogStore({ dataDir: dir, config: logsSchema.parse(config) });
   return {

@@ -9,7 +9,11 @@ test('level comes from JSON keys: level, @l, severity, log.level, pino numbers',
   assert.equal(detectLevel('{"log.level":"fatal"}'), 'fatal');
   assert.equal(detectLevel('{"log":{"level":"warning"}}'), 'warn');
   assert.equal(detectLevel('{"level":50,"msg":"pino error"}'), 'error');
-  assert.equal(detectLevel('{"level":30,"msg":"pino info"}', 'stderr'), 'info', 'a JSON level beats the stderr default');
+  assert.equal(
+    detectLevel('{"level":30,"msg":"pino info"}', 'stderr'),
+    'info',
+    'a JSON level beats the stderr default',
+  );
 });
 
 test('level comes from the text: prefixes, brackets, logfmt, .NET, Python, klog', () => {
@@ -29,7 +33,15 @@ test('level comes from the text: prefixes, brackets, logfmt, .NET, Python, klog'
 test('plain lines default by stream; ambiguous or lower-case prose is not a level', () => {
   assert.equal(detectLevel('GET /api/orders 200 12ms'), 'info');
   assert.equal(detectLevel('GET /api/orders 200 12ms', 'stderr'), 'error');
-  assert.equal(detectLevel('no errors found in 3 files'), 'info', 'lower-case "errors" in prose is not a level');
-  assert.equal(detectLevel('[INFO] retry after [ERROR] earlier', 'stdout'), 'info', 'line start wins over later brackets');
+  assert.equal(
+    detectLevel('no errors found in 3 files'),
+    'info',
+    'lower-case "errors" in prose is not a level',
+  );
+  assert.equal(
+    detectLevel('[INFO] retry after [ERROR] earlier', 'stdout'),
+    'info',
+    'line start wins over later brackets',
+  );
   assert.equal(detectLevel('{not json', 'stderr'), 'error');
 });

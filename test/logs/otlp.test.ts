@@ -12,7 +12,15 @@ interface Received {
   body: {
     resourceLogs: Array<{
       resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> };
-      scopeLogs: Array<{ logRecords: Array<{ timeUnixNano: string; severityNumber: number; severityText: string; body: { stringValue: string }; attributes: Array<{ key: string; value: Record<string, string> }> }> }>;
+      scopeLogs: Array<{
+        logRecords: Array<{
+          timeUnixNano: string;
+          severityNumber: number;
+          severityText: string;
+          body: { stringValue: string };
+          attributes: Array<{ key: string; value: Record<string, string> }>;
+        }>;
+      }>;
     }>;
   };
 }
@@ -29,7 +37,11 @@ async function receiver(failFirst = 0) {
         res.writeHead(503).end();
         return;
       }
-      received.push({ path: req.url!, headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()) });
+      received.push({
+        path: req.url!,
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString()),
+      });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -49,7 +61,9 @@ async function until(check: () => boolean, ms = 5000) {
 test('lines are exported as OTLP/HTTP JSON log records, one resource per site, slot and instance', async (t) => {
   const collector = await receiver();
   t.after(collector.close);
-  const { store, cleanup } = tempStore({ otlp: { endpoint: collector.url, headers: { 'x-api-key': 'k-123' }, interval: '50ms' } });
+  const { store, cleanup } = tempStore({
+    otlp: { endpoint: collector.url, headers: { 'x-api-key': 'k-123' }, interval: '50ms' },
+  });
   t.after(cleanup);
   store.write(line('ERROR payment failed', { stream: 'stderr', time: 1_790_000_000_123 }));
   store.write(line('{"level":"info","msg":"ok"}', { instance: 'i2' }));
@@ -59,9 +73,16 @@ test('lines are exported as OTLP/HTTP JSON log records, one resource per site, s
   assert.equal(request.headers['content-type'], 'application/json');
   assert.equal(request.headers['x-api-key'], 'k-123');
   const resources = collector.received.flatMap((r) => r.body.resourceLogs);
-  const first = resources.find((r) => r.resource.attributes.some((a) => a.key === 'service.instance.id' && a.value.stringValue === 'i1'))!;
+  const first = resources.find((r) =>
+    r.resource.attributes.some((a) => a.key === 'service.instance.id' && a.value.stringValue === 'i1'),
+  )!;
   const attrs = Object.fromEntries(first.resource.attributes.map((a) => [a.key, a.value.stringValue]));
-  assert.deepEqual(attrs, { 'service.name': 'api', 'service.instance.id': 'i1', 'berth.site': 'api', 'berth.slot': 'production' });
+  assert.deepEqual(attrs, {
+    'service.name': 'api',
+    'service.instance.id': 'i1',
+    'berth.site': 'api',
+    'berth.slot': 'production',
+  });
   const record = first.scopeLogs[0]!.logRecords[0]!;
   assert.equal(record.timeUnixNano, '1790000000123000000');
   assert.equal(record.severityNumber, 17);
@@ -77,8 +98,13 @@ test('a collector that is down gets the lines later: retried with backoff, nothi
   t.after(cleanup);
   for (let i = 0; i < 10; i++) store.write(line(`line ${i}`));
   await until(() => collector.received.length > 0, 8000);
-  const messages = collector.received.flatMap((r) => r.body.resourceLogs.flatMap((x) => x.scopeLogs[0]!.logRecords.map((l) => l.body.stringValue)));
-  assert.deepEqual(messages, Array.from({ length: 10 }, (_, i) => `line ${i}`));
+  const messages = collector.received.flatMap((r) =>
+    r.body.resourceLogs.flatMap((x) => x.scopeLogs[0]!.logRecords.map((l) => l.body.stringValue)),
+  );
+  assert.deepEqual(
+    messages,
+    Array.from({ length: 10 }, (_, i) => `line ${i}`),
+  );
   assert.equal(store.otlp!.stats.failedRequests, 2);
   assert.equal(store.otlp!.stats.dropped, 0);
 });

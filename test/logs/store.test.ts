@@ -20,17 +20,38 @@ test('every filter narrows a history query: site, slot, instance, type, level, k
   assert.deepEqual(messages({ slot: 'staging' }), ['GET /health 200']);
   assert.deepEqual(messages({ instance: 'i2' }), ['{"level":"warn","msg":"slow query on orders"}']);
   assert.deepEqual(messages({ type: 'platform' }), ['Site started.']);
-  assert.deepEqual(messages({ level: 'warn' }), ['{"level":"warn","msg":"slow query on orders"}', 'connection refused to database db-1']);
-  assert.deepEqual(messages({ level: 'error' }), ['connection refused to database db-1'], 'an undetected stderr line is an error');
-  assert.deepEqual(messages({ q: 'orders' }), ['{"level":"warn","msg":"slow query on orders"}', 'GET /api/orders/42 200 in 12ms']);
-  assert.deepEqual(messages({ q: 'orders slow' }), ['{"level":"warn","msg":"slow query on orders"}'], 'all words must appear');
+  assert.deepEqual(messages({ level: 'warn' }), [
+    '{"level":"warn","msg":"slow query on orders"}',
+    'connection refused to database db-1',
+  ]);
+  assert.deepEqual(
+    messages({ level: 'error' }),
+    ['connection refused to database db-1'],
+    'an undetected stderr line is an error',
+  );
+  assert.deepEqual(messages({ q: 'orders' }), [
+    '{"level":"warn","msg":"slow query on orders"}',
+    'GET /api/orders/42 200 in 12ms',
+  ]);
+  assert.deepEqual(
+    messages({ q: 'orders slow' }),
+    ['{"level":"warn","msg":"slow query on orders"}'],
+    'all words must appear',
+  );
   assert.deepEqual(messages({ q: '"connection refused"' }), ['connection refused to database db-1']);
   assert.deepEqual(messages({ q: '"refused connection"' }), [], 'a phrase keeps its word order');
   assert.deepEqual(messages({ q: 'datab*' }), ['connection refused to database db-1'], 'prefix search');
-  assert.deepEqual(messages({ q: 'CONNECTION' }), ['connection refused to database db-1'], 'case-insensitive');
+  assert.deepEqual(
+    messages({ q: 'CONNECTION' }),
+    ['connection refused to database db-1'],
+    'case-insensitive',
+  );
   assert.deepEqual(messages({ regex: 'orders/\\d+ 200' }), ['GET /api/orders/42 200 in 12ms']);
   assert.deepEqual(messages({ regex: '(?i)SITE STARTED' }), ['Site started.']);
-  assert.deepEqual(messages({ q: 'orders', site: 'api', level: 'info', slot: 'production' }), ['{"level":"warn","msg":"slow query on orders"}', 'GET /api/orders/42 200 in 12ms']);
+  assert.deepEqual(messages({ q: 'orders', site: 'api', level: 'info', slot: 'production' }), [
+    '{"level":"warn","msg":"slow query on orders"}',
+    'GET /api/orders/42 200 in 12ms',
+  ]);
   assert.deepEqual(messages({ site: 'nope' }), []);
   // Search text is never read as FTS5 syntax.
   assert.deepEqual(messages({ q: 'NEAR( "x OR * ) AND' }), []);
@@ -39,7 +60,12 @@ test('every filter narrows a history query: site, slot, instance, type, level, k
 test('a bad regular expression is refused with the reason', async (t) => {
   const { store, cleanup } = tempStore();
   t.after(cleanup);
-  assert.throws(() => store.query({ regex: 'a(' }), (error: unknown) => error instanceof LogQueryError && /regex: Invalid regular expression.*Unterminated group/.test((error as Error).message));
+  assert.throws(
+    () => store.query({ regex: 'a(' }),
+    (error: unknown) =>
+      error instanceof LogQueryError &&
+      /regex: Invalid regular expression.*Unterminated group/.test((error as Error).message),
+  );
   assert.throws(() => store.subscribe({ regex: '[z-a]' }, () => {}), /Range out of order/);
 });
 
@@ -47,9 +73,23 @@ test('a regex that would scan too many lines is refused with advice, not left to
   const { store, cleanup } = tempStore({ query: { maxRegexScan: 1000 } });
   t.after(cleanup);
   for (let i = 0; i < 3000; i++) store.write(line(`line ${i}`));
-  assert.equal(store.query({ regex: 'line 29\\d\\d', limit: 10 }).entries.length, 10, 'a page filled within the budget is fine');
-  assert.throws(() => store.query({ regex: 'never matches' }), (e: unknown) => e instanceof LogQueryError && /regex: tested 1000 lines without filling a page; narrow the search/.test((e as Error).message));
-  assert.equal(store.query({ regex: 'never matches', from: Date.now() - 60_000, q: 'line' , level: 'fatal' }).entries.length, 0, 'narrowed by level first: no regex work at all');
+  assert.equal(
+    store.query({ regex: 'line 29\\d\\d', limit: 10 }).entries.length,
+    10,
+    'a page filled within the budget is fine',
+  );
+  assert.throws(
+    () => store.query({ regex: 'never matches' }),
+    (e: unknown) =>
+      e instanceof LogQueryError &&
+      /regex: tested 1000 lines without filling a page; narrow the search/.test((e as Error).message),
+  );
+  assert.equal(
+    store.query({ regex: 'never matches', from: Date.now() - 60_000, q: 'line', level: 'fatal' }).entries
+      .length,
+    0,
+    'narrowed by level first: no regex work at all',
+  );
 });
 
 test('time ranges and cursor paging return every line exactly once', async (t) => {
@@ -74,7 +114,10 @@ test('time ranges and cursor paging return every line exactly once', async (t) =
   assert.equal(seen[0], 'line 249');
 
   const forward = store.query({ order: 'asc', limit: 3, from: base + 24_700 });
-  assert.deepEqual(forward.entries.map((e) => e.message), ['line 247', 'line 248', 'line 249']);
+  assert.deepEqual(
+    forward.entries.map((e) => e.message),
+    ['line 247', 'line 248', 'line 249'],
+  );
   assert.equal(forward.next, undefined);
   assert.throws(() => store.query({ cursor: 'abc' }), /cursor: not a cursor/);
 });
@@ -89,9 +132,14 @@ test('lines survive a restart, and new ids keep increasing', async (t) => {
   t.after(() => reopened.close());
   reopened.write(line('after restart'));
   const entries = reopened.query({}).entries;
-  assert.deepEqual(entries.map((e) => e.message), ['after restart', 'before restart']);
+  assert.deepEqual(
+    entries.map((e) => e.message),
+    ['after restart', 'before restart'],
+  );
   assert.ok(entries[0]!.id > first.id);
-  assert.deepEqual(reopened.sources(), [{ site: 'api', slot: 'production', instance: 'i1', type: 'application' }]);
+  assert.deepEqual(reopened.sources(), [
+    { site: 'api', slot: 'production', instance: 'i1', type: 'application' },
+  ]);
 });
 
 test('retention deletes lines older than maxAge, and the oldest lines past maxSize', async (t) => {
@@ -102,7 +150,10 @@ test('retention deletes lines older than maxAge, and the oldest lines past maxSi
   store.write(line('fresh'));
   store.flush();
   assert.equal(store.enforceRetention().deleted, 1);
-  assert.deepEqual(store.query({}).entries.map((e) => e.message), ['fresh']);
+  assert.deepEqual(
+    store.query({}).entries.map((e) => e.message),
+    ['fresh'],
+  );
   assert.deepEqual(store.query({ q: 'hours' }).entries, [], 'the FTS index forgot the deleted line too');
 
   const filler = 'x'.repeat(200);
@@ -135,12 +186,23 @@ test('long messages are cut, trailing newlines removed, odd input does not throw
   t.after(cleanup);
   store.write(line('y'.repeat(5000)));
   store.write(line('ends with newline\r\n'));
-  store.write({ site: 'api', slot: '', instance: 'i1', type: 'bogus' as never, message: 42 as never, level: 'loud' as never, time: Number.NaN });
+  store.write({
+    site: 'api',
+    slot: '',
+    instance: 'i1',
+    type: 'bogus' as never,
+    message: 42 as never,
+    level: 'loud' as never,
+    time: Number.NaN,
+  });
   const [odd, newline, long] = store.query({}).entries;
   assert.ok(long!.message.length < 1100);
   assert.match(long!.message, /… \[truncated 3976 bytes\]$/);
   assert.equal(newline!.message, 'ends with newline');
-  assert.deepEqual({ message: odd!.message, slot: odd!.slot, type: odd!.type, level: odd!.level }, { message: '42', slot: 'production', type: 'application', level: 'info' });
+  assert.deepEqual(
+    { message: odd!.message, slot: odd!.slot, type: odd!.type, level: odd!.level },
+    { message: '42', slot: 'production', type: 'application', level: 'info' },
+  );
 });
 
 test('live subscribers get matching lines at once, before they are flushed', async (t) => {

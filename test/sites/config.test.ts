@@ -42,7 +42,10 @@ frontdoor:
   assert.deepEqual(site.slots, [{ name: 'staging', appSettings: {} }]);
   assert.equal(config.frontdoor.responseTimeout, 230_000);
   assert.equal(config.frontdoor.routers[0]!.stripPrefix, false);
-  const overridden = await load('sites: [{ name: api, command: x }]\n', { BERTH_SITES__0__START_TIME_LIMIT: '45s', BERTH_FRONTDOOR__CONNECT_TIMEOUT: '1s' });
+  const overridden = await load('sites: [{ name: api, command: x }]\n', {
+    BERTH_SITES__0__START_TIME_LIMIT: '45s',
+    BERTH_FRONTDOOR__CONNECT_TIMEOUT: '1s',
+  });
   assert.equal(overridden.config.sites[0]!.startTimeLimit, 45_000);
   assert.equal(overridden.config.frontdoor.connectTimeout, 1000);
 });
@@ -51,12 +54,36 @@ test('bad site settings fail with the key path and the reason', async () => {
   assert.deepEqual(await problems('sites: [{ name: My_Site, command: x }]'), [
     'sites.0.name: must be 1-60 lowercase letters, digits or hyphens, not starting or ending with a hyphen',
   ]);
-  assert.match((await problems('sites: [{ name: api, command: x, startTimeLimit: forever }]'))[0]!, /^sites\.0\.startTimeLimit: expected a duration/);
-  assert.match((await problems('sites: [{ name: api, command: x, startTimeLimit: 2h }]'))[0]!, /^sites\.0\.startTimeLimit: must be between 100ms and 1800s/);
-  assert.match((await problems('sites: [{ name: api, command: x, slots: [{ name: production }] }]'))[0]!, /^sites\.0\.slots\.0\.name: production is the main slot/);
-  assert.match((await problems('sites: [{ name: api, command: x, appSettings: { "BAD-NAME": v } }]'))[0]!, /^sites\.0\.appSettings\.BAD-NAME: must be a valid environment variable name/);
-  assert.match((await problems('sites: [{ name: api, command: x, warmupPath: robots.txt }]'))[0]!, /^sites\.0\.warmupPath: must be a path starting with \//);
-  assert.match((await problems('sites: [{ name: api, command: x, loadBalancing: random }]'))[0]!, /^sites\.0\.loadBalancing: /);
-  assert.match((await problems('frontdoor: { routers: [{ site: api }] }'))[0]!, /^frontdoor\.routers\.0: a router needs a host, a pathPrefix or both/);
-  assert.match((await problems('sites: [{ name: api, command: x, instances: 0 }]'))[0]!, /^sites\.0\.instances: /);
+  assert.match(
+    (await problems('sites: [{ name: api, command: x, startTimeLimit: forever }]'))[0]!,
+    /^sites\.0\.startTimeLimit: expected a duration/,
+  );
+  assert.match(
+    (await problems('sites: [{ name: api, command: x, startTimeLimit: 2h }]'))[0]!,
+    /^sites\.0\.startTimeLimit: must be between 100ms and 1800s/,
+  );
+  assert.match(
+    (await problems('sites: [{ name: api, command: x, slots: [{ name: production }] }]'))[0]!,
+    /^sites\.0\.slots\.0\.name: production is the main slot/,
+  );
+  assert.match(
+    (await problems('sites: [{ name: api, command: x, appSettings: { "BAD-NAME": v } }]'))[0]!,
+    /^sites\.0\.appSettings\.BAD-NAME: must be a valid environment variable name/,
+  );
+  assert.match(
+    (await problems('sites: [{ name: api, command: x, warmupPath: robots.txt }]'))[0]!,
+    /^sites\.0\.warmupPath: must be a path starting with \//,
+  );
+  assert.match(
+    (await problems('sites: [{ name: api, command: x, loadBalancing: random }]'))[0]!,
+    /^sites\.0\.loadBalancing: /,
+  );
+  assert.match(
+    (await problems('frontdoor: { routers: [{ site: api }] }'))[0]!,
+    /^frontdoor\.routers\.0: a router needs a host, a pathPrefix or both/,
+  );
+  assert.match(
+    (await problems('sites: [{ name: api, command: x, instances: 0 }]'))[0]!,
+    /^sites\.0\.instances: /,
+  );
 });

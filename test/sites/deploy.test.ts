@@ -55,10 +55,25 @@ test('deploys from a zip, a tarball and a folder with a rolling switch that fail
 
   // Not an archive, an archive escaping its folder, a missing path: 400 before anything starts.
   await writeFile(join(work, 'garbage.zip'), 'this is not a zip file at all');
-  await assert.rejects(h.manager.deploy('api', { kind: 'archive', path: join(work, 'garbage.zip') }), (e: unknown) => e instanceof HttpError && e.status === 400 && /neither a zip nor a tar/.test(e.message));
-  execFileSync('python3', ['-c', `import zipfile; z = zipfile.ZipFile('${join(work, 'evil.zip')}', 'w'); z.writestr('../../evil.txt', 'x'); z.close()`]);
-  await assert.rejects(h.manager.deploy('api', { kind: 'archive', path: join(work, 'evil.zip') }), (e: unknown) => e instanceof HttpError && e.status === 400 && /outside its folder: \.\.\/\.\.\/evil\.txt/.test(e.message));
-  await assert.rejects(h.manager.deploy('api', { kind: 'directory', path: join(work, 'nope') }), (e: unknown) => e instanceof HttpError && e.status === 400);
+  await assert.rejects(
+    h.manager.deploy('api', { kind: 'archive', path: join(work, 'garbage.zip') }),
+    (e: unknown) => e instanceof HttpError && e.status === 400 && /neither a zip nor a tar/.test(e.message),
+  );
+  execFileSync('python3', [
+    '-c',
+    `import zipfile; z = zipfile.ZipFile('${join(work, 'evil.zip')}', 'w'); z.writestr('../../evil.txt', 'x'); z.close()`,
+  ]);
+  await assert.rejects(
+    h.manager.deploy('api', { kind: 'archive', path: join(work, 'evil.zip') }),
+    (e: unknown) =>
+      e instanceof HttpError &&
+      e.status === 400 &&
+      /outside its folder: \.\.\/\.\.\/evil\.txt/.test(e.message),
+  );
+  await assert.rejects(
+    h.manager.deploy('api', { kind: 'directory', path: join(work, 'nope') }),
+    (e: unknown) => e instanceof HttpError && e.status === 400,
+  );
 
   const stats = await load.stop();
   assert.equal(stats.failed, 0, `failed requests during deploys: ${stats.errors.join(' | ')}`);
@@ -77,7 +92,10 @@ test('scale out and in, stop and start, restart without dropping requests; state
   const load = loadTest(port, 'api.localhost');
   await h.manager.scale('api', 3);
   await h.manager.waitUntilReady();
-  assert.equal(h.manager.siteStatus('api').slots[0]!.instances.filter((i) => i.state === 'running').length, 3);
+  assert.equal(
+    h.manager.siteStatus('api').slots[0]!.instances.filter((i) => i.state === 'running').length,
+    3,
+  );
   await h.manager.restartSite('api');
   await h.manager.scale('api', 2);
   const stats = await load.stop();
@@ -91,7 +109,12 @@ test('scale out and in, stop and start, restart without dropping requests; state
   await h.manager.startSite('api');
   await h.manager.waitUntilReady();
   assert.equal((await call(port, 'api.localhost', '/')).status, 200);
-  await h.manager.createSite({ name: 'extra', command: 'node server.mjs', root: join(EXAMPLES, 'api'), appSettings: { GREETING: 'kept' } });
+  await h.manager.createSite({
+    name: 'extra',
+    command: 'node server.mjs',
+    root: join(EXAMPLES, 'api'),
+    appSettings: { GREETING: 'kept' },
+  });
   await h.close();
 
   // The count chosen at run time is kept across a restart of Berth.

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { call, harness, until } from './helpers.js';
 
 async function failureLog(h: Awaited<ReturnType<typeof harness>>, site: string): Promise<string> {
-  await until(async () => (await h.manager.startupLogs.list({ site, outcome: 'failure' })).length > 0, 15_000, `a failure log for ${site}`);
+  await until(
+    async () => (await h.manager.startupLogs.list({ site, outcome: 'failure' })).length > 0,
+    15_000,
+    `a failure log for ${site}`,
+  );
   const latest = await h.manager.startupLogs.latest({ site });
   assert.ok(latest, 'a latest log');
   assert.equal(latest.outcome, 'failure', 'show without a name prefers the failure');
@@ -13,7 +17,17 @@ async function failureLog(h: Awaited<ReturnType<typeof harness>>, site: string):
 }
 
 test('an app that crashes at start: failure log with the exit code and its last stderr lines, restarted with backoff', async (t) => {
-  const h = await harness([{ name: 'crasher', command: 'node server.mjs', root: 'crash', appSettings: { SECRET_TOKEN: 's3cr3t-value' } }], { wait: false });
+  const h = await harness(
+    [
+      {
+        name: 'crasher',
+        command: 'node server.mjs',
+        root: 'crash',
+        appSettings: { SECRET_TOKEN: 's3cr3t-value' },
+      },
+    ],
+    { wait: false },
+  );
   t.after(() => h.close());
   const log = await failureLog(h, 'crasher');
   assert.match(log, /^\d{4}-\d\d-\d\dT.* INFO {2}- Command: node server\.mjs$/m);
@@ -23,27 +37,60 @@ test('an app that crashes at start: failure log with the exit code and its last 
   assert.match(log, /exit code: 3/);
   assert.match(log, /HINT: Process exited: the app exited with code 3[^]*DATABASE_URL is not set/);
   assert.match(log, /starting the crash demo/, "the app's first output is in the log");
-  assert.ok(!h.sink.lines.some((l) => l.message.includes('s3cr3t-value')), 'no secret reaches the log sink either');
+  assert.ok(
+    !h.sink.lines.some((l) => l.message.includes('s3cr3t-value')),
+    'no secret reaches the log sink either',
+  );
   // Backoff restarts: more attempts follow, each appended to the day's failure log.
-  await until(() => h.manager.siteStatus('crasher').slots[0]!.instances[0]!.restarts >= 2, 10_000, 'two restarts');
+  await until(
+    () => h.manager.siteStatus('crasher').slots[0]!.instances[0]!.restarts >= 2,
+    10_000,
+    'two restarts',
+  );
   const [file] = await h.manager.startupLogs.list({ site: 'crasher' });
-  const content = await readFile(join(h.dataDir, 'sites', 'crasher', 'startuplogs', 'production', file!.name), 'utf8');
+  const content = await readFile(
+    join(h.dataDir, 'sites', 'crasher', 'startuplogs', 'production', file!.name),
+    'utf8',
+  );
   assert.ok((content.match(/===== Start attempt/g) ?? []).length >= 2);
-  assert.ok(h.sink.messages({ type: 'platform' }).some((m) => /Restarting instance \w+ in 0\.\d s \(failure 1 in a row\)/.test(m)));
+  assert.ok(
+    h.sink
+      .messages({ type: 'platform' })
+      .some((m) => /Restarting instance \w+ in 0\.\d s \(failure 1 in a row\)/.test(m)),
+  );
   const reply = await call(h.frontdoor.port, 'crasher.localhost', '/');
   assert.equal(reply.status, 503);
-  assert.match(JSON.parse(reply.body).detail, /no instance of site crasher .* can take requests now.*see the startup logs/);
+  assert.match(
+    JSON.parse(reply.body).detail,
+    /no instance of site crasher .* can take requests now.*see the startup logs/,
+  );
 });
 
 test('an app on the wrong port: the time limit passes and the hint names the port from its output and its sockets', async (t) => {
   const wrongPort = 20000 + Math.floor(Math.random() * 20000);
-  const h = await harness([{ name: 'wrongport', command: 'node server.mjs', root: 'wrong-port', startTimeLimit: '2s', appSettings: { WRONG_PORT: String(wrongPort) } }], { wait: false });
+  const h = await harness(
+    [
+      {
+        name: 'wrongport',
+        command: 'node server.mjs',
+        root: 'wrong-port',
+        startTimeLimit: '2s',
+        appSettings: { WRONG_PORT: String(wrongPort) },
+      },
+    ],
+    { wait: false },
+  );
   t.after(() => h.close());
   const log = await failureLog(h, 'wrongport');
   assert.match(log, new RegExp(`listening on ${wrongPort}`));
   assert.match(log, /did not start within the expected time limit/);
   assert.match(log, new RegExp(`Listening sockets of the process: ${wrongPort}`));
-  assert.match(log, new RegExp(`HINT: Wrong port: the platform expects the app on port \\d+, but its output says it listens on ${wrongPort} and its process has a listening socket on ${wrongPort}`));
+  assert.match(
+    log,
+    new RegExp(
+      `HINT: Wrong port: the platform expects the app on port \\d+, but its output says it listens on ${wrongPort} and its process has a listening socket on ${wrongPort}`,
+    ),
+  );
   assert.match(log, /HINT: Start time limit passed/);
   assert.match(log, /Warmup probes? 1(-\d+)?: connection refused/);
 });
@@ -59,7 +106,10 @@ test('an app that never listens: time limit hint; a missing module and a missing
   );
   t.after(() => h.close());
   const silent = await failureLog(h, 'silent');
-  assert.match(silent, /HINT: Start time limit passed: the app did not answer the warmup probe on port \d+ within 1\.0 s/);
+  assert.match(
+    silent,
+    /HINT: Start time limit passed: the app did not answer the warmup probe on port \d+ within 1\.0 s/,
+  );
   assert.match(silent, /waiting for the message queue/);
   assert.doesNotMatch(silent, /Wrong port/);
   const nomodule = await failureLog(h, 'nomodule');
@@ -71,12 +121,22 @@ test('an app that never listens: time limit hint; a missing module and a missing
 
 test('an app printing 100,000 lines a second: every line reaches the sink in order, memory stays bounded, requests are served', async (t) => {
   const seconds = 2;
-  const h = await harness([{ name: 'flood', command: 'node server.mjs', root: 'flood', appSettings: { LINES_PER_SECOND: '100000', FLOOD_SECONDS: String(seconds) } }]);
+  const h = await harness([
+    {
+      name: 'flood',
+      command: 'node server.mjs',
+      root: 'flood',
+      appSettings: { LINES_PER_SECOND: '100000', FLOOD_SECONDS: String(seconds) },
+    },
+  ]);
   t.after(() => h.close());
   const heapBefore = process.memoryUsage().heapUsed;
   const latencies: number[] = [];
   const expected = 100_000 * seconds;
-  const floodLines = () => h.sink.lines.filter((l) => l.site === 'flood' && l.stream === 'stdout' && l.message.startsWith('flood line '));
+  const floodLines = () =>
+    h.sink.lines.filter(
+      (l) => l.site === 'flood' && l.stream === 'stdout' && l.message.startsWith('flood line '),
+    );
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     const started = performance.now();
@@ -88,7 +148,8 @@ test('an app printing 100,000 lines a second: every line reaches the sink in ord
   }
   const lines = floodLines();
   assert.equal(lines.length, expected, 'no line lost');
-  for (let i = 0; i < lines.length; i += 997) assert.ok(lines[i]!.message.startsWith(`flood line ${i + 1} `), `line ${i + 1} in order`);
+  for (let i = 0; i < lines.length; i += 997)
+    assert.ok(lines[i]!.message.startsWith(`flood line ${i + 1} `), `line ${i + 1} in order`);
   latencies.sort((a, b) => a - b);
   const p95 = latencies[Math.floor(latencies.length * 0.95)]!;
   // Loose on purpose: the bound is about not stalling, on a machine other work shares.

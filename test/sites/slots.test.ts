@@ -12,7 +12,9 @@ test('slot swap follows App Service: sticky settings stay, content and other set
       instances: 2,
       appSettings: { GREETING: 'from-prod', STAGE: 'prod-db' },
       stickySettings: ['STAGE'],
-      slots: [{ name: 'staging', instances: 1, appSettings: { GREETING: 'from-staging', STAGE: 'staging-db' } }],
+      slots: [
+        { name: 'staging', instances: 1, appSettings: { GREETING: 'from-staging', STAGE: 'staging-db' } },
+      ],
     }),
   ]);
   t.after(async () => {
@@ -39,10 +41,17 @@ test('slot swap follows App Service: sticky settings stay, content and other set
   assert.equal((await get({}, '/', 'api-staging.localhost')).version, 'v2');
   const pinned = await get({}, '/?x-ms-routing-name=staging');
   assert.equal(pinned.version, 'v2');
-  assert.ok(String(pinned.setCookie).includes('x-ms-routing-name=staging'), 'the query pins the client with a cookie');
+  assert.ok(
+    String(pinned.setCookie).includes('x-ms-routing-name=staging'),
+    'the query pins the client with a cookie',
+  );
   assert.equal((await get({ cookie: 'x-ms-routing-name=staging' })).version, 'v2');
   assert.equal((await get({ cookie: 'x-ms-routing-name=self' })).version, 'dev');
-  assert.equal((await get({ cookie: 'x-ms-routing-name=nosuchslot' })).version, 'dev', 'an unknown slot falls back to production');
+  assert.equal(
+    (await get({ cookie: 'x-ms-routing-name=nosuchslot' })).version,
+    'dev',
+    'an unknown slot falls back to production',
+  );
 
   const load = loadTest(port, 'api.localhost', '/', 8);
   const steps: string[] = [];
@@ -57,9 +66,15 @@ test('slot swap follows App Service: sticky settings stay, content and other set
   ]);
 
   const prod = await get();
-  assert.deepEqual({ version: prod.version, greeting: prod.greeting, stage: prod.stage, slot: prod.slot }, { version: 'v2', greeting: 'from-staging', stage: 'prod-db', slot: 'production' });
+  assert.deepEqual(
+    { version: prod.version, greeting: prod.greeting, stage: prod.stage, slot: prod.slot },
+    { version: 'v2', greeting: 'from-staging', stage: 'prod-db', slot: 'production' },
+  );
   const staging = await get({ cookie: 'x-ms-routing-name=staging' });
-  assert.deepEqual({ version: staging.version, greeting: staging.greeting, stage: staging.stage, slot: staging.slot }, { version: 'dev', greeting: 'from-prod', stage: 'staging-db', slot: 'staging' });
+  assert.deepEqual(
+    { version: staging.version, greeting: staging.greeting, stage: staging.stage, slot: staging.slot },
+    { version: 'dev', greeting: 'from-prod', stage: 'staging-db', slot: 'staging' },
+  );
   // Scale stays with the slot: production keeps 2 instances, staging 1.
   const slots = h.manager.siteStatus('api').slots;
   assert.equal(slots.find((s) => s.name === 'production')!.instances.length, 2);
@@ -89,17 +104,33 @@ test('a swap whose source cannot start with the target settings aborts before ro
   // Crashes only with BAD=1 (moves on swap) together with STAGE=prod (sticky to production).
   const app = `node -e "if (process.env.BAD === '1' && process.env.STAGE === 'prod') { console.error('cannot run BAD build on prod'); process.exit(4); } require('http').createServer((q, s) => s.end(process.env.STAGE + ':' + process.env.BAD)).listen(process.env.PORT)"`;
   const h = await harness([
-    { name: 'swapfail', command: app, root: 'api', appSettings: { BAD: '0', STAGE: 'prod' }, stickySettings: ['STAGE'], slots: [{ name: 'staging', appSettings: { BAD: '1', STAGE: 'staging' } }] },
+    {
+      name: 'swapfail',
+      command: app,
+      root: 'api',
+      appSettings: { BAD: '0', STAGE: 'prod' },
+      stickySettings: ['STAGE'],
+      slots: [{ name: 'staging', appSettings: { BAD: '1', STAGE: 'staging' } }],
+    },
   ]);
   t.after(() => h.close());
   const before = (await call(h.frontdoor.port, 'swapfail.localhost', '/')).body;
   assert.equal(before, 'prod:0');
-  await assert.rejects(h.manager.swap('swapfail', 'staging'), (error: Error & { status?: number; extra?: { hints?: string[] } }) => {
-    assert.equal(error.status, 422);
-    assert.match(error.message, /swap of staging into production aborted before routing switched; nothing changed/);
-    assert.match((error.extra?.hints ?? []).join('\n'), /exited with code 4[^]*cannot run BAD build on prod/);
-    return true;
-  });
+  await assert.rejects(
+    h.manager.swap('swapfail', 'staging'),
+    (error: Error & { status?: number; extra?: { hints?: string[] } }) => {
+      assert.equal(error.status, 422);
+      assert.match(
+        error.message,
+        /swap of staging into production aborted before routing switched; nothing changed/,
+      );
+      assert.match(
+        (error.extra?.hints ?? []).join('\n'),
+        /exited with code 4[^]*cannot run BAD build on prod/,
+      );
+      return true;
+    },
+  );
   assert.equal((await call(h.frontdoor.port, 'swapfail.localhost', '/')).body, 'prod:0');
   assert.equal((await call(h.frontdoor.port, 'swapfail-staging.localhost', '/')).body, 'staging:1');
 });

@@ -15,7 +15,8 @@ function el(tag, attrs = {}, ...children) {
     else if (key === 'dataset') Object.assign(node.dataset, value);
     else node.setAttribute(key, value);
   }
-  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child ?? '')));
+  for (const child of children)
+    node.append(child instanceof Node ? child : document.createTextNode(String(child ?? '')));
   return node;
 }
 
@@ -28,13 +29,19 @@ function showError(message) {
 async function getJson(url) {
   const response = await fetch(url, { headers: { accept: 'application/json' } });
   const body = await response.json().catch(() => undefined);
-  if (!response.ok) throw Object.assign(new Error(body?.detail ?? `${response.status} ${response.statusText}`), { status: response.status });
+  if (!response.ok)
+    throw Object.assign(new Error(body?.detail ?? `${response.status} ${response.statusText}`), {
+      status: response.status,
+    });
   return body;
 }
 
 function fillSelect(select, values, allLabel = 'All') {
   const current = select.value;
-  select.replaceChildren(...(allLabel !== null ? [el('option', { value: '' }, allLabel)] : []), ...values.map((v) => el('option', { value: v }, v)));
+  select.replaceChildren(
+    ...(allLabel !== null ? [el('option', { value: '' }, allLabel)] : []),
+    ...values.map((v) => el('option', { value: v }, v)),
+  );
   if ([...select.options].some((o) => o.value === current)) select.value = current;
 }
 
@@ -120,7 +127,8 @@ function appendLines(entries) {
 }
 
 function updateCount() {
-  $('count').textContent = `· ${state.shown} line(s) shown${state.held.length ? `, ${state.held.length} new while paused` : ''}`;
+  $('count').textContent =
+    `· ${state.shown} line(s) shown${state.held.length ? `, ${state.held.length} new while paused` : ''}`;
 }
 
 function stopLive() {
@@ -175,7 +183,9 @@ async function apply() {
       appendLines([entry]);
     }
   });
-  source.addEventListener('dropped', (event) => showError(`The stream skipped ${JSON.parse(event.data).count} line(s): this page could not keep up.`));
+  source.addEventListener('dropped', (event) =>
+    showError(`The stream skipped ${JSON.parse(event.data).count} line(s): this page could not keep up.`),
+  );
 }
 
 async function loadOlder() {
@@ -213,8 +223,15 @@ function togglePause() {
 
 async function loadSources() {
   try {
-    const [sources, sites] = await Promise.all([getJson('/api/logs/sources'), getJson('/api/sites').catch(() => [])]);
-    const fromSites = sites.flatMap((s) => s.slots.flatMap((slot) => slot.instances.map((i) => ({ site: s.name, slot: slot.name, instance: i.id }))));
+    const [sources, sites] = await Promise.all([
+      getJson('/api/logs/sources'),
+      getJson('/api/sites').catch(() => []),
+    ]);
+    const fromSites = sites.flatMap((s) =>
+      s.slots.flatMap((slot) =>
+        slot.instances.map((i) => ({ site: s.name, slot: slot.name, instance: i.id })),
+      ),
+    );
     const all = [...sources, ...fromSites];
     fillSelect($('site'), unique(all.map((s) => s.site)));
     fillSelect($('slot'), unique(all.map((s) => s.slot)));
@@ -242,9 +259,12 @@ async function loadStartup() {
   const listParams = new URLSearchParams(params);
   if ($('startup-outcome').value) listParams.set('outcome', $('startup-outcome').value);
   try {
-    const [list, summary] = await Promise.all([getJson(`/api/startuplogs?${listParams}`), getJson(`/api/startuplogs/summary?${params}`)]);
+    const [list, summary] = await Promise.all([
+      getJson(`/api/startuplogs?${listParams}`),
+      getJson(`/api/startuplogs/summary?${params}`),
+    ]);
     if (!latest()) return;
-    const files = Array.isArray(list) ? list : list.files ?? [];
+    const files = Array.isArray(list) ? list : (list.files ?? []);
     $('startup-files').replaceChildren(
       ...files.map((f) => {
         const row = el(
@@ -257,17 +277,36 @@ async function loadStartup() {
           el('td', {}, `${f.size} B`),
           el('td', {}, new Date(f.modified).toLocaleString()),
         );
-        row.addEventListener('click', () => showStartupLog(`/api/startuplogs/${encodeURIComponent(f.name)}?${new URLSearchParams({ site: f.site, slot: f.slot })}`, row));
+        row.addEventListener('click', () =>
+          showStartupLog(
+            `/api/startuplogs/${encodeURIComponent(f.name)}?${new URLSearchParams({ site: f.site, slot: f.slot })}`,
+            row,
+          ),
+        );
         return row;
       }),
     );
-    if (files.length === 0) $('startup-files').append(el('tr', {}, el('td', { colspan: '6' }, 'No startup logs yet.')));
+    if (files.length === 0)
+      $('startup-files').append(el('tr', {}, el('td', { colspan: '6' }, 'No startup logs yet.')));
     $('startup-summary').replaceChildren(
-      ...summary.map((s) => el('div', { class: 'card' }, `${s.site}/${s.slot}: ${s.total} start(s), `, el('span', { class: 'outcome-failure' }, `${s.failures} failed`), ', ', el('span', { class: 'outcome-success' }, `${s.successes} succeeded`))),
+      ...summary.map((s) =>
+        el(
+          'div',
+          { class: 'card' },
+          `${s.site}/${s.slot}: ${s.total} start(s), `,
+          el('span', { class: 'outcome-failure' }, `${s.failures} failed`),
+          ', ',
+          el('span', { class: 'outcome-success' }, `${s.successes} succeeded`),
+        ),
+      ),
     );
   } catch (error) {
     if (!latest()) return;
-    showError(error.status === 404 ? 'Startup logs are not served by this console (no sites are managed here).' : `Cannot load startup logs: ${error.message}`);
+    showError(
+      error.status === 404
+        ? 'Startup logs are not served by this console (no sites are managed here).'
+        : `Cannot load startup logs: ${error.message}`,
+    );
   }
 }
 
@@ -293,7 +332,9 @@ async function showStartupLog(url, row) {
   const hints = lines.filter((l) => /^\s*HINT:/.test(l)).map((l) => l.replace(/^\s*HINT:\s*/, ''));
   $('startup-hints').replaceChildren(...hints.map((h) => el('li', {}, h)));
   $('startup-hints').hidden = hints.length === 0;
-  $('startup-content').replaceChildren(...lines.map((l) => el('span', { class: /^\s*HINT:/.test(l) ? 'hint-line' : '' }, `${l}\n`)));
+  $('startup-content').replaceChildren(
+    ...lines.map((l) => el('span', { class: /^\s*HINT:/.test(l) ? 'hint-line' : '' }, `${l}\n`)),
+  );
 }
 
 // ---------------------------------------------------------------- sites
@@ -303,10 +344,19 @@ async function loadSites() {
   try {
     sites = await getJson('/api/sites');
   } catch (error) {
-    $('sites-list').replaceChildren(el('p', {}, error.status === 404 ? 'No sites are managed by this console.' : `Cannot load sites: ${error.message}`));
+    $('sites-list').replaceChildren(
+      el(
+        'p',
+        {},
+        error.status === 404
+          ? 'No sites are managed by this console.'
+          : `Cannot load sites: ${error.message}`,
+      ),
+    );
     return;
   }
-  if (sites.length === 0) $('sites-list').replaceChildren(el('p', {}, 'No sites yet. Create one with: berth webapp create'));
+  if (sites.length === 0)
+    $('sites-list').replaceChildren(el('p', {}, 'No sites yet. Create one with: berth webapp create'));
   else $('sites-list').replaceChildren(...sites.map(siteCard));
 }
 
@@ -324,7 +374,17 @@ function siteCard(site) {
         el(
           'table',
           {},
-          el('thead', {}, el('tr', {}, ...['Instance', 'State', 'Port', 'PID', 'Restarts', 'Started', 'Version'].map((h) => el('th', {}, h)))),
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              ...['Instance', 'State', 'Port', 'PID', 'Restarts', 'Started', 'Version'].map((h) =>
+                el('th', {}, h),
+              ),
+            ),
+          ),
           el(
             'tbody',
             {},
@@ -368,8 +428,12 @@ $('clear').addEventListener('click', () => {
 });
 $('older').addEventListener('click', () => void loadOlder());
 $('startup-refresh').addEventListener('click', () => void loadStartup());
-for (const id of ['startup-site', 'startup-slot', 'startup-outcome']) $(id).addEventListener('change', () => void loadStartup());
-$('startup-latest').addEventListener('click', () => void showStartupLog(`/api/startuplogs?latest=true&${startupParams()}`, undefined));
+for (const id of ['startup-site', 'startup-slot', 'startup-outcome'])
+  $(id).addEventListener('change', () => void loadStartup());
+$('startup-latest').addEventListener(
+  'click',
+  () => void showStartupLog(`/api/startuplogs?latest=true&${startupParams()}`, undefined),
+);
 window.addEventListener('hashchange', showTab);
 setInterval(() => {
   if (!$('tab-sites').hidden) void loadSites();
