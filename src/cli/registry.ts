@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { LoadedConfig } from '../config/index.js';
-import type { RegistryConfig } from '../config/registry.js';
-import { durationSchema } from '../config/common.js';
+import type { RegistryConfig } from '../config/index.js';
+import { durationSchema } from '../config/index.js';
 import { createLogger } from '../lib/logger.js';
 import { runUntilSignal } from '../lib/service.js';
 import { fail, loadConfigOrExit, printResult, withExample, withOutput, withServerOptions } from './common.js';

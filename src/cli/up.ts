@@ -41,14 +41,12 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
   // Loaded here, not at the top: every `berth` command builds the whole command tree.
   const [
     { startConsole },
-    { builtinMcp },
-    { startFrontdoor },
+    { builtinMcp, startFrontdoor },
     { createLogStore },
     { startRegistry },
     { createSiteManager, sitesApi },
   ] = await Promise.all([
     import('../console/index.js'),
-    import('../frontdoor/builtin-mcp.js'),
     import('../frontdoor/index.js'),
     import('../logs/index.js'),
     import('../registry/index.js'),

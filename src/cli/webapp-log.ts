@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { LogEntry } from '../logs/index.js';
-import type { StartupLogInfo } from '../sites/types.js';
+import type { StartupLogInfo } from '../sites/index.js';
 import { fail, printResult, table, withExample } from './common.js';
 import { consoleAuth, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { Agent, fetch, type Response } from 'undici';
-import type { SiteStatus, SlotStatus } from '../sites/types.js';
+import type { SiteStatus, SlotStatus } from '../sites/index.js';
 import { fail, printResult, table, withExample } from './common.js';
 import { registerWebappLogCommands } from './webapp-log.js';
 import { consoleAuth, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';

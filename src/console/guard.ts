@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { hostNameOf, isLoopbackHost } from '../lib/listen.js';
 import type { Logger } from '../lib/logger.js';
-import { readCredentials } from '../registry/access/credentials.js';
-import { HtpasswdUsers } from '../registry/access/htpasswd.js';
+import { readCredentials } from '../lib/credentials.js';
+import { HtpasswdUsers } from '../lib/htpasswd.js';
 
 export interface ConsoleGuardOptions {
   /** The address the console binds; on loopback only loopback Host names (and allowedHosts) are answered. */
@@ -32,7 +32,9 @@ export function consoleGuard(options: ConsoleGuardOptions): onRequestAsyncHookHa
     );
   }
   const allowed = new Set(options.allowedHosts.map((h) => h.toLowerCase()));
-  const users = options.htpasswd ? new HtpasswdUsers(options.htpasswd, options.logger) : undefined;
+  const users = options.htpasswd
+    ? new HtpasswdUsers(options.htpasswd, options.logger, 'console.htpasswd')
+    : undefined;
 
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const refusal = hostOrOriginRefusal(request.headers.host, request.headers.origin, loopback, allowed);

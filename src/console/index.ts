@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import type { ConsoleConfig } from '../config/console.js';
+import type { ConsoleConfig } from '../config/index.js';
 import { parseListen, urlFor } from '../lib/listen.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { HttpError, PROBLEM_CONTENT_TYPE, problem } from '../lib/problem.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ConsoleConfig } from '../config/console.js';
+import type { ConsoleConfig } from '../config/index.js';
 import {
   filterFromParams,
   queryFromParams,

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SiteMcpConfig } from '../config/mcp.js';
+import type { SiteMcpConfig } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import { buildCatalog, createMcpHandler, loadSpec, type McpHandler, type ToolCatalog } from '../mcp/index.js';
 import type { SiteManager } from '../sites/index.js';

@@ -1,7 +1,7 @@
 import type { Instance } from '../sites/index.js';
 import type { Deadline } from './deadlines.js';
 import { FastRequest, FastResponse, type ProxiedRequest, type ProxiedResponse } from './fast-message.js';
-import type { Forward } from './proxy.js';
+import type { Forward } from './forward.js';
 import { downstreamHeaders, headerOf, upstreamHead } from './headers.js';
 import { startsWithLower } from './http-chars.js';
 import { ResponseParser, type ResponseHead } from './response-parser.js';

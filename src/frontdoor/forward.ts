@@ -3,9 +3,25 @@ import type { Instance, Site, SiteManager } from '../sites/index.js';
 import { cookieValue, type Balancer } from './balancer.js';
 import { cookieHeaderOf } from './headers.js';
 import type { RequestContext } from './middleware.js';
-import type { Forward } from './proxy.js';
 import type { RequestHead } from './request-head.js';
 import type { Route } from './router.js';
+
+/** A routed request as the proxy sees it. */
+export interface Forward {
+  readonly requestId: string;
+  readonly site: string;
+  /** The instance to use, or the reason none can answer; `exclude` is one that just refused a connection. */
+  pick(exclude?: Instance): Instance | { unavailable: string };
+  /** Path to send (after a router's strip-prefix). */
+  readonly path: string;
+  /** Extra Set-Cookie headers (affinity, slot pin) for the instance chosen. */
+  cookies(instance: Instance): string[];
+  /**
+   * The headers to forward: `req.rawHeaders` when no middleware saw the request (no header object
+   * is built), `req.headers` after one did (it may have changed them).
+   */
+  headers: string[] | IncomingHttpHeaders;
+}
 
 const AFFINITY = 'ARRAffinity';
 

@@ -6,3 +6,4 @@ export {
   type MiddlewareMap,
   type RequestContext,
 } from './middleware.js';
+export { builtinMcp, type BuiltinMcpOptions } from './builtin-mcp.js';

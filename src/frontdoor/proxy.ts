@@ -1,30 +1,15 @@
-import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FrontdoorConfig } from '../config/frontdoor.js';
+import type { FrontdoorConfig } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { Instance } from '../sites/index.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { sendProblem, socketProblem } from './errors.js';
 import { Exchange, requestBodyOf, type ExchangeHost } from './exchange.js';
 import type { ProxiedRequest, ProxiedResponse } from './fast-message.js';
+import type { Forward } from './forward.js';
 import { upgradeHeaders } from './headers.js';
 import { UpstreamPool } from './upstream.js';
-
-export interface Forward {
-  readonly requestId: string;
-  readonly site: string;
-  /** The instance to use, or the reason none can answer; `exclude` is one that just refused a connection. */
-  pick(exclude?: Instance): Instance | { unavailable: string };
-  /** Path to send (after a router's strip-prefix). */
-  readonly path: string;
-  /** Extra Set-Cookie headers (affinity, slot pin) for the instance chosen. */
-  cookies(instance: Instance): string[];
-  /**
-   * The headers to forward: `req.rawHeaders` when no middleware saw the request (no header object
-   * is built), `req.headers` after one did (it may have changed them).
-   */
-  headers: string[] | IncomingHttpHeaders;
-}
 
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
 

@@ -1,4 +1,4 @@
-import type { RouterConfig } from '../config/frontdoor.js';
+import type { RouterConfig } from '../config/index.js';
 import type { Site, SiteManager } from '../sites/index.js';
 import { cookieValue } from './balancer.js';
 import { cookieHeaderOf, headerOf } from './headers.js';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { FrontdoorConfig } from '../config/frontdoor.js';
+import type { FrontdoorConfig } from '../config/index.js';
 import { parseListen, urlFor } from '../lib/listen.js';
 import type { Logger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';

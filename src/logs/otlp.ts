@@ -1,4 +1,4 @@
-import type { LogsOtlpConfig } from '../config/logs.js';
+import type { LogsOtlpConfig } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { LogEntry, LogLevel } from './types.js';
 

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { LogsConfig } from '../config/logs.js';
+import type { LogsConfig } from '../config/index.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { compileFilter, LogQueryError } from './filter.js';
 import { InFlightBatches } from './in-flight.js';

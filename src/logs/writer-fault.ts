@@ -3,7 +3,6 @@
  * thread that stops can only be tested if a thread can be made to stop at a known point. The thread
  * throws outside its own error handling (as a bug would), so it stops exactly as on a real crash.
  */
-import type { LineBatch } from './writer-protocol.js';
 
 export interface WriterFault {
   /** The thread crashes on a batch that holds a line with exactly this message. */
@@ -37,7 +36,11 @@ export function checkWriterFault(fault: unknown): WriterFault {
 }
 
 /** Throws (stopping the writer thread) when the fault applies to these batches at this point. */
-export function crashIfFaulty(fault: WriterFault, at: WriterFault['at'], batches: LineBatch[]): void {
+export function crashIfFaulty(
+  fault: WriterFault,
+  at: WriterFault['at'],
+  batches: readonly { messages: string[] }[],
+): void {
   if (fault.at !== at || Atomics.load(fault.remaining, 0) <= 0) return;
   if (!batches.some((b) => b.messages.includes(fault.message))) return;
   // One writer thread runs at a time, so the count ends at exactly 0 (tests read it to count crashes).

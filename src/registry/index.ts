@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { RegistryConfig } from '../config/registry.js';
+import type { RegistryConfig } from '../config/index.js';
 import { isLoopbackHost, parseListen, urlFor } from '../lib/listen.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';

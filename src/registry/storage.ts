@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { RegistryConfig } from '../config/registry.js';
+import type { RegistryConfig } from '../config/index.js';
 import { openMetadata } from './meta/open.js';
 import { MetadataStore } from './meta/store.js';
 import { createBlobStore, type BlobStore } from './store/index.js';

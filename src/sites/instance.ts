@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
-import type { LogSink } from '../logs/types.js';
+import type { LogSink } from '../logs/index.js';
 import { pipeLines } from './lines.js';
 import type { ProcessRecords } from './process-records.js';
 import { freePort, listeningPorts } from './ports.js';
@@ -382,7 +382,7 @@ export class Instance {
     if (!healthCheckPath) return;
     let failures = 0;
     const child = this.child;
-    const timer = setInterval(async () => {
+    const check = async () => {
       if (this.child !== child || this.state !== 'running') return clearInterval(timer);
       const result = await probe(
         this.port,
@@ -410,6 +410,10 @@ export class Instance {
         // The exit handler above restarts it.
         await this.kill();
       }
+    };
+    // A check that throws (it should not: probe() reports failures as results) is logged, not left unhandled.
+    const timer = setInterval(() => {
+      check().catch((error: unknown) => this.platform(`Health check error: ${String(error)}`, 'error'));
     }, healthCheckInterval);
     timer.unref();
     this.timers.add(timer);

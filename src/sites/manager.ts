@@ -1,11 +1,11 @@
 import { join, resolve } from 'node:path';
 import { rm } from 'node:fs/promises';
-import type { BerthConfig } from '../config/schema.js';
-import { siteSchema, type SiteConfig } from '../config/sites.js';
+import type { BerthConfig } from '../config/index.js';
+import { siteSchema, type SiteConfig } from '../config/index.js';
 import { urlFor, parseListen } from '../lib/listen.js';
 import type { Logger } from '../lib/logger.js';
 import { HttpError } from '../lib/problem.js';
-import type { LogSink } from '../logs/types.js';
+import type { LogSink } from '../logs/index.js';
 import { ReplaceFailed, type InstanceGroup } from './group.js';
 import type { Instance, InstanceServices, LaunchResult } from './instance.js';
 import { checkSiteName, checkSlotName, PRODUCTION } from './names.js';

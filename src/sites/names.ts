@@ -1,4 +1,4 @@
-import { siteNameSchema, slotNameSchema } from '../config/sites.js';
+import { siteNameSchema, slotNameSchema } from '../config/index.js';
 import { HttpError } from '../lib/problem.js';
 
 export const PRODUCTION = 'production';

@@ -1,4 +1,4 @@
-import type { SiteConfig } from '../config/sites.js';
+import type { SiteConfig } from '../config/index.js';
 import { HttpError } from '../lib/problem.js';
 import { InstanceGroup, ReplaceFailed, type Version } from './group.js';
 import type { InstanceServices, LaunchResult } from './instance.js';

@@ -1,6 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LogLevel, LogSink } from '../logs/types.js';
+import type { LogLevel, LogSink } from '../logs/index.js';
 import { hintsFor, type AttemptFacts } from './hints.js';
 
 /** How much of the app's first output a startup log keeps. */

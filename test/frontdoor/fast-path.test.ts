@@ -143,7 +143,7 @@ test('a connection moves to node:http at the first request the fast path does no
   assert.equal(huge[0]?.status, 431);
   // A head sent a byte at a time is read across reads.
   const slowHead = await new Promise<Buffer>((resolve, reject) => {
-    import('node:net').then(({ connect }) => {
+    void import('node:net').then(({ connect }) => {
       const socket = connect(port, '127.0.0.1');
       const text = 'GET / HTTP/1.1\r\nHost: api.localhost\r\nConnection: close\r\n\r\n';
       const chunks: Buffer[] = [];
@@ -228,7 +228,7 @@ test('fast connections: bodies across reads, pipelining, Connection: close, earl
 
   // A body in several writes reaches the request as it comes.
   const split = await new Promise<Buffer>((resolve) => {
-    import('node:net').then(({ connect }) => {
+    void import('node:net').then(({ connect }) => {
       const socket = connect(s.port, '127.0.0.1');
       const chunks: Buffer[] = [];
       socket.on('data', (c: Buffer) => chunks.push(c));

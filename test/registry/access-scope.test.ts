@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { accessAllows, formatScope, parseScope } from '../../src/registry/access/scope.js';
 import { Permissions } from '../../src/registry/access/permissions.js';
-import { readCredentials } from '../../src/registry/access/credentials.js';
+import { readCredentials } from '../../src/lib/credentials.js';
 
 test('parseScope reads Docker scopes, including resource classes and names with colons dropped at the ends', () => {
   assert.deepEqual(parseScope('repository:team/app:pull,push'), {

@@ -1,9 +1,9 @@
 import { isAbsolute, join, resolve } from 'node:path';
-import type { RegistryAuthConfig } from '../../config/registry-auth.js';
+import type { RegistryAuthConfig } from '../../config/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { basicChallenge, bearerChallenge, denied, realmFor, unauthorized } from './challenge.js';
-import { readCredentials } from './credentials.js';
-import { HtpasswdUsers } from './htpasswd.js';
+import { readCredentials } from '../../lib/credentials.js';
+import { HtpasswdUsers } from '../../lib/htpasswd.js';
 import { Permissions } from './permissions.js';
 import { accessAllows, formatScope, type AccessEntry } from './scope.js';
 import { loadOrCreateSigningKey, type SigningKey } from './signing-key.js';

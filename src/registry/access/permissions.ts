@@ -1,4 +1,4 @@
-import type { RegistryAuthConfig } from '../../config/registry-auth.js';
+import type { RegistryAuthConfig } from '../../config/index.js';
 import type { RegistryAction } from './types.js';
 
 const ALL_ACTIONS: RegistryAction[] = ['pull', 'push', 'delete'];

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { RegistryConfig } from '../../config/registry.js';
+import type { RegistryConfig } from '../../config/index.js';
 import { silentLogger, type Logger } from '../../lib/logger.js';
 import type { AccessControl } from '../access/index.js';
 import type { MetadataStore } from '../meta/store.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../lib/logger.js';
-import type { RegistryConfig } from '../../config/registry.js';
+import type { RegistryConfig } from '../../config/index.js';
 import type { AccessControl, RegistryAction } from '../access/index.js';
 import { OciError } from '../errors.js';
 import type { MetadataStore } from '../meta/store.js';

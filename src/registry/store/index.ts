@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { RegistryConfig } from '../../config/registry.js';
+import type { RegistryConfig } from '../../config/index.js';
 import { FsBlobStore } from './fs.js';
 import type { BlobStore } from './types.js';
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
-import type { Logger } from '../../lib/logger.js';
+import type { Logger } from './logger.js';
 
 /** How long a successful password check is remembered. bcrypt is slow by design (tens of ms per check
  * in pure JS) and clients send Basic credentials on every request, so checks are cached briefly. */
@@ -26,6 +26,8 @@ export class HtpasswdUsers {
   constructor(
     private readonly file: string,
     private readonly log: Logger,
+    /** The config key that names the file, for the error when it cannot be read. */
+    private readonly setting = 'registry.auth.htpasswd',
   ) {
     this.reload(true);
   }
@@ -81,8 +83,7 @@ export class HtpasswdUsers {
       text = readFileSync(this.file, 'utf8');
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      if (first)
-        throw new Error(`registry.auth.htpasswd: cannot read ${this.file}: ${reason}`, { cause: error });
+      if (first) throw new Error(`${this.setting}: cannot read ${this.file}: ${reason}`, { cause: error });
       this.log.warn({ file: this.file, reason }, 'htpasswd file unreadable; keeping the users loaded before');
       return;
     }
