@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { ConfigError, loadConfig, type LoadedConfig } from '../config/index.js';
+import type { LoadedConfig } from '../config/index.js';
 
 /** Appends an "Example:" section to a command's --help; every Berth command has at least one. */
 export function withExample<T extends Command>(command: T, ...examples: string[]): T {
@@ -28,7 +28,9 @@ export function withOutput<T extends Command>(command: T): T {
   return command;
 }
 
-export function loadConfigOrExit(file: string | undefined): LoadedConfig {
+/** Loads the config (zod and yaml are loaded here, not at start: `berth --help` needs neither). */
+export async function loadConfigOrExit(file: string | undefined): Promise<LoadedConfig> {
+  const { ConfigError, loadConfig } = await import('../config/index.js');
   try {
     return loadConfig(file ?? process.env.BERTH_CONFIG);
   } catch (error) {

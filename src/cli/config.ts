@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/index.js';
 import { printResult, withExample, withOutput } from './common.js';
 
 export function registerConfigCommands(program: Command): void {
@@ -17,7 +16,8 @@ export function registerConfigCommands(program: Command): void {
     ),
     'berth config validate berth.yaml',
     'BERTH_REGISTRY__LISTEN=127.0.0.1:5001 berth config validate berth.yaml --output json',
-  ).action((file: string | undefined, options: { output: string }) => {
+  ).action(async (file: string | undefined, options: { output: string }) => {
+    const { ConfigError, loadConfig } = await import('../config/index.js');
     try {
       const loaded = loadConfig(file ?? process.env.BERTH_CONFIG);
       printResult(

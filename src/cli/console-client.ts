@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { parseListen, urlFor } from '../lib/listen.js';
 import { fail, loadConfigOrExit, withOutput } from './common.js';
 
 /** Options of the commands that talk to the console of a running `berth up`. */
@@ -13,14 +12,15 @@ export interface ConsoleOptions {
  * The console of a running `berth up`: --console-url, else console.listen from the config. A user and
  * password in the URL are taken out of it; `consoleAuth` sends them.
  */
-export function consoleUrl(options: ConsoleOptions): string {
+export async function consoleUrl(options: ConsoleOptions): Promise<string> {
   if (options.consoleUrl) {
     const url = parseConsoleUrl(options.consoleUrl);
     url.username = '';
     url.password = '';
     return url.href.replace(/\/+$/, '');
   }
-  const { config } = loadConfigOrExit(options.config);
+  const { config } = await loadConfigOrExit(options.config);
+  const { parseListen, urlFor } = await import('../lib/listen.js');
   return urlFor(parseListen(config.console.listen), '').replace(/\/+$/, '');
 }
 

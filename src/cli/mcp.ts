@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { createLogger } from '../lib/logger.js';
-import { runUntilSignal } from '../lib/service.js';
 import { fail, printResult, withExample, withOutput } from './common.js';
 
 interface ServeOptions {
@@ -65,9 +63,13 @@ export function registerMcpCommands(program: Command): void {
     if (opts.upstream !== undefined && !/^https?:\/\//i.test(opts.upstream))
       fail(`--upstream must be an http(s) URL, got "${opts.upstream}"`);
 
-    const logger = createLogger({ name: 'mcp' });
     // Loaded here, not at the top: every `berth` command builds the whole command tree.
-    const { conformanceCatalog, startMcpServer } = await import('../mcp/index.js');
+    const [{ createLogger }, { runUntilSignal }, { conformanceCatalog, startMcpServer }] = await Promise.all([
+      import('../lib/logger.js'),
+      import('../lib/service.js'),
+      import('../mcp/index.js'),
+    ]);
+    const logger = createLogger({ name: 'mcp' });
     let service: Awaited<ReturnType<typeof startMcpServer>> | undefined;
     // The fixture's test_trigger_tool_change swaps the tool list; route that through hot reload.
     const fixture = opts.fixture

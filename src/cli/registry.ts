@@ -2,9 +2,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { LoadedConfig } from '../config/index.js';
 import type { RegistryConfig } from '../config/index.js';
-import { durationSchema } from '../config/index.js';
-import { createLogger } from '../lib/logger.js';
-import { runUntilSignal } from '../lib/service.js';
 import { fail, loadConfigOrExit, printResult, withExample, withOutput, withServerOptions } from './common.js';
 
 interface ServerOptions {
@@ -38,14 +35,18 @@ export function registerRegistryCommands(program: Command): void {
     'berth registry serve --listen 127.0.0.1:5000 --data-dir ./data',
     'berth registry serve --listen 127.0.0.1:0 --config berth.yaml',
   ).action(async (options: ServerOptions) => {
-    const loaded = loadConfigOrExit(options.config);
+    const loaded = await loadConfigOrExit(options.config);
+    // Loaded here, not at the top: every `berth` command builds the whole command tree.
+    const [{ createLogger }, { runUntilSignal }, { startRegistry }] = await Promise.all([
+      import('../lib/logger.js'),
+      import('../lib/service.js'),
+      import('../registry/index.js'),
+    ]);
     const config: RegistryConfig = {
       ...loaded.config.registry,
       ...(options.listen ? { listen: options.listen } : {}),
     };
     const log = createLogger({ level: loaded.config.log.level, name: 'registry' });
-    // Loaded here, not at the top: every `berth` command builds the whole command tree.
-    const { startRegistry } = await import('../registry/index.js');
     let service;
     try {
       service = await startRegistry({
@@ -85,9 +86,10 @@ export function registerRegistryCommands(program: Command): void {
       config?: string;
       output: string;
     }) => {
-      const loaded = loadConfigOrExit(options.config);
+      const loaded = await loadConfigOrExit(options.config);
       let gracePeriodMs: number | undefined;
       if (options.gracePeriod !== undefined) {
+        const { durationSchema } = await import('../config/index.js');
         const parsed = durationSchema.safeParse(
           /^\d+$/.test(options.gracePeriod) ? Number(options.gracePeriod) : options.gracePeriod,
         );

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
-import { parseListen, urlFor } from '../lib/listen.js';
-import { createLogger, type Logger } from '../lib/logger.js';
-import { readOrCreateSecret } from '../lib/secret.js';
-import { runUntilSignal, type RunningService } from '../lib/service.js';
+import type { Logger } from '../lib/logger.js';
+import type { RunningService } from '../lib/service.js';
 import { fail, loadConfigOrExit, withExample } from './common.js';
 
 export function registerUpCommand(program: Command): void {
@@ -18,7 +16,11 @@ export function registerUpCommand(program: Command): void {
     'berth up --config examples/berth.yaml',
     'BERTH_FRONTDOOR__LISTEN=127.0.0.1:9080 berth up --config berth.yaml',
   ).action(async (options: { config?: string }) => {
-    const loaded = loadConfigOrExit(options.config);
+    const loaded = await loadConfigOrExit(options.config);
+    const [{ createLogger }, { runUntilSignal }] = await Promise.all([
+      import('../lib/logger.js'),
+      import('../lib/service.js'),
+    ]);
     const log = createLogger({ level: loaded.config.log.level });
     let services: RunningService[];
     try {
@@ -45,12 +47,16 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     { createLogStore },
     { startRegistry },
     { createSiteManager, sitesApi },
+    { parseListen, urlFor },
+    { readOrCreateSecret },
   ] = await Promise.all([
     import('../console/index.js'),
     import('../frontdoor/index.js'),
     import('../logs/index.js'),
     import('../registry/index.js'),
     import('../sites/index.js'),
+    import('../lib/listen.js'),
+    import('../lib/secret.js'),
   ]);
   const services: RunningService[] = [];
   try {

@@ -41,7 +41,7 @@ interface TailOptions extends ConsoleOptions {
 
 /** Follows /api/logs/stream, reconnecting with Last-Event-ID so no line is lost or repeated. */
 async function tail(options: TailOptions): Promise<void> {
-  const base = consoleUrl(options);
+  const base = await consoleUrl(options);
   const params = new URLSearchParams();
   const pairs: Array<[string, string | undefined]> = [
     ['site', options.name],
@@ -135,7 +135,7 @@ async function startupList(options: StartupOptions): Promise<void> {
   if (options.outcome) params.set('outcome', options.outcome);
   const response = await request(
     options,
-    `${consoleUrl(options)}/api/startuplogs?${params}`,
+    `${await consoleUrl(options)}/api/startuplogs?${params}`,
     'application/json',
   );
   if (response.status === 404) {
@@ -160,12 +160,12 @@ async function startupShow(options: StartupOptions): Promise<void> {
   if (options.slot) params.set('slot', options.slot);
   let url: string;
   if (options.filename) {
-    url = `${consoleUrl(options)}/api/startuplogs/${encodeURIComponent(options.filename)}?${params}`;
+    url = `${await consoleUrl(options)}/api/startuplogs/${encodeURIComponent(options.filename)}?${params}`;
   } else {
     // With no file name the console picks the latest, preferring failures of the most recent date.
     params.set('latest', 'true');
     if (options.instance) params.set('instance', options.instance);
-    url = `${consoleUrl(options)}/api/startuplogs?${params}`;
+    url = `${await consoleUrl(options)}/api/startuplogs?${params}`;
   }
   const response = await request(options, url, 'text/plain');
   if (!response.ok) fail(await problemDetail(response));

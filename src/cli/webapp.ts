@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { Agent, fetch, type Response } from 'undici';
+import type { Agent, Response } from 'undici';
 import type { SiteStatus, SlotStatus } from '../sites/index.js';
 import { fail, printResult, table, withExample } from './common.js';
 import { registerWebappLogCommands } from './webapp-log.js';
@@ -18,7 +18,8 @@ async function api<T>(
   body?: unknown,
   contentType = 'application/json',
 ): Promise<T> {
-  const url = `${consoleUrl(options)}${path}`;
+  const url = `${await consoleUrl(options)}${path}`;
+  const { Agent } = await import('undici');
   // Its own agent, closed after the call: a kept-alive socket would hold the command open for a minute.
   const dispatcher = new Agent();
   try {
@@ -36,6 +37,7 @@ async function callApi<T>(
   contentType: string,
   auth: Record<string, string>,
 ): Promise<T> {
+  const { fetch } = await import('undici');
   let response: Response;
   try {
     response = await fetch(url, {
