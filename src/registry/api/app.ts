@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { RegistryConfig } from '../../config/index.js';
 import { silentLogger, type Logger } from '../../lib/logger.js';
 import type { AccessControl } from '../access/index.js';
-import type { MetadataStore } from '../meta/store.js';
+import type { MetadataStore } from '../meta/index.js';
 import type { BlobStore } from '../store/index.js';
 import { UploadService } from '../uploads.js';
 import type { RegistryContext } from './context.js';
@@ -30,6 +30,10 @@ export function buildRegistryServer(options: {
     store: options.store,
     access: options.access,
     log,
+    foreignUrls: {
+      allow: options.config.validation.manifests.urls.allow.map((p) => new RegExp(p)),
+      deny: options.config.validation.manifests.urls.deny.map((p) => new RegExp(p)),
+    },
     uploads: new UploadService(options.store, options.meta, {
       maxBlobBytes: options.config.uploads.maxBlobBytes,
     }),
