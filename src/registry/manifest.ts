@@ -33,10 +33,21 @@ export const FOREIGN_LAYER_TYPES = new Set<string>([
   'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
 ]);
 
+/** A configured pattern, compiled, with its text as written (for error messages). */
+export interface UrlPattern {
+  text: string;
+  re: RegExp;
+}
+
 /** Which foreign-layer URLs a manifest may name (`registry.validation.manifests.urls`). */
 export interface ForeignUrlPolicy {
-  allow: RegExp[];
-  deny: RegExp[];
+  allow: UrlPattern[];
+  deny: UrlPattern[];
+}
+
+export function compileUrlPolicy(urls: { allow: string[]; deny: string[] }): ForeignUrlPolicy {
+  const compile = (text: string) => ({ text, re: new RegExp(text) });
+  return { allow: urls.allow.map(compile), deny: urls.deny.map(compile) };
 }
 
 /** A URL longer than this is refused before any pattern runs on it. */
@@ -170,16 +181,16 @@ function checkForeignUrl(url: string, where: string, policy: ForeignUrlPolicy): 
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw refuse('must be http or https');
   if (url.includes('#')) throw refuse('must not have a fragment');
-  if (!policy.allow.some((re) => re.test(url)))
+  if (!policy.allow.some((p) => p.re.test(url)))
     throw refuse(
       `${url.slice(0, 200)} matches no pattern of registry.validation.manifests.urls.allow; push the layer itself, or allow its host`,
     );
-  const denied = policy.deny.find((re) => re.test(url));
+  const denied = policy.deny.find((p) => p.re.test(url));
   if (denied)
     throw refuse(
-      `${url.slice(0, 200)} is refused by registry.validation.manifests.urls.deny (${denied.source})`,
+      `${url.slice(0, 200)} is refused by registry.validation.manifests.urls.deny (${denied.text})`,
       {
-        pattern: denied.source,
+        pattern: denied.text,
       },
     );
 }

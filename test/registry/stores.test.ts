@@ -15,7 +15,7 @@ import {
   type BlobStore,
   type MetadataStore,
 } from '../../src/registry/index.js';
-import { parseManifest } from '../../src/registry/manifest.js';
+import { compileUrlPolicy, parseManifest } from '../../src/registry/manifest.js';
 import { sharedAzurite, stopSharedServices } from './support/harness.js';
 import { blob, imageManifest } from './support/oci.js';
 import { dropSchema, postgresUnavailable, POSTGRES_URL, throwawaySchema } from './support/postgres.js';
@@ -184,10 +184,11 @@ for (const driver of METADATA) {
           ],
         }),
       );
-      const parsed = parseManifest(body, undefined, {
-        allow: [/^https:\/\/mcr\.microsoft\.com\//],
-        deny: [],
-      });
+      const parsed = parseManifest(
+        body,
+        undefined,
+        compileUrlPolicy({ allow: ['^https://mcr\\.microsoft\\.com/'], deny: [] }),
+      );
       assert.deepEqual(parsed.foreignBlobs, [foreign.digest]);
       const digest = blob(body).digest;
       await m.commitBlob({ repository: 'm/app', digest: config.digest, size: 7 }, present);
