@@ -124,7 +124,7 @@ export class UploadService {
     range?: ChunkRange,
     policy: ChunkPolicy = { minLength: 0 },
   ): Promise<number> {
-    return this.leased(repository, id, async (session) => {
+    return this.leased(repository, id, async (session, holder) => {
       let size = await this.storedSize(repository, id);
       checkStart(repository, id, size, range);
       if (data) {
@@ -133,6 +133,7 @@ export class UploadService {
         size = await this.write(id, session, size, data, range);
       }
       await this.verify(id, session, digest, size);
+      await this.stillHeld(id, holder);
       await this.publish(repository, id, digest.value, size);
       return { value: size, ended: true };
     });
@@ -159,6 +160,7 @@ export class UploadService {
     try {
       const size = await this.write(id, session, 0, data, undefined);
       await this.verify(id, session, digest, size);
+      await this.stillHeld(id, holder);
       await this.publish(repository, id, digest.value, size);
       return size;
     } catch (error) {
@@ -188,7 +190,7 @@ export class UploadService {
   private async leased<T>(
     repository: string,
     id: string,
-    fn: (session: UploadSession) => Promise<WriteOutcome<T>>,
+    fn: (session: UploadSession, holder: string) => Promise<WriteOutcome<T>>,
   ): Promise<T> {
     const holder = randomUUID();
     const session = await this.meta.leaseUpload(id, repository, {
@@ -206,12 +208,27 @@ export class UploadService {
     const renewal = this.renewWhileWriting(id, holder);
     let outcome: WriteOutcome<T> | undefined;
     try {
-      outcome = await fn(session);
+      outcome = await fn(session, holder);
       return outcome.value;
     } finally {
       clearInterval(renewal);
       if (!outcome?.ended) await this.release(id, holder, outcome?.shortChunk ?? session.shortChunk);
     }
+  }
+
+  /**
+   * Before verified bytes are published: the lease must still be this request's. Had it run out and
+   * been taken (this process stalled past UPLOAD_LEASE_MS), another request may have written the
+   * upload since it was verified, and nothing of it is published.
+   */
+  private async stillHeld(id: string, holder: string): Promise<void> {
+    if (await this.meta.renewUploadLease(id, { holder, until: Date.now() + UPLOAD_LEASE_MS })) return;
+    this.hashes.delete(id);
+    throw new OciError(
+      'BLOB_UPLOAD_INVALID',
+      `upload ${id} was written by another request while this one completed it; nothing was published, push the blob again`,
+      { status: 409 },
+    );
   }
 
   private renewWhileWriting(id: string, holder: string): NodeJS.Timeout {

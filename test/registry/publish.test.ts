@@ -3,6 +3,7 @@
 // a row) is never served and is collected by gc; a gc that removes the bytes between the two steps
 // is noticed, and the bytes are placed again. Every storage × metadata combination.
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { collectGarbage } from '../../src/registry/index.js';
@@ -109,5 +110,53 @@ for (const combo of COMBOS) {
       for await (const u of r.storage.store.listUploads()) uploads.push(u.id);
       assert.deepEqual(uploads, [], 'and so is its upload');
     });
+
+    test('a completion whose write lease was taken over meanwhile publishes nothing', async (t) => {
+      const r = await startTestRegistry(combo);
+      t.after(() => r.close());
+      const b = blob(Buffer.alloc(256 * 1024, `lease taken over on ${combo.name}`));
+      const location = await startUpload(r.url, 'lease/lost');
+      const id = location.split('/').pop()!;
+      // The PUT carries the blob; while its body streams, the lease passes to another holder (what
+      // happens when this process stalls past UPLOAD_LEASE_MS and another request takes the upload).
+      const put = streamed(`${r.url}${location}?digest=${b.digest}`, 'PUT', b.bytes.length);
+      put.req.write(b.bytes.subarray(0, 1024));
+      await until(
+        async () => (await r.sql('select lease_holder from uploads where id = $1', [id]))[0]?.lease_holder,
+      );
+      await r.sql("update uploads set lease_holder = 'another request' where id = $1", [id]);
+      put.req.end(b.bytes.subarray(1024));
+      const answer = await put.response;
+      assert.equal(answer.status, 409);
+      assert.match(
+        answer.body,
+        /written by another request while this one completed it; nothing was published/,
+      );
+      assert.equal((await fetch(`${r.url}/v2/lease/lost/blobs/${b.digest}`, { method: 'HEAD' })).status, 404);
+      assert.equal(await r.storage.store.stat(b.digest), undefined, 'no bytes under the digest either');
+    });
   });
+}
+
+/** A request whose body the test writes piece by piece. */
+function streamed(url: string, method: string, length: number) {
+  const req = request(url, { method, headers: { 'Content-Length': length } });
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+  return { req, response };
+}
+
+/** Polls `check` until it returns something truthy (the state the test waits for), or fails. */
+async function until(check: () => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('the awaited state never came');
 }
