@@ -64,6 +64,16 @@ export abstract class KyselyMetadataStore implements MetadataStore {
       .execute();
   }
 
+  /** Lets `repository` serve the blob (its link's time keeps gc off it for the grace period). */
+  private async link(db: Db, repository: string, digest: string, now: number): Promise<void> {
+    await this.ensureRepository(db, repository, now);
+    await db
+      .insertInto('repo_blobs')
+      .values({ repository, digest, created_at: now })
+      .onConflict((oc) => oc.columns(['repository', 'digest']).doUpdateSet({ created_at: now }))
+      .execute();
+  }
+
   async repositoryExists(name: string): Promise<boolean> {
     return !!(await this.db
       .selectFrom('repositories')
@@ -110,12 +120,7 @@ export abstract class KyselyMetadataStore implements MetadataStore {
         // An existing row means the bytes are there (gc removes both together). A new one may follow
         // a gc that removed the bytes this push had just placed: ask the store, under the same lock.
         if (row.created_at === now && !(await bytesPresent())) throw BYTES_MISSING;
-        await this.ensureRepository(tx, repository, now);
-        await tx
-          .insertInto('repo_blobs')
-          .values({ repository, digest, created_at: now })
-          .onConflict((oc) => oc.columns(['repository', 'digest']).doUpdateSet({ created_at: now }))
-          .execute();
+        await this.link(tx, repository, digest, now);
         if (uploadId !== undefined) await tx.deleteFrom('uploads').where('id', '=', uploadId).execute();
       });
       return true;
@@ -134,12 +139,7 @@ export abstract class KyselyMetadataStore implements MetadataStore {
         .where('digest', '=', digest)
         .executeTakeFirst();
       if (Number(touched.numUpdatedRows) === 0) return false;
-      await this.ensureRepository(tx, repository, now);
-      await tx
-        .insertInto('repo_blobs')
-        .values({ repository, digest, created_at: now })
-        .onConflict((oc) => oc.columns(['repository', 'digest']).doUpdateSet({ created_at: now }))
-        .execute();
+      await this.link(tx, repository, digest, now);
       return true;
     });
   }
