@@ -31,6 +31,13 @@ const tokenSchema = z
      * Host header, `http://<host>/auth/token` (set it when the registry sits behind a TLS proxy).
      */
     realm: z.url().optional(),
+    /**
+     * Build the default realm from `Forwarded` / `X-Forwarded-Host` / `X-Forwarded-Proto` instead of
+     * the Host header. Off by default: any client can send those headers, and a realm taken from them
+     * (cached by a proxy, say) would send other clients' passwords to a host of the sender's choosing.
+     * Turn it on only behind a proxy that sets them itself and drops what clients send.
+     */
+    trustForwardedHeaders: z.boolean().default(false),
   })
   .prefault({});
 

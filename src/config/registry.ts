@@ -50,6 +50,39 @@ const metadataSchema = z
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'required when metadata.driver is postgres' });
   });
 
+/** A list of regular expressions (JavaScript syntax), each checked when the config is read. */
+const patternListSchema = z.array(
+  z.string().superRefine((pattern, ctx) => {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `not a regular expression: ${(error as Error).message}` });
+    }
+  }),
+);
+
+/**
+ * Which URLs a manifest's foreign (non-distributable) layers may name, as distribution's
+ * `validation.manifests.urls`: a URL is accepted when it matches an `allow` pattern and no `deny`
+ * pattern (patterns are unanchored unless they anchor themselves). The default allows the Microsoft
+ * Container Registry, where the foreign base layers of Windows images point; `allow: []` refuses
+ * every foreign layer that was not pushed (distribution's default).
+ */
+const validationSchema = z
+  .strictObject({
+    manifests: z
+      .strictObject({
+        urls: z
+          .strictObject({
+            allow: patternListSchema.default(['^https://mcr\\.microsoft\\.com/']),
+            deny: patternListSchema.default([]),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 /** `registry:` in berth.yaml. Owned by the registry part; see docs/registry.md. */
 export const registrySchema = z
   .strictObject({
@@ -78,6 +111,7 @@ export const registrySchema = z
       .prefault({}),
     /** Allow DELETE of manifests, tags and blobs. */
     deleteEnabled: z.boolean().default(true),
+    validation: validationSchema,
     auth: registryAuthSchema,
   })
   .prefault({});

@@ -10,10 +10,21 @@ import { collectGarbage, type GcReport } from './gc.js';
 import { openRegistryStorage, type RegistryStorage } from './storage.js';
 
 export type { GcReport } from './gc.js';
-export type { BlobStore } from './store/index.js';
-export { FsBlobStore } from './store/index.js';
+export type { BlobBody, BlobStore, ByteRange, StoredBlob, StoredUpload } from './store/index.js';
+export { FsBlobStore, createBlobStore } from './store/index.js';
 export type { AzureBlobStore } from './store/index.js';
+export type {
+  GcInventory,
+  ManifestRecord,
+  MetadataDriver,
+  MetadataStore,
+  ReferrerRecord,
+  UploadLease,
+  UploadSession,
+} from './meta/index.js';
+export { openMetadataStore, type MetadataOptions } from './meta/index.js';
 export { openRegistryStorage, type RegistryStorage } from './storage.js';
+export { collectGarbage, type GcOptions } from './gc.js';
 export { OciError, type OciErrorCode } from './errors.js';
 export { parseDigest, digestOf } from './digest.js';
 export { validateRepositoryName } from './names.js';
@@ -28,13 +39,18 @@ export interface RegistryOptions {
   access?: AccessControl;
   /** Folder relative paths in the config (htpasswd, signing key) are resolved against; default cwd. */
   baseDir?: string;
+  /**
+   * Stores to serve from instead of the ones the config names (a caller that wraps or combines
+   * them, e.g. several blob backends); closed with the app.
+   */
+  storage?: RegistryStorage;
 }
 
 /** Builds the registry's Fastify app without listening (tests inject or listen on port 0 themselves). */
 export async function createRegistryApp(
   options: RegistryOptions,
 ): Promise<{ app: FastifyInstance; storage: RegistryStorage; close(): Promise<void> }> {
-  const storage = await openRegistryStorage(options.config, options.dataDir);
+  const storage = options.storage ?? (await openRegistryStorage(options.config, options.dataDir));
   const app = buildRegistryServer({
     config: options.config,
     meta: storage.meta,

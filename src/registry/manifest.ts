@@ -18,13 +18,51 @@ interface Descriptor {
   size: number;
   artifactType?: string;
   annotations?: Record<string, string>;
+  urls?: unknown;
 }
+
+/**
+ * Layers clients download from the descriptor's `urls` instead of the registry ("non-distributable",
+ * e.g. the base layers of older Windows images): Docker's foreign layer and the OCI image-spec's
+ * non-distributable types (deprecated in image-spec 1.1, still in images that exist).
+ */
+export const FOREIGN_LAYER_TYPES = new Set<string>([
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
+]);
+
+/** A configured pattern, compiled, with its text as written (for error messages). */
+export interface UrlPattern {
+  text: string;
+  re: RegExp;
+}
+
+/** Which foreign-layer URLs a manifest may name (`registry.validation.manifests.urls`). */
+export interface ForeignUrlPolicy {
+  allow: UrlPattern[];
+  deny: UrlPattern[];
+}
+
+export function compileUrlPolicy(urls: { allow: string[]; deny: string[] }): ForeignUrlPolicy {
+  const compile = (text: string) => ({ text, re: new RegExp(text) });
+  return { allow: urls.allow.map(compile), deny: urls.deny.map(compile) };
+}
+
+/** A URL longer than this is refused before any pattern runs on it. */
+const MAX_URL_LENGTH = 2048;
 
 /** What the registry needs to know about a manifest it stores. */
 export interface ParsedManifest {
   mediaType: string;
   /** Blobs it references (config, layers, blobs of an artifact). They must exist in the repository. */
   blobs: string[];
+  /**
+   * Foreign layers with allowed `urls`: clients fetch them from there, so they need not be pushed
+   * (image-spec; distribution accepts them the same way). Kept by gc if they were pushed anyway.
+   */
+  foreignBlobs: string[];
   /** Manifests it references (entries of an index). They must exist in the repository. */
   manifests: string[];
   /** The `subject` digest: the manifest this one refers to (referrers API). May not exist yet. */
@@ -36,9 +74,14 @@ export interface ParsedManifest {
 
 /**
  * Validates a manifest body for PUT and lists what it references. `contentType` is the request's
- * Content-Type; when the body also names a mediaType they must agree (spec: "MUST match").
+ * Content-Type; when the body also names a mediaType they must agree (spec: "MUST match"). A foreign
+ * layer's URLs must pass `urls` (else MANIFEST_INVALID); a foreign layer without URLs must be pushed.
  */
-export function parseManifest(body: Buffer, contentType: string | undefined): ParsedManifest {
+export function parseManifest(
+  body: Buffer,
+  contentType: string | undefined,
+  urls: ForeignUrlPolicy = { allow: [], deny: [] },
+): ParsedManifest {
   let doc: unknown;
   try {
     doc = JSON.parse(body.toString('utf8'));
@@ -65,7 +108,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (!MANIFEST_MEDIA_TYPES.has(mediaType))
     throw new OciError('MANIFEST_INVALID', `unsupported manifest media type "${mediaType}"`);
 
-  const parsed: ParsedManifest = { mediaType, blobs: [], manifests: [] };
+  const parsed: ParsedManifest = { mediaType, blobs: [], foreignBlobs: [], manifests: [] };
   if (INDEX_TYPES.has(mediaType)) {
     if (!Array.isArray(m.manifests))
       throw new OciError('MANIFEST_INVALID', 'an index must have a "manifests" array');
@@ -77,7 +120,9 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     if (!Array.isArray(m.layers))
       throw new OciError('MANIFEST_INVALID', 'an image manifest must have a "layers" array');
     const layers = m.layers.map((d, i) => descriptor(d, `layers[${i}]`));
-    parsed.blobs = [config.digest, ...layers.map((l) => l.digest)];
+    const foreign = layers.filter((l, i) => isForeign(l, `layers[${i}]`, urls));
+    parsed.blobs = [config.digest, ...layers.filter((l) => !foreign.includes(l)).map((l) => l.digest)];
+    parsed.foreignBlobs = foreign.map((l) => l.digest);
     parsed.artifactType = config.mediaType;
   }
   if (typeof m.artifactType === 'string') parsed.artifactType = m.artifactType;
@@ -85,6 +130,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (m.annotations && typeof m.annotations === 'object')
     parsed.annotations = m.annotations as Record<string, string>;
   parsed.blobs = [...new Set(parsed.blobs)];
+  parsed.foreignBlobs = [...new Set(parsed.foreignBlobs)].filter((d) => !parsed.blobs.includes(d));
   parsed.manifests = [...new Set(parsed.manifests)];
   return parsed;
 }
@@ -105,6 +151,48 @@ function descriptor(value: unknown, where: string): Descriptor {
     throw new OciError('MANIFEST_INVALID', `${where}.digest: ${(error as Error).message}`);
   }
   return d as unknown as Descriptor;
+}
+
+/**
+ * Whether a layer is one clients fetch from its URLs: a foreign type with a non-empty `urls` list,
+ * every entry an http(s) URL without a fragment that matches an allow pattern and no deny pattern
+ * (distribution's rules). A URL that fails is refused with MANIFEST_INVALID naming it and why.
+ */
+function isForeign(layer: Descriptor, where: string, policy: ForeignUrlPolicy): boolean {
+  if (!FOREIGN_LAYER_TYPES.has(layer.mediaType) || layer.urls === undefined) return false;
+  if (!Array.isArray(layer.urls) || layer.urls.some((u) => typeof u !== 'string'))
+    throw new OciError('MANIFEST_INVALID', `${where}.urls must be an array of strings`);
+  const list = layer.urls as string[];
+  list.forEach((url, i) => checkForeignUrl(url, `${where}.urls[${i}]`, policy));
+  return list.length > 0;
+}
+
+function checkForeignUrl(url: string, where: string, policy: ForeignUrlPolicy): void {
+  const refuse = (why: string, detail: Record<string, unknown> = {}) =>
+    new OciError('MANIFEST_INVALID', `${where}: foreign layer URL ${why}`, {
+      detail: { url: url.slice(0, 200), ...detail },
+    });
+  if (url.length > MAX_URL_LENGTH) throw refuse(`is longer than ${MAX_URL_LENGTH} characters`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw refuse('is not a URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw refuse('must be http or https');
+  if (url.includes('#')) throw refuse('must not have a fragment');
+  if (!policy.allow.some((p) => p.re.test(url)))
+    throw refuse(
+      `${url.slice(0, 200)} matches no pattern of registry.validation.manifests.urls.allow; push the layer itself, or allow its host`,
+    );
+  const denied = policy.deny.find((p) => p.re.test(url));
+  if (denied)
+    throw refuse(
+      `${url.slice(0, 200)} is refused by registry.validation.manifests.urls.deny (${denied.text})`,
+      {
+        pattern: denied.text,
+      },
+    );
 }
 
 function guessMediaType(m: Record<string, unknown>): string {

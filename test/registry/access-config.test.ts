@@ -29,7 +29,7 @@ test('registry.auth defaults: open registry, basic scheme, 5 minute tokens', () 
     scheme: 'basic',
     open: false,
     permissions: [],
-    token: { issuer: 'berth', service: 'berth-registry', expiry: 300_000 },
+    token: { issuer: 'berth', service: 'berth-registry', expiry: 300_000, trustForwardedHeaders: false },
   });
 });
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { blob, pushBlob } from './support/oci.js';
+import { UPLOAD_LEASE_MS } from '../../src/registry/uploads.js';
 
 const berth = new URL('../../bin/berth', import.meta.url).pathname;
 const dirs: string[] = [];
@@ -90,8 +91,17 @@ test('serve prints its URL, a killed upload leaves no blob, SIGTERM stops cleanl
       (await fetch(`${second.url}/v2/kill/test/blobs/${b.digest}`, { method: 'HEAD' })).status,
       404,
     );
-    // Completing the session now cannot publish the truncated bytes under the real digest.
-    const put = await fetch(`${second.url}${location}?digest=${b.digest}`, { method: 'PUT' });
+    // Completing the session now cannot publish the truncated bytes under the real digest. The
+    // killed process held the session's write lease: until it runs out (UPLOAD_LEASE_MS) the session
+    // answers 416 with Retry-After, as it does while another request writes it.
+    let put = await fetch(`${second.url}${location}?digest=${b.digest}`, { method: 'PUT' });
+    const deadline = Date.now() + 3 * UPLOAD_LEASE_MS;
+    while (put.status === 416 && Date.now() < deadline) {
+      assert.match(await put.text(), /being written by another request/);
+      assert.equal(put.headers.get('retry-after'), String(UPLOAD_LEASE_MS / 1000));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      put = await fetch(`${second.url}${location}?digest=${b.digest}`, { method: 'PUT' });
+    }
     assert.equal(put.status, 400);
     assert.equal(((await put.json()) as { errors: { code: string }[] }).errors[0]!.code, 'DIGEST_INVALID');
     assert.deepEqual(blobFiles(dataDir), []);

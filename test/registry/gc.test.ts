@@ -168,17 +168,10 @@ await forEachCombo(describe, (registry) => {
     // in the database (what waiting an hour would do).
     const garbage = Array.from({ length: 5 }, (_, i) => blob(`garbage ${i}`));
     for (const g of garbage) await pushBlob(url, 'gc/busy', g);
-    const digests = garbage.map((g) => g.digest);
-    await r.storage.meta.db
-      .updateTable('blobs')
-      .set({ touched_at: 0 })
-      .where('digest', 'in', digests)
-      .execute();
-    await r.storage.meta.db
-      .updateTable('repo_blobs')
-      .set({ created_at: 0 })
-      .where('digest', 'in', digests)
-      .execute();
+    for (const g of garbage) {
+      await r.sql('update blobs set touched_at = 0 where digest = $1', [g.digest]);
+      await r.sql('update repo_blobs set created_at = 0 where digest = $1', [g.digest]);
+    }
     const grace = 30_000;
     let stop = false;
     let runs = 0;

@@ -5,7 +5,7 @@ import { basicChallenge, bearerChallenge, denied, realmFor, unauthorized } from 
 import { readCredentials } from '../../lib/credentials.js';
 import { HtpasswdUsers } from '../../lib/htpasswd.js';
 import { Permissions } from './permissions.js';
-import { accessAllows, formatScope, type AccessEntry } from './scope.js';
+import { accessAllows, formatScope, formatScopes, type AccessEntry } from './scope.js';
 import { loadOrCreateSigningKey, type SigningKey } from './signing-key.js';
 import { registerTokenRoutes, TOKEN_PATH } from './token-endpoint.js';
 import { TokenError, verifyToken, type TokenSettings } from './tokens.js';
@@ -65,12 +65,14 @@ export function createAccessControl(
 
   function challenge(request: AccessRequest, error?: 'invalid_token' | 'insufficient_scope'): string {
     if (!key) return basicChallenge(config.token.service);
-    const scope =
-      request.catalog || request.actions.length > 0
-        ? formatScope(request.repository, request.actions, request.catalog)
-        : undefined;
+    let scope: string | undefined;
+    if (request.catalog) scope = formatScope('', [], true);
+    else if (request.actions.length > 0)
+      scope = formatScopes(
+        request.challengeScopes ?? [{ repository: request.repository, actions: request.actions }],
+      );
     return bearerChallenge(
-      realmFor(request.headers, config.token.realm, TOKEN_PATH),
+      realmFor(request.headers, config.token.realm, TOKEN_PATH, config.token.trustForwardedHeaders),
       config.token.service,
       scope,
       error,

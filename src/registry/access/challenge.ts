@@ -37,16 +37,49 @@ export function denied(message: string): Denied {
   return { allowed: false, status: 403, code: 'DENIED', message, headers: {} };
 }
 
-/** The token endpoint's absolute URL, from config or from the request's Host header. */
+/** A host with an optional port, as it may appear in a realm URL (a name, IPv4 or [IPv6]). */
+const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function first(value: string | string[] | undefined): string | undefined {
+  return (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim();
+}
+
+/** `host` and `proto` of the first (client-nearest proxy's) element of an RFC 7239 `Forwarded` header. */
+function forwarded(headers: Headers): { host?: string; proto?: string } {
+  const element = first(headers.forwarded);
+  const result: { host?: string; proto?: string } = {};
+  for (const pair of element?.split(';') ?? []) {
+    const [name, raw] = pair.split('=', 2).map((p) => p.trim());
+    const value = raw?.replace(/^"(.*)"$/, '$1');
+    if (name?.toLowerCase() === 'host') result.host = value;
+    if (name?.toLowerCase() === 'proto') result.proto = value?.toLowerCase();
+  }
+  return result;
+}
+
+/**
+ * The token endpoint's absolute URL: the configured realm, else `http://<Host header><path>`. The
+ * `Forwarded` and `X-Forwarded-Host`/`-Proto` headers are used only with `trustForwarded`
+ * (registry.auth.token.trustForwardedHeaders): any client can send them, and a realm built from them
+ * tells clients where to send their passwords. A host that is not a plain host[:port] is ignored.
+ */
 export function realmFor(
-  headers: Record<string, string | string[] | undefined>,
+  headers: Headers,
   configured: string | undefined,
   path: string,
+  trustForwarded = false,
 ): string {
   if (configured) return configured;
-  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-  const proto = first(headers['x-forwarded-proto'])?.split(',')[0]?.trim() === 'https' ? 'https' : 'http';
-  const host =
-    first(headers['x-forwarded-host'])?.split(',')[0]?.trim() || first(headers.host) || 'localhost';
-  return `${proto}://${host}${path}`;
+  const valid = (host: string | undefined) => (host && HOST.test(host) ? host : undefined);
+  let proto = 'http';
+  let host = valid(first(headers.host));
+  if (trustForwarded) {
+    const fwd = forwarded(headers);
+    const forwardedProto = fwd.proto ?? first(headers['x-forwarded-proto'])?.toLowerCase();
+    if (forwardedProto === 'https' || forwardedProto === 'http') proto = forwardedProto;
+    host = valid(fwd.host) ?? valid(first(headers['x-forwarded-host'])) ?? host;
+  }
+  return `${proto}://${host ?? 'localhost'}${path}`;
 }

@@ -30,6 +30,27 @@ export function formatScope(repository: string, actions: RegistryAction[], catal
   return catalog ? 'registry:catalog:*' : `repository:${repository}:${actions.join(',')}`;
 }
 
+const ACTION_ORDER: RegistryAction[] = ['pull', 'push', 'delete'];
+
+/** Several repository scopes for one challenge, space-separated (one per repository, actions merged). */
+export function formatScopes(scopes: { repository: string; actions: RegistryAction[] }[]): string {
+  const merged = new Map<string, Set<RegistryAction>>();
+  for (const { repository, actions } of scopes) {
+    const set = merged.get(repository) ?? new Set();
+    for (const action of actions) set.add(action);
+    merged.set(repository, set);
+  }
+  return [...merged]
+    .filter(([, actions]) => actions.size > 0)
+    .map(([repository, actions]) =>
+      formatScope(
+        repository,
+        ACTION_ORDER.filter((a) => actions.has(a)),
+      ),
+    )
+    .join(' ');
+}
+
 /** Does an `access` claim allow these actions on this repository (or the catalog)? */
 export function accessAllows(
   access: AccessEntry[],

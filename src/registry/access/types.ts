@@ -15,6 +15,17 @@ export interface AccessRequest {
   actions: RegistryAction[];
   /** For /v2/_catalog: Docker's `registry:catalog:*` scope instead of a repository scope. */
   catalog?: boolean;
+  /**
+   * The scopes a Bearer challenge asks for, when they are more than `repository`/`actions`: pull and
+   * push on the target of a push (one token then serves the whole push), plus pull on the source of
+   * a cross-repository mount, as distribution asks. Only what `actions` names is required.
+   */
+  challengeScopes?: ScopeRequest[];
+}
+
+export interface ScopeRequest {
+  repository: string;
+  actions: RegistryAction[];
 }
 
 export type AccessDecision =

@@ -3,8 +3,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { RegistryConfig } from '../../config/index.js';
 import { silentLogger, type Logger } from '../../lib/logger.js';
 import type { AccessControl } from '../access/index.js';
-import type { MetadataStore } from '../meta/store.js';
+import type { MetadataStore } from '../meta/index.js';
 import type { BlobStore } from '../store/index.js';
+import { compileUrlPolicy } from '../manifest.js';
 import { UploadService } from '../uploads.js';
 import type { RegistryContext } from './context.js';
 import { handleRegistryRequest } from './router.js';
@@ -30,6 +31,7 @@ export function buildRegistryServer(options: {
     store: options.store,
     access: options.access,
     log,
+    foreignUrls: compileUrlPolicy(options.config.validation.manifests.urls),
     uploads: new UploadService(options.store, options.meta, {
       maxBlobBytes: options.config.uploads.maxBlobBytes,
     }),

@@ -4,8 +4,10 @@ import { validateRepositoryName } from '../names.js';
 import { rangeHeader, uploadLocation, type ChunkPolicy } from '../uploads.js';
 import {
   authorize,
-  isAllowed,
+  decide,
   methodNotAllowed,
+  pushScopes,
+  refusal,
   type RegistryContext,
   type RouteRequest,
 } from './context.js';
@@ -72,15 +74,25 @@ export async function blobRoute(ctx: RegistryContext, r: RouteRequest): Promise<
 export async function startUploadRoute(ctx: RegistryContext, r: RouteRequest): Promise<void> {
   const { req, res, method, name, url } = r;
   if (method !== 'POST') throw methodNotAllowed(method, ['POST']);
-  await authorize(ctx, req, name, ['push']);
   const mount = url.searchParams.get('mount');
+  const from = mount === null ? null : url.searchParams.get('from');
+  if (from !== null) validateRepositoryName(from);
+  // A challenge here asks for pull on the mount's source too, so a client that follows it gets a
+  // token that lets it mount instead of uploading again (distribution asks the same).
+  const scopes = [
+    ...pushScopes(name),
+    ...(from !== null ? [{ repository: from, actions: ['pull' as const] }] : []),
+  ];
+  await authorize(ctx, req, name, ['push'], { challengeScopes: scopes });
   if (mount !== null) {
     const digest = parseDigest(mount);
-    const from = url.searchParams.get('from');
     if (from !== null) {
-      validateRepositoryName(from);
+      const source = await decide(ctx, req, from, ['pull'], { challengeScopes: scopes });
+      // 401: the token lacks pull on `from` but the caller holds it; it can fetch a token that has it.
+      // Refused outright (403) the mount falls back to an upload, as if the blob were not there.
+      if (!source.allowed && source.status === 401) throw refusal(source);
       if (
-        (await isAllowed(ctx, req, from, ['pull'])) &&
+        source.allowed &&
         (await ctx.meta.blobInRepository(from, digest.value)) !== undefined &&
         (await ctx.meta.mountBlob(name, digest.value))
       ) {
@@ -135,7 +147,7 @@ export async function uploadRoute(ctx: RegistryContext, r: RouteRequest): Promis
   const id = r.ref;
   if (!['GET', 'PATCH', 'PUT', 'DELETE'].includes(method))
     throw methodNotAllowed(method, ['GET', 'PATCH', 'PUT', 'DELETE']);
-  await authorize(ctx, req, name, ['push']);
+  await authorize(ctx, req, name, ['push'], { challengeScopes: pushScopes(name) });
   if (!/^[0-9a-f-]{36}$/.test(id))
     throw new OciError('BLOB_UPLOAD_UNKNOWN', `no upload ${id} in repository ${name}`);
   const progress = (size: number) => ({

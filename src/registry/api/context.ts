@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../lib/logger.js';
 import type { RegistryConfig } from '../../config/index.js';
-import type { AccessControl, RegistryAction } from '../access/index.js';
+import type { AccessControl, AccessDecision, RegistryAction, ScopeRequest } from '../access/index.js';
+import type { ForeignUrlPolicy } from '../manifest.js';
 import { OciError } from '../errors.js';
-import type { MetadataStore } from '../meta/store.js';
+import type { MetadataStore } from '../meta/index.js';
 import type { BlobStore } from '../store/index.js';
 import type { UploadService } from '../uploads.js';
 
@@ -15,6 +16,8 @@ export interface RegistryContext {
   uploads: UploadService;
   access: AccessControl;
   log: Logger;
+  /** registry.validation.manifests.urls, compiled once. */
+  foreignUrls: ForeignUrlPolicy;
 }
 
 export interface RouteRequest {
@@ -34,29 +37,39 @@ export async function authorize(
   req: IncomingMessage,
   repository: string,
   actions: RegistryAction[],
-  catalog = false,
+  options: { catalog?: boolean; challengeScopes?: ScopeRequest[] } = {},
 ): Promise<void> {
-  const decision = await ctx.access.authorize({
-    headers: req.headers,
-    repository,
-    actions,
-    ...(catalog ? { catalog } : {}),
-  });
-  if (!decision.allowed)
-    throw new OciError(decision.code, decision.message, {
-      status: decision.status,
-      headers: decision.headers,
-    });
+  const decision = await decide(ctx, req, repository, actions, options);
+  if (!decision.allowed) throw refusal(decision);
 }
 
-/** Is the caller allowed, without failing (used for the `from` repository of a mount). */
-export async function isAllowed(
+/** The decision itself, for a route that falls back rather than fails (a mount's `from`). */
+export function decide(
   ctx: RegistryContext,
   req: IncomingMessage,
   repository: string,
   actions: RegistryAction[],
-): Promise<boolean> {
-  return (await ctx.access.authorize({ headers: req.headers, repository, actions })).allowed;
+  options: { catalog?: boolean; challengeScopes?: ScopeRequest[] } = {},
+): Promise<AccessDecision> {
+  return ctx.access.authorize({
+    headers: req.headers,
+    repository,
+    actions,
+    ...(options.catalog ? { catalog: true } : {}),
+    ...(options.challengeScopes ? { challengeScopes: options.challengeScopes } : {}),
+  });
+}
+
+export function refusal(decision: Extract<AccessDecision, { allowed: false }>): OciError {
+  return new OciError(decision.code, decision.message, {
+    status: decision.status,
+    headers: decision.headers,
+  });
+}
+
+/** What a Bearer challenge asks for on a push route: pull and push on the target, so one token serves it all. */
+export function pushScopes(repository: string): ScopeRequest[] {
+  return [{ repository, actions: ['pull', 'push'] }];
 }
 
 export function methodNotAllowed(method: string, allowed: string[]): OciError {

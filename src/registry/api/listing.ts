@@ -35,7 +35,7 @@ export async function catalogRoute(
   { req, res, method, url }: RouteRequest,
 ): Promise<void> {
   if (method !== 'GET') throw methodNotAllowed(method, ['GET']);
-  await authorize(ctx, req, '', ['pull'], true);
+  await authorize(ctx, req, '', ['pull'], { catalog: true });
   const n = parseLimit(url.searchParams.get('n'));
   const last = url.searchParams.get('last') ?? undefined;
   if (n === 0) return sendJson(res, 200, { repositories: [] });

@@ -2,8 +2,14 @@ import { digestOf, isDigest, parseDigest } from '../digest.js';
 import { OciError } from '../errors.js';
 import { parseManifest } from '../manifest.js';
 import { isValidTag } from '../names.js';
-import type { ManifestRecord } from '../meta/store.js';
-import { authorize, methodNotAllowed, type RegistryContext, type RouteRequest } from './context.js';
+import type { ManifestRecord } from '../meta/index.js';
+import {
+  authorize,
+  methodNotAllowed,
+  pushScopes,
+  type RegistryContext,
+  type RouteRequest,
+} from './context.js';
 import { readBody, send, sendHead } from './http.js';
 
 /** GET, HEAD, PUT and DELETE /v2/<name>/manifests/<reference>. */
@@ -70,7 +76,7 @@ async function getManifest(
 }
 
 async function putManifest(ctx: RegistryContext, { req, res, name, ref, url }: RouteRequest): Promise<void> {
-  await authorize(ctx, req, name, ['push']);
+  await authorize(ctx, req, name, ['push'], { challengeScopes: pushScopes(name) });
   const target = reference(ref);
   const extraTags = url.searchParams.getAll('tag');
   for (const tag of extraTags)
@@ -87,7 +93,7 @@ async function putManifest(ctx: RegistryContext, { req, res, name, ref, url }: R
         detail: { limit },
       }),
   );
-  const parsed = parseManifest(body, req.headers['content-type']);
+  const parsed = parseManifest(body, req.headers['content-type'], ctx.foreignUrls);
   let digest: string;
   if (target.digest) {
     const expected = parseDigest(target.digest);

@@ -1,6 +1,6 @@
 import { parseDigest } from '../digest.js';
 import { MEDIA_TYPES } from '../manifest.js';
-import type { ReferrerRecord } from '../meta/store.js';
+import type { ReferrerRecord } from '../meta/index.js';
 import { methodNotAllowed, authorize, type RegistryContext, type RouteRequest } from './context.js';
 import { parseLimit, sendJson } from './http.js';
 

@@ -22,11 +22,42 @@ export interface Database {
   /** Edges from a manifest to what it needs: kind 'blob' (config, layers) or 'manifest' (index entries). */
   manifest_refs: { repository: string; parent: string; child: string; kind: 'blob' | 'manifest' };
   tags: { repository: string; tag: string; digest: string; updated_at: number };
-  uploads: { id: string; repository: string; created_at: number; touched_at: number };
+  /**
+   * Upload sessions, shared by every registry process on the database: the short-chunk mark
+   * (`OCI-Chunk-Min-Length`), a write counter, and the write lease that makes one request at a time
+   * the writer.
+   */
+  uploads: {
+    id: string;
+    repository: string;
+    created_at: number;
+    touched_at: number;
+    short_chunk: number | null;
+    generation: number;
+    lease_holder: string | null;
+    leased_until: number | null;
+  };
 }
 
-/** Creates the tables when missing. Idempotent; run at every start. */
-export async function migrate(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Promise<void> {
+/** Columns added after a table was first created, by table: added to existing databases at start. */
+const ADDED_COLUMNS = {
+  uploads: [
+    ['short_chunk', 'bigint'],
+    ['generation', 'bigint not null default 0'],
+    ['lease_holder', 'text'],
+    ['leased_until', 'bigint'],
+  ],
+} as const;
+
+/**
+ * Creates the tables when missing and adds columns later versions need. Idempotent; run at every
+ * start. `columnsOf` lists a table's columns (each dialect asks its own catalogue).
+ */
+export async function migrate(
+  db: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+  columnsOf: (table: string) => Promise<string[]>,
+): Promise<void> {
   const bytes = dialect === 'postgres' ? sql`bytea` : sql`blob`;
   // Listings are in byte order ("ASCIIbetical", as the spec asks); PostgreSQL's default collation
   // would sort by locale rules and ignore punctuation, so names and tags use the C collation there.
@@ -112,5 +143,15 @@ export async function migrate(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
     .addColumn('repository', 'text', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('touched_at', 'bigint', (c) => c.notNull())
+    .addColumn('short_chunk', 'bigint')
+    .addColumn('generation', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('lease_holder', 'text')
+    .addColumn('leased_until', 'bigint')
     .execute();
+  for (const [table, columns] of Object.entries(ADDED_COLUMNS)) {
+    const existing = new Set(await columnsOf(table));
+    for (const [name, type] of columns)
+      if (!existing.has(name))
+        await sql`alter table ${sql.table(table)} add column ${sql.raw(name)} ${sql.raw(type)}`.execute(db);
+  }
 }

@@ -29,8 +29,8 @@ export interface AzureBlobStoreOptions {
 /**
  * Blobs in an Azure Blob Storage container (or Azurite). Blobs are `<prefix>blobs/<alg>/<hex>`;
  * an upload is a block blob `<prefix>uploads/<id>` whose committed block list grows chunk by chunk
- * (blocks of a failed chunk are never committed, so the chunk leaves nothing). Completing copies
- * the verified upload to its digest name server-side, then deletes the upload.
+ * (blocks of a failed chunk are never committed, so the chunk leaves nothing). Publishing copies
+ * the verified upload to its digest name server-side; the upload is deleted once the blob is recorded.
  */
 export class AzureBlobStore implements BlobStore {
   readonly driver = 'azure';
@@ -151,29 +151,37 @@ export class AzureBlobStore implements BlobStore {
     return (await this.upload(id).download()).readableStreamBody as Readable;
   }
 
-  async commitUpload(id: string, digest: string): Promise<void> {
+  async placeUpload(id: string, digest: string): Promise<void> {
+    // Content-addressed: a blob already under this name holds the same (verified) bytes.
+    if (await this.stat(digest)) return;
     const source = this.upload(id);
     const target = this.blob(digest);
-    let size: number;
-    try {
-      size = (await source.getProperties()).contentLength ?? 0;
-    } catch (error) {
-      // Idempotent: a retried metadata transaction may place the same upload twice.
-      if (isNotFound(error) && (await this.stat(digest))) return;
-      throw error;
-    }
+    const size = (await source.getProperties()).contentLength ?? 0;
     if (size === 0) {
       await target.commitBlockList([]);
-    } else {
-      // A short-lived read SAS lets the service copy server-side without the bytes passing through us.
-      const sourceUrl = await source.generateSasUrl({
-        permissions: BlobSASPermissions.parse('r'),
-        expiresOn: new Date(Date.now() + 15 * 60_000),
-      });
+      return;
+    }
+    // A short-lived read SAS lets the service copy server-side without the bytes passing through us.
+    const sourceUrl = await source.generateSasUrl({
+      permissions: BlobSASPermissions.parse('r'),
+      expiresOn: new Date(Date.now() + 15 * 60_000),
+    });
+    try {
       const poller = await target.beginCopyFromURL(sourceUrl);
       await poller.pollUntilDone();
+    } catch (error) {
+      // 409: a copy of the same content (another push of this digest) is pending; wait for it.
+      if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+      await this.waitForCopy(digest);
     }
-    await source.deleteIfExists();
+  }
+
+  private async waitForCopy(digest: string): Promise<void> {
+    for (let attempt = 0; attempt < 600; attempt++) {
+      if (await this.stat(digest)) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`the copy to blob ${digest} did not finish within a minute`);
   }
 
   async deleteUpload(id: string): Promise<void> {

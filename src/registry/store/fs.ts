@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { appendStream } from './file-append.js';
@@ -13,12 +13,15 @@ import {
   type StoredUpload,
 } from './types.js';
 
+/** Suffix of an upload file whose verified bytes are being published (see placeUpload). */
+const PLACING = '.placing';
+
 /** Read size when an upload is re-read to verify it (after a restart). */
 const READ_CHUNK = 1024 * 1024;
 
 /**
  * Blobs on a local filesystem: `<root>/blobs/<alg>/<hex[0..2]>/<hex>` (content addressed) and
- * `<root>/uploads/<id>` (one file per upload session, renamed into place once verified).
+ * `<root>/uploads/<id>` (one file per upload session, linked into place once verified).
  */
 export class FsBlobStore implements BlobStore {
   readonly driver = 'filesystem';
@@ -44,6 +47,11 @@ export class FsBlobStore implements BlobStore {
 
   private uploadPath(id: string): string {
     return join(this.uploadsDir, id);
+  }
+
+  /** A verified upload being published: it takes no more chunks, and is the blob's source until recorded. */
+  private placingPath(id: string): string {
+    return join(this.uploadsDir, `${id}${PLACING}`);
   }
 
   async stat(digest: string): Promise<{ size: number } | undefined> {
@@ -119,34 +127,44 @@ export class FsBlobStore implements BlobStore {
     return createReadStream(this.uploadPath(id), { highWaterMark: READ_CHUNK });
   }
 
-  async commitUpload(id: string, digest: string): Promise<void> {
+  async placeUpload(id: string, digest: string): Promise<void> {
+    const placing = this.placingPath(id);
+    // Renamed first, so no later write to the upload can reach the bytes the blob will share (the
+    // blob is a hard link to them); an earlier attempt may have done it already.
+    try {
+      await rename(this.uploadPath(id), placing);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+    // The bytes reach the disk before the name does: without this, a power loss after the link
+    // could leave an empty or partial file under a verified digest (distribution fsyncs each upload
+    // too). The new name becomes durable with the file system's next journal commit, as the metadata
+    // row does with SQLite's (synchronous=NORMAL): a crash may lose a just-pushed blob as a whole,
+    // never leave part of one. Not fsyncing the folder as well halves the fsyncs of a small push
+    // (each is a journal commit, and concurrent pushes queue behind one another).
+    await syncFile(placing);
     const target = this.blobPath(digest);
     await mkdir(dirname(target), { recursive: true });
     try {
-      // The bytes reach the disk before the name does: without this, a power loss after the rename
-      // could leave an empty or partial file under a verified digest (distribution fsyncs each upload
-      // too). The rename itself becomes durable with the file system's next journal commit, as the
-      // metadata row does with SQLite's (synchronous=NORMAL): a crash may lose a just-pushed blob
-      // as a whole, never leave part of one. Not fsyncing the folder as well halves the fsyncs of a
-      // small push (each is a journal commit, and concurrent pushes queue behind one another).
-      await syncFile(this.uploadPath(id));
-      // rename is atomic: readers see either no blob or the whole verified blob. If another upload
-      // of the same content won the race, this replaces identical bytes, which readers cannot tell.
-      await rename(this.uploadPath(id), target);
+      // A hard link is atomic: readers see either no blob or the whole verified blob, and the bytes
+      // keep their upload-side name until the blob is recorded, to be placed again if gc removed them.
+      await link(placing, target);
     } catch (error) {
-      // Idempotent: a retried metadata transaction may place the same upload twice.
-      if (!isMissing(error) || !(await this.stat(digest))) throw error;
+      // Another upload of the same content (verified the same way) is already in place.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
 
   async deleteUpload(id: string): Promise<void> {
     await rm(this.uploadPath(id), { force: true });
+    await rm(this.placingPath(id), { force: true });
   }
 
   async *listUploads(): AsyncIterable<StoredUpload> {
-    for (const id of await readdirOrEmpty(this.uploadsDir)) {
+    for (const name of await readdirOrEmpty(this.uploadsDir)) {
       try {
-        const info = await stat(this.uploadPath(id));
+        const info = await stat(join(this.uploadsDir, name));
+        const id = name.endsWith(PLACING) ? name.slice(0, -PLACING.length) : name;
         yield { id, size: info.size, modifiedAt: info.mtime };
       } catch (error) {
         if (!isMissing(error)) throw error;

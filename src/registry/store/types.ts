@@ -45,8 +45,9 @@ export class SizeLimitError extends Error {
 
 /**
  * Where blob bytes live: content-addressed, immutable blobs plus private upload files. Uploads are
- * written to their own location and only `commitUpload` (after the caller verified the digest) makes
- * bytes visible under a digest, so a killed upload never leaves a partial blob behind.
+ * written to their own location and only `placeUpload` (after the caller verified the digest) makes
+ * bytes visible under a digest, so a killed upload never leaves a partial blob behind. Every method
+ * may be called by several registry processes sharing the store at once.
  */
 export interface BlobStore {
   readonly driver: string;
@@ -71,8 +72,12 @@ export interface BlobStore {
    */
   appendUpload(id: string, offset: number, data: Readable, options?: AppendOptions): Promise<number>;
   readUpload(id: string): Promise<Readable>;
-  /** Moves a verified upload into place under `digest` and removes the upload. */
-  commitUpload(id: string, digest: string): Promise<void>;
+  /**
+   * Makes a verified upload's bytes the blob `digest` (a blob already there holds the same bytes and
+   * is kept). Idempotent; the upload itself stays until `deleteUpload`, so the bytes can be placed
+   * again if garbage collection removed them before the metadata recorded the blob.
+   */
+  placeUpload(id: string, digest: string): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   listUploads(): AsyncIterable<StoredUpload>;
   close(): Promise<void>;

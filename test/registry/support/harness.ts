@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registrySchema, type RegistryConfig } from '../../../src/config/registry.js';
-import { createRegistryApp, type RegistryStorage } from '../../../src/registry/index.js';
+import { createRegistryApp, openRegistryStorage, type RegistryStorage } from '../../../src/registry/index.js';
 import { allowAll, type AccessControl } from '../../../src/registry/access/index.js';
 import type { describe as describeFn } from 'node:test';
 import { startAzurite, type Azurite } from './azurite.js';
@@ -30,12 +32,46 @@ export interface TestRegistry {
   config: RegistryConfig;
   dataDir: string;
   storage: RegistryStorage;
+  /**
+   * Runs one SQL statement on the registry's metadata database behind its back, with `$1`, `$2`…
+   * parameters (what a test does to age rows, as waiting an hour would). Returns the rows.
+   */
+  sql(statement: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
+}
+
+/** Raw SQL against a combo's metadata database (see TestRegistry.sql). */
+export async function rawSql(
+  config: RegistryConfig,
+  dataDir: string,
+  statement: string,
+  params: unknown[] = [],
+): Promise<Record<string, unknown>[]> {
+  if (config.metadata.driver === 'postgres') {
+    const client = new pg.Client({ connectionString: config.metadata.url });
+    await client.connect();
+    try {
+      await client.query(`set search_path = "${config.metadata.schema}"`);
+      return (await client.query(statement, params)).rows as Record<string, unknown>[];
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new BetterSqlite3(join(dataDir, config.metadata.path ?? 'registry.sqlite'));
+  try {
+    db.pragma('busy_timeout = 10000');
+    const prepared = db.prepare(statement.replace(/\$\d+/g, '?'));
+    return prepared.reader
+      ? (prepared.all(...params) as Record<string, unknown>[])
+      : (prepared.run(...params), []);
+  } finally {
+    db.close();
+  }
 }
 
 let azurite: Promise<Azurite> | undefined;
 /** One Azurite per test file, stopped by `stopSharedServices`. */
-function sharedAzurite(): Promise<Azurite> {
+export function sharedAzurite(): Promise<Azurite> {
   azurite ??= startAzurite();
   return azurite;
 }
@@ -55,6 +91,8 @@ export async function startTestRegistry(
   combo: DriverCombo,
   overrides: Record<string, unknown> = {},
   access: AccessControl = allowAll(),
+  /** Wraps the stores the config opens before the registry serves from them (fault injection). */
+  wrap?: (storage: RegistryStorage) => RegistryStorage,
 ): Promise<TestRegistry> {
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-registry-test-'));
   const schema = throwawaySchema();
@@ -68,7 +106,8 @@ export async function startTestRegistry(
     };
   }
   const config = registrySchema.parse(raw);
-  const { app, storage, close } = await createRegistryApp({ config, dataDir, access });
+  const opened = wrap ? wrap(await openRegistryStorage(config, dataDir)) : undefined;
+  const { app, storage, close } = await createRegistryApp({ config, dataDir, access, storage: opened });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return {
@@ -76,6 +115,7 @@ export async function startTestRegistry(
     config,
     dataDir,
     storage,
+    sql: (statement, params) => rawSql(config, dataDir, statement, params),
     async close() {
       await close();
       if (combo.metadata === 'postgres') await dropSchema(schema);
