@@ -3,20 +3,27 @@ import { PROBLEM_CONTENT_TYPE, problem } from '../lib/problem.js';
 import type { ProxiedResponse } from './fast-message.js';
 
 const TITLES: Record<number, string> = {
+  400: 'Bad Request',
   404: 'Not Found',
+  408: 'Request Timeout',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
 
-/** A problem+json answer from the front door itself (no instance could answer). */
+/**
+ * A problem+json answer from the front door itself (no instance could answer). `close`: the
+ * connection ends after it (the rest of the request cannot be told from a next one).
+ */
 export function sendProblem(
   res: ProxiedResponse,
   status: number,
   detail: string,
   requestId: string,
   extra: Record<string, unknown> = {},
+  close = false,
 ): void {
   if (res.headersSent) {
     res.destroy();
@@ -26,6 +33,7 @@ export function sendProblem(
   const headers = ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body))];
   headers.push('x-request-id', requestId);
   if (status === 503) headers.push('retry-after', '5');
+  if (close) headers.push('connection', 'close');
   res.writeHead(status, undefined, headers);
   res.end(body);
 }
@@ -36,4 +44,11 @@ export function socketProblem(socket: Duplex, status: number, detail: string, re
   socket.end(
     `HTTP/1.1 ${status} ${TITLES[status] ?? 'Error'}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
   );
+}
+
+/** What went wrong on an upstream connection, in words. */
+export function describeUpstreamError(code: string, message: string): string {
+  if (code === 'ECONNREFUSED') return 'connection refused (the instance is not listening)';
+  if (code === 'ECONNRESET') return 'connection reset by the instance';
+  return message;
 }

@@ -87,6 +87,18 @@ export class ResponseParser {
     return this.state !== State.Head;
   }
 
+  /** Bytes of a response head received so far without its end (0 between messages). */
+  get headBytes(): number {
+    return this.state === State.Head ? (this.pending?.length ?? 0) : 0;
+  }
+
+  /** The start of an unfinished head, quoted, for an error message. */
+  headPreview(): string {
+    return JSON.stringify(
+      (this.state === State.Head ? this.pending : undefined)?.toString('latin1', 0, 60) ?? '',
+    );
+  }
+
   push(chunk: Buffer): void {
     let data = chunk;
     while (data.length > 0) {
