@@ -38,12 +38,23 @@ export function sendProblem(
   res.end(body);
 }
 
-/** The same on a raw socket, for a refused WebSocket upgrade. */
+/** The same on a raw socket, for a refused WebSocket upgrade; the socket is closed once it is written. */
 export function socketProblem(socket: Duplex, status: number, detail: string, requestId: string): void {
   const body = JSON.stringify(problem(status, TITLES[status] ?? 'Error', detail, { requestId }));
-  socket.end(
+  endAndClose(
+    socket,
     `HTTP/1.1 ${status} ${TITLES[status] ?? 'Error'}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * Writes a last answer and closes the socket once it is written: ending alone would leave it to
+ * the client to close its half (the server allows half-open connections), and one that never does
+ * would hold the descriptor for good.
+ */
+export function endAndClose(socket: Duplex, text: string): void {
+  if (socket.destroyed) return;
+  socket.end(text, () => socket.destroy());
 }
 
 /** What went wrong on an upstream connection, in words. */

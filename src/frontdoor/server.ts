@@ -7,7 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';
 import type { SiteManager } from '../sites/index.js';
 import { Balancer } from './balancer.js';
-import { sendProblem, socketProblem } from './errors.js';
+import { endAndClose, sendProblem, socketProblem } from './errors.js';
 import { FastConnections } from './fast-connection.js';
 import type { FastRequest, FastResponse } from './fast-message.js';
 import { RoutedRequest } from './forward.js';
@@ -246,7 +246,14 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? '408 Request Timeout'
           : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    endAndClose(socket, `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
+  // Every client socket, whichever path has it (fast path, node:http, an upgrade tunnel), so that
+  // close() can cut what is left when the grace period is over.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   const address = parseListen(config.listen);
   await new Promise<void>((resolve, reject) => {
@@ -276,9 +283,8 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
       fast?.closeIdle();
       proxy.upgrades.endAll();
       const timer = setTimeout(() => {
-        server.closeAllConnections();
-        fast?.destroyAll();
         proxy.upgrades.destroyAll();
+        for (const socket of sockets) socket.destroy();
       }, CLOSE_GRACE_MS);
       await closed;
       clearTimeout(timer);

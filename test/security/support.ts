@@ -134,17 +134,42 @@ export function statusesOf(data: Buffer): number[] {
   return [...data.toString('latin1').matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
 }
 
-/** Sockets in CLOSE_WAIT (the peer closed, we did not) whose local port is `port`, from /proc/net/tcp{,6}. */
-export function closeWaitCount(port: number): number {
-  let count = 0;
+/** TCP states in /proc/net/tcp (hex codes). */
+const STATES: Record<string, string> = {
+  '01': 'ESTABLISHED',
+  '08': 'CLOSE_WAIT',
+  '06': 'TIME_WAIT',
+  '04': 'FIN_WAIT1',
+  '05': 'FIN_WAIT2',
+  '09': 'LAST_ACK',
+};
+
+/** The machine's TCP sockets (IPv4 and IPv6) as /proc/net/tcp shows them: read independently of the code under test. */
+export function tcpSockets(): { local: number; remote: number; state: string }[] {
+  const sockets: { local: number; remote: number; state: string }[] = [];
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     if (!existsSync(file)) continue;
     for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       if (fields.length < 4) continue;
-      const localPort = parseInt(fields[1]!.split(':')[1]!, 16);
-      if (localPort === port && fields[3] === '08') count++;
+      sockets.push({
+        local: parseInt(fields[1]!.split(':').at(-1)!, 16),
+        remote: parseInt(fields[2]!.split(':').at(-1)!, 16),
+        state: STATES[fields[3]!] ?? fields[3]!,
+      });
     }
   }
-  return count;
+  return sockets;
+}
+
+/** Sockets in CLOSE_WAIT (the peer closed, we did not) whose local port is `port`. */
+export function closeWaitCount(port: number): number {
+  return tcpSockets().filter((s) => s.local === port && s.state === 'CLOSE_WAIT').length;
+}
+
+/** Connections to `port` still open from this machine's side (ESTABLISHED or CLOSE_WAIT towards it). */
+export function openConnectionsTo(port: number): number {
+  return tcpSockets().filter(
+    (s) => s.remote === port && (s.state === 'ESTABLISHED' || s.state === 'CLOSE_WAIT'),
+  ).length;
 }
