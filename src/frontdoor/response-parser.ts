@@ -139,9 +139,14 @@ export class ResponseParser {
           });
           break;
         case State.Trailers:
-          // Trailer fields are dropped (the client gets a re-chunked body without them).
+          // Trailer fields are dropped (the client gets a re-chunked body without them), but must
+          // be fields: llhttp refuses the message otherwise, and so does this parser.
           data = this.readLine(data, (line) => {
-            if (line.length === 0) this.finish();
+            if (line.length === 0) return this.finish();
+            const text = line.toString('latin1');
+            const colon = text.indexOf(':');
+            if (colon <= 0 || !isToken(text, 0, colon) || hasControl(text, colon + 1, text.length))
+              throw new UpstreamProtocolError(`malformed trailer line ${JSON.stringify(text.slice(0, 80))}`);
           });
           break;
         case State.UntilClose:

@@ -49,6 +49,12 @@ test('response divergences found by the fuzzing are refused as llhttp refuses th
       true,
       /both Content-Length and Transfer-Encoding/,
     ],
+    // A trailer line that is not a field (found after 5,657 cases of a 20,000-case run).
+    [
+      'HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\0-T: 1\r\n\r\n',
+      false,
+      /malformed trailer line/,
+    ],
   ];
   for (const [wire, head, why] of found) {
     assert.match(refusal(wire, head) ?? 'accepted', why, JSON.stringify(wire));
