@@ -302,11 +302,14 @@ export function upgradeHeaders(req: IncomingMessage, requestId: string): Record<
     if (value === undefined || tokens?.has(name)) continue;
     const field = fieldOf(name);
     if (field === Field.HopByHop && name !== 'upgrade') continue;
+    // An upgrade has no body to frame (what follows the head goes through the tunnel after the
+    // 101), so a client's Content-Length is not passed on either.
     if (
       field === Field.Replaced ||
       field === Field.XForwardedFor ||
       field === Field.XRequestId ||
-      field === Field.Lookalike
+      field === Field.Lookalike ||
+      field === Field.ContentLength
     )
       continue;
     out[name] = value;
