@@ -121,10 +121,13 @@ export class Proxy implements ExchangeHost {
     const code = error.code ?? '';
     const replay = attempt < MAX_ATTEMPTS ? replayable(exchange, code) : undefined;
     if (replay) {
-      const next = forward.pick(replay === 'elsewhere' ? instance : undefined);
-      // No other instance: the answer is about this one's failure, not a 503 about the site.
-      if ((next as Instance).id) {
-        this.send(req, res, forward, next as Instance, attempt + 1, replay === 'fresh');
+      // Another instance if there is one (this one may be going away); after a kept-alive race this
+      // one again will do, on a new connection.
+      const other = forward.pick(instance);
+      const next = (other as Instance).id ? (other as Instance) : replay === 'fresh' ? instance : undefined;
+      // No instance to try: the answer is about this one's failure, not a 503 about the site.
+      if (next) {
+        this.send(req, res, forward, next, attempt + 1, replay === 'fresh');
         return;
       }
     }
@@ -184,12 +187,13 @@ export class Proxy implements ExchangeHost {
  * Whether a failed request may be sent again, and where. Only when nothing of it can have been
  * acted on: the connection was refused (no byte left the front door; another instance), or a
  * kept-alive connection closed before any answer and the method is safe (the instance most likely
- * closed it as idle just as the request went out, the "keep-alive race"; a new connection). Never a
+ * closed it as idle just as the request went out, the "keep-alive race"; a new connection, to another
+ instance when there is one). Never a
  * request with a body (it streamed and is gone), and never after any byte of an answer.
  */
-function replayable(exchange: Exchange, code: string): 'elsewhere' | 'fresh' | undefined {
+function replayable(exchange: Exchange, code: string): 'refused' | 'fresh' | undefined {
   if (exchange.body.present || exchange.responded) return undefined;
-  if (code === 'ECONNREFUSED') return 'elsewhere';
+  if (code === 'ECONNREFUSED') return 'refused';
   if (exchange.reused && (code === 'ECONNRESET' || code === 'EPIPE') && SAFE.has(exchange.req.method ?? ''))
     return 'fresh';
   return undefined;
