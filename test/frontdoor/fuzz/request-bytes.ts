@@ -1,4 +1,13 @@
 import fc from 'fast-check';
+import {
+  contentLengthValue,
+  fieldLine,
+  transferEncodingValue,
+  latin1,
+  lineEnd,
+  sometimes,
+  text,
+} from './arbitraries.js';
 
 /**
  * Client byte streams for the request fuzzing: mostly well-formed HTTP/1.1 requests (so that the
@@ -6,19 +15,6 @@ import fc from 'fast-check';
  * methods, targets, versions, line ends, field names and values (framing fields above all),
  * Content-Length and chunked bodies, pipelining, a stream cut short — and random bytes dropped in.
  */
-
-const latin1 = (min: number, max: number) =>
-  fc.string({
-    unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)),
-    minLength: min,
-    maxLength: max,
-  });
-/** Mostly visible ASCII, sometimes anything of Latin-1 (controls included). */
-const text = (max: number) =>
-  fc.oneof(
-    { weight: 20, arbitrary: fc.stringMatching(new RegExp(`^[!-~ ]{0,${max}}$`)) },
-    { weight: 1, arbitrary: latin1(0, max) },
-  );
 
 const method = fc.oneof(
   { weight: 40, arbitrary: fc.constantFrom('GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH') },
@@ -36,14 +32,6 @@ const version = fc.oneof(
     weight: 2,
     arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/1.2', 'HTTP/2.0', 'http/1.1', 'HTTP/1.1 ', 'HTTP/11', ''),
   },
-);
-const lineEnd = fc.oneof(
-  { weight: 100, arbitrary: fc.constant('\r\n') },
-  { weight: 1, arbitrary: fc.constantFrom('\n', '\r', '\r\r\n', '\n\r') },
-);
-const colon = fc.oneof(
-  { weight: 40, arbitrary: fc.constant(': ') },
-  { weight: 1, arbitrary: fc.constantFrom(':', ' :', ':\t', ':  ', ' : ') },
 );
 
 const fieldName = fc.oneof(
@@ -67,37 +55,8 @@ const fieldName = fc.oneof(
 function valueFor(name: string): fc.Arbitrary<string> {
   const lower = name.toLowerCase();
   const generic = text(20);
-  if (lower === 'content-length')
-    return fc.oneof(
-      { weight: 6, arbitrary: fc.integer({ min: 0, max: 40 }).map(String) },
-      {
-        weight: 1,
-        arbitrary: fc.constantFrom(
-          '+5',
-          ' 5',
-          '5,5',
-          '5, 5',
-          '-1',
-          '0x5',
-          '99999999999999999',
-          '',
-          '1e2',
-          '05',
-        ),
-      },
-    );
-  if (lower === 'transfer-encoding')
-    return fc.constantFrom(
-      'chunked',
-      'Chunked',
-      'gzip, chunked',
-      'chunked, gzip',
-      'gzip',
-      'chunked, chunked',
-      ' chunked',
-      'identity',
-      'chunked;q=1',
-    );
+  if (lower === 'content-length') return contentLengthValue(40);
+  if (lower === 'transfer-encoding') return transferEncodingValue;
   if (lower === 'connection')
     return fc.constantFrom(
       'close',
@@ -115,12 +74,7 @@ function valueFor(name: string): fc.Arbitrary<string> {
   return generic;
 }
 
-const field = fieldName.chain((name) =>
-  fc.tuple(fc.constant(name), colon, valueFor(name), lineEnd, fc.nat(30)).map(([n, c, v, end, fold]) =>
-    // Sometimes an obs-fold continuation line.
-    fold === 0 && v.length > 3 ? `${n}${c}${v.slice(0, 2)}${end} ${v.slice(2)}${end}` : `${n}${c}${v}${end}`,
-  ),
-);
+const field = fieldLine(fieldName, valueFor);
 
 /** A body that matches what the head says often enough: a Content-Length body or chunks. */
 const body = fc.oneof(
@@ -162,10 +116,6 @@ export const request = fc
     const length = fitted ? `Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\n` : '';
     return `${method} ${target} ${version}${requestLineEnd}${host}${length}${fields.join('')}${end}${body}`;
   });
-
-/** `arb` one time in `every`, else null. */
-const sometimes = <T>(arb: fc.Arbitrary<T>, every: number) =>
-  fc.oneof({ weight: every - 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: arb });
 
 /** What a client writes on one connection: 1–3 requests, sometimes cut short, sometimes with a byte changed. */
 export const requestStream = fc

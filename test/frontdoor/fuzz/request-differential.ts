@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { FastConnections } from '../../../src/frontdoor/fast-connection.js';
 import type { FastRequest, FastResponse } from '../../../src/frontdoor/fast-message.js';
 
@@ -116,7 +116,7 @@ export async function startReaders() {
 
 function sendAndHalfClose(port: number, bytes: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const socket = createConnectionTo(port);
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const chunks: Buffer[] = [];
     // Every stream ends with the client's FIN; a server that still holds the connection after
     // this long (it should not: the FIN answers everything) shows as fewer answers.
@@ -131,11 +131,6 @@ function sendAndHalfClose(port: number, bytes: Buffer): Promise<Buffer> {
     });
     socket.end(bytes);
   });
-}
-
-import { connect } from 'node:net';
-function createConnectionTo(port: number): Socket {
-  return connect({ port, host: '127.0.0.1', allowHalfOpen: true });
 }
 
 /**

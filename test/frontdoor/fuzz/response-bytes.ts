@@ -1,4 +1,13 @@
 import fc from 'fast-check';
+import {
+  contentLengthValue,
+  fieldLine,
+  transferEncodingValue,
+  latin1,
+  lineEnd,
+  sometimes,
+  text,
+} from './arbitraries.js';
 
 /**
  * Instance byte streams for the response-parser fuzzing: a status line, fields (framing fields above
@@ -6,22 +15,6 @@ import fc from 'fast-check';
  * same kinds of damage as the request side (bad line ends, controls, a byte changed, cut short).
  */
 
-const latin1 = (min: number, max: number) =>
-  fc.string({
-    unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)),
-    minLength: min,
-    maxLength: max,
-  });
-const visible = (max: number) => fc.stringMatching(new RegExp(`^[!-~ ]{0,${max}}$`));
-const text = (max: number) =>
-  fc.oneof({ weight: 20, arbitrary: visible(max) }, { weight: 1, arbitrary: latin1(0, max) });
-const sometimes = <T>(arb: fc.Arbitrary<T>, every: number) =>
-  fc.oneof({ weight: every - 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: arb });
-
-const lineEnd = fc.oneof(
-  { weight: 100, arbitrary: fc.constant('\r\n') },
-  { weight: 1, arbitrary: fc.constantFrom('\n', '\r', '\r\r\n') },
-);
 const statusLine = fc.oneof(
   {
     weight: 30,
@@ -66,38 +59,13 @@ const fieldName = fc.oneof(
 );
 function valueFor(name: string): fc.Arbitrary<string> {
   const lower = name.toLowerCase();
-  if (lower === 'content-length')
-    return fc.oneof(
-      { weight: 6, arbitrary: fc.integer({ min: 0, max: 30 }).map(String) },
-      { weight: 1, arbitrary: fc.constantFrom('+5', ' 5', '5,5', '5, 5', '-1', '0x5', '', '05') },
-    );
-  if (lower === 'transfer-encoding')
-    return fc.constantFrom(
-      'chunked',
-      'Chunked',
-      'gzip, chunked',
-      'chunked, gzip',
-      'gzip',
-      'identity',
-      ' chunked',
-    );
+  if (lower === 'content-length') return contentLengthValue(30);
+  if (lower === 'transfer-encoding') return transferEncodingValue;
   if (lower === 'connection') return fc.constantFrom('close', 'keep-alive', 'x-a', 'Close');
   if (lower === 'keep-alive') return fc.constantFrom('timeout=5', 'timeout=5, max=100', 'max=1');
   return text(20);
 }
-const colon = fc.oneof(
-  { weight: 40, arbitrary: fc.constant(': ') },
-  { weight: 1, arbitrary: fc.constantFrom(':', ' :', ':\t') },
-);
-const field = fieldName.chain((name) =>
-  fc
-    .tuple(colon, valueFor(name), lineEnd, fc.nat(30))
-    .map(([c, v, end, fold]) =>
-      fold === 0 && v.length > 3
-        ? `${name}${c}${v.slice(0, 2)}${end} ${v.slice(2)}${end}`
-        : `${name}${c}${v}${end}`,
-    ),
-);
+const field = fieldLine(fieldName, valueFor);
 
 const chunks = fc
   .tuple(
