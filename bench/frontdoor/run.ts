@@ -32,8 +32,15 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     rate: { type: 'string' },
     json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(
+    'usage: npm run bench:frontdoor -- [--smoke] [--seconds N] [--connections N] [--instances N] [--rounds N] [--rate N] [--json]\n',
+  );
+  process.exit(0);
+}
 const smoke = values.smoke!;
 const seconds = Number(values.seconds ?? (smoke ? 1 : 10));
 const connections = Number(values.connections ?? (smoke ? 4 : 64));

@@ -32,6 +32,9 @@ export function registerUpCommand(program: Command): void {
   });
 }
 
+/** Below this open-file limit `berth up` warns that the front door's connection cap is small. */
+const LOW_DESCRIPTOR_LIMIT = 4096;
+
 /** How long `berth up` waits for sites to warm before it says ready anyway. */
 const SITE_READY_WAIT_MS = 60_000;
 
@@ -49,6 +52,7 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     { createSiteManager, sitesApi },
     { parseListen, urlFor },
     { readOrCreateSecret },
+    { openFileLimit },
   ] = await Promise.all([
     import('../console/index.js'),
     import('../frontdoor/index.js'),
@@ -57,6 +61,7 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     import('../sites/index.js'),
     import('../lib/listen.js'),
     import('../lib/secret.js'),
+    import('../lib/descriptors.js'),
   ]);
   const services: RunningService[] = [];
   try {
@@ -106,6 +111,14 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     });
     frontdoorOrigin = urlFor({ host: parseListen(config.frontdoor.listen).host, port: frontdoor.port }, '');
     services.push(frontdoor);
+    // The front door caps itself from the descriptor limit so that a flood on it leaves the
+    // registry and the console their descriptors; a low limit makes that cap small, say so.
+    const descriptorLimit = openFileLimit();
+    if (descriptorLimit !== undefined && descriptorLimit < LOW_DESCRIPTOR_LIMIT)
+      log.warn(
+        { descriptorLimit, frontdoorMaxConnections: frontdoor.maxConnections },
+        `the open-file limit is ${descriptorLimit}: the front door takes at most ${frontdoor.maxConnections} connections; raise it (ulimit -n, LimitNOFILE=) for more`,
+      );
 
     if (config.console.enabled) {
       services.push(

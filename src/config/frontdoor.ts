@@ -36,6 +36,17 @@ export const frontdoorSchema = z
     /** Sockets kept open to each instance between requests. */
     maxIdleSockets: z.number().int().min(0).max(10_000).default(256),
     /**
+     * A request body that sends nothing for this long is given up (408, or the response is cut):
+     * the time between two reads, as nginx's client_body_timeout, not the whole upload.
+     */
+    requestBodyTimeout: durationSchema.default(60_000).refine((ms) => ms >= 1, 'must be at least 1ms'),
+    /**
+     * Client connections at once (and, apart from them, as many sockets to instances). Unset: as
+     * many as the process's descriptor limit leaves after a reserve for the registry, the console
+     * and the logs (docs/frontdoor.md, "Connection limits"); a larger number is lowered to that.
+     */
+    maxConnections: z.number().int().min(1).max(1_000_000).optional(),
+    /**
      * Plain proxied requests are read and answered without node:http's per-message objects (see
      * docs/frontdoor.md); false sends every request through node:http.
      */

@@ -3,20 +3,27 @@ import { PROBLEM_CONTENT_TYPE, problem } from '../lib/problem.js';
 import type { ProxiedResponse } from './fast-message.js';
 
 const TITLES: Record<number, string> = {
+  400: 'Bad Request',
   404: 'Not Found',
+  408: 'Request Timeout',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
 
-/** A problem+json answer from the front door itself (no instance could answer). */
+/**
+ * A problem+json answer from the front door itself (no instance could answer). `close`: the
+ * connection ends after it (the rest of the request cannot be told from a next one).
+ */
 export function sendProblem(
   res: ProxiedResponse,
   status: number,
   detail: string,
   requestId: string,
   extra: Record<string, unknown> = {},
+  close = false,
 ): void {
   if (res.headersSent) {
     res.destroy();
@@ -26,14 +33,33 @@ export function sendProblem(
   const headers = ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body))];
   headers.push('x-request-id', requestId);
   if (status === 503) headers.push('retry-after', '5');
+  if (close) headers.push('connection', 'close');
   res.writeHead(status, undefined, headers);
   res.end(body);
 }
 
-/** The same on a raw socket, for a refused WebSocket upgrade. */
+/** The same on a raw socket, for a refused WebSocket upgrade; the socket is closed once it is written. */
 export function socketProblem(socket: Duplex, status: number, detail: string, requestId: string): void {
   const body = JSON.stringify(problem(status, TITLES[status] ?? 'Error', detail, { requestId }));
-  socket.end(
+  endAndClose(
+    socket,
     `HTTP/1.1 ${status} ${TITLES[status] ?? 'Error'}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * Writes a last answer and closes the socket once it is written: ending alone would leave it to
+ * the client to close its half (the server allows half-open connections), and one that never does
+ * would hold the descriptor for good.
+ */
+export function endAndClose(socket: Duplex, text: string): void {
+  if (socket.destroyed) return;
+  socket.end(text, () => socket.destroy());
+}
+
+/** What went wrong on an upstream connection, in words. */
+export function describeUpstreamError(code: string, message: string): string {
+  if (code === 'ECONNREFUSED') return 'connection refused (the instance is not listening)';
+  if (code === 'ECONNRESET') return 'connection reset by the instance';
+  return message;
 }

@@ -1,7 +1,8 @@
 import type { Instance } from '../sites/index.js';
 import type { Deadline } from './deadlines.js';
-import { FastRequest, FastResponse, type ProxiedRequest, type ProxiedResponse } from './fast-message.js';
+import { FastResponse, type ProxiedRequest, type ProxiedResponse } from './fast-message.js';
 import type { Forward } from './forward.js';
+import type { RequestBody } from './framing.js';
 import { downstreamHeaders, headerOf, upstreamHead } from './headers.js';
 import { startsWithLower } from './http-chars.js';
 import { ResponseParser, type ResponseHead } from './response-parser.js';
@@ -11,33 +12,36 @@ import type { ConnectionUser, UpstreamConnection, UpstreamPool } from './upstrea
 export interface ExchangeHost {
   track(deadline: Deadline): void;
   untrack(deadline: Deadline): void;
+  /** The request body's idle deadline (requestBodyTimeout): started, or moved on by a read. */
+  watchBody(deadline: Deadline): void;
+  unwatchBody(deadline: Deadline): void;
   /** The request failed before any answer reached the client: retry, or answer 502/504. */
   failed(exchange: Exchange, error: NodeJS.ErrnoException): void;
 }
 
-/** The body framing of a client request, read from its raw headers. */
-export interface RequestBody {
-  /** Has a body to stream (Content-Length above 0, or chunked). */
-  present: boolean;
-  chunked: boolean;
-}
+const error = (message: string, code: string): NodeJS.ErrnoException =>
+  Object.assign(new Error(message), { code });
 
-const NO_BODY: RequestBody = { present: false, chunked: false };
-const LENGTH_BODY: RequestBody = { present: true, chunked: false };
+/** The idle deadline of a request body that is still arriving; its expiry fails the exchange. */
+class BodyDeadline implements Deadline {
+  deadlineAt = 0;
+  deadlinePrev: Deadline | undefined;
+  deadlineNext: Deadline | undefined;
+  deadlineQueued = false;
 
-export function requestBodyOf(req: ProxiedRequest): RequestBody {
-  // The fast path's parser read the framing already (never chunked there).
-  if (req instanceof FastRequest) return req.contentLength > 0 ? LENGTH_BODY : NO_BODY;
-  const chunked = headerOf(req.rawHeaders, 'transfer-encoding') !== undefined;
-  const length = headerOf(req.rawHeaders, 'content-length');
-  return { present: chunked || (length !== undefined && length !== '0'), chunked };
+  constructor(private readonly exchange: Exchange) {}
+
+  expire(): void {
+    this.exchange.bodyStalled();
+  }
 }
 
 /**
  * One request and its response over one upstream connection: writes the request head (and streams
  * the body), parses the answer and streams it to the client with back-pressure both ways, then
  * hands the connection back to its pool when both messages ended cleanly. No per-request timers:
- * the response timeout is a place in the proxy's DeadlineQueue.
+ * the response timeout is a place in the proxy's DeadlineQueue (and a body's idle timeout one in
+ * another).
  */
 export class Exchange implements ConnectionUser, Deadline {
   deadlineAt = 0;
@@ -47,29 +51,40 @@ export class Exchange implements ConnectionUser, Deadline {
 
   /** Response headers went to the client (from then on a failure can only cut the response). */
   answered = false;
+  /** Some bytes of the instance's answer arrived: the request reached it, and is never sent again. */
+  responded = false;
+  /** The connection had carried a request before (a failure on it may be the instance closing it just then). */
+  reused = false;
   private settled = false;
   /** Reading the instance is paused for back-pressure. */
   private paused = false;
   private requestSent: boolean;
   private conn: UpstreamConnection | undefined;
   private readonly parser: ResponseParser;
+  private bodyDeadline: BodyDeadline | undefined;
 
   constructor(
     private readonly host: ExchangeHost,
     readonly req: ProxiedRequest,
     readonly res: ProxiedResponse,
     readonly forward: Forward,
-    /** 1 for the first try; a retry on another instance counts up. */
+    /** 1 for the first try; a retry counts up. */
     readonly attempt: number,
     readonly instance: Instance,
     private readonly pool: UpstreamPool,
-    private readonly body: RequestBody,
+    /** A new connection, not an idle one (a retry after an idle one failed). */
+    private readonly fresh = false,
   ) {
-    this.requestSent = !body.present;
+    this.requestSent = !forward.body.present;
     this.parser = new ResponseParser(req.method === 'HEAD', this);
   }
 
+  get body(): RequestBody {
+    return this.forward.body;
+  }
+
   start(): void {
+    const body = this.forward.body;
     // The head first: it throws on a header a middleware broke, before anything is taken.
     const head = upstreamHead(this.forward.headers, {
       method: this.req.method ?? 'GET',
@@ -77,16 +92,23 @@ export class Exchange implements ConnectionUser, Deadline {
       authority: `127.0.0.1:${this.instance.port}`,
       requestId: this.forward.requestId,
       remoteAddress: this.req.socket.remoteAddress ?? '',
-      chunked: this.body.chunked,
+      chunked: body.chunked,
+      contentLength: body.length,
     });
+    const conn = this.pool.acquire(this.instance.port, this.fresh);
+    if (!conn) {
+      this.settled = true;
+      this.host.failed(this, error('no upstream socket left', 'BERTH_UPSTREAM_LIMIT'));
+      return;
+    }
     this.instance.active++;
-    const conn = this.pool.acquire(this.instance.port);
     conn.user = this;
     this.conn = conn;
+    this.reused = conn.reused;
     this.host.track(this);
     this.res.on('close', () => this.clientClosed());
     conn.socket.write(head, 'latin1');
-    if (this.body.present) this.streamRequestBody(conn);
+    if (body.present) this.streamRequestBody(conn);
   }
 
   // ResponseEvents (from the parser)
@@ -137,6 +159,7 @@ export class Exchange implements ConnectionUser, Deadline {
   // ConnectionUser (from the connection)
 
   onData(chunk: Buffer): void {
+    this.responded = true;
     try {
       this.parser.push(chunk);
     } catch (error) {
@@ -146,21 +169,36 @@ export class Exchange implements ConnectionUser, Deadline {
     if (this.parser.done) this.complete();
   }
 
-  onClose(error: NodeJS.ErrnoException): void {
+  onClose(closed: NodeJS.ErrnoException): void {
     this.conn = undefined;
     if (this.parser.close()) this.complete();
-    else this.fail(error);
+    else if (this.parser.headBytes > 0)
+      // Bytes came, but not a whole head: that is what was wrong with the answer.
+      this.fail(
+        error(
+          `the connection closed after ${this.parser.headBytes} bytes that are not a complete response head: ${this.parser.headPreview()}`,
+          'BERTH_UPSTREAM_PROTOCOL',
+        ),
+      );
+    else this.fail(closed);
   }
 
   // Deadline (the response timeout)
 
   expire(): void {
-    this.fail(Object.assign(new Error('response timeout'), { code: 'BERTH_RESPONSE_TIMEOUT' }));
+    this.fail(error('response timeout', 'BERTH_RESPONSE_TIMEOUT'));
+  }
+
+  /** The request body sent nothing for requestBodyTimeout. */
+  bodyStalled(): void {
+    this.bodyDeadline = undefined;
+    this.fail(error('request body timeout', 'BERTH_REQUEST_BODY_TIMEOUT'));
   }
 
   private complete(): void {
     if (this.settled) return;
     this.settled = true;
+    this.stopBodyWatch();
     const conn = this.conn;
     this.conn = undefined;
     this.instance.active--;
@@ -179,6 +217,7 @@ export class Exchange implements ConnectionUser, Deadline {
     if (this.settled) return;
     this.settled = true;
     this.host.untrack(this);
+    this.stopBodyWatch();
     this.instance.active--;
     const conn = this.conn;
     this.conn = undefined;
@@ -192,15 +231,24 @@ export class Exchange implements ConnectionUser, Deadline {
 
   /** The client went away (or its response finished): a cut response cuts the upstream one too. */
   private clientClosed(): void {
-    if (!this.settled && !this.res.writableFinished)
-      this.fail(Object.assign(new Error('client closed'), { code: 'BERTH_CLIENT_CLOSED' }));
+    if (!this.settled && !this.res.writableFinished) this.fail(error('client closed', 'BERTH_CLIENT_CLOSED'));
+  }
+
+  private stopBodyWatch(): void {
+    if (!this.bodyDeadline) return;
+    this.host.unwatchBody(this.bodyDeadline);
+    this.bodyDeadline = undefined;
   }
 
   private streamRequestBody(conn: UpstreamConnection): void {
     const socket = conn.socket;
-    const chunked = this.body.chunked;
+    const chunked = this.forward.body.chunked;
+    const deadline = (this.bodyDeadline = new BodyDeadline(this));
+    this.host.watchBody(deadline);
     this.req.on('data', (chunk: Buffer) => {
       if (this.conn !== conn || chunk.length === 0) return;
+      // A read moves the idle deadline on (to the queue's tail: all deadlines have one length).
+      if (this.bodyDeadline === deadline) this.host.watchBody(deadline);
       let flushed: boolean;
       if (chunked) {
         socket.cork();
@@ -210,12 +258,20 @@ export class Exchange implements ConnectionUser, Deadline {
         socket.uncork();
       } else flushed = socket.write(chunk);
       if (!flushed) {
+        // The instance reads slower than the client sends: that is not the client stalling.
+        this.stopBodyWatch();
         this.req.pause();
-        socket.once('drain', () => this.req.resume());
+        socket.once('drain', () => {
+          if (this.conn !== conn) return;
+          this.bodyDeadline = deadline;
+          this.host.watchBody(deadline);
+          this.req.resume();
+        });
       }
     });
     this.req.on('end', () => {
       if (this.conn !== conn) return;
+      this.stopBodyWatch();
       if (chunked) socket.write('0\r\n\r\n');
       this.requestSent = true;
     });

@@ -19,6 +19,14 @@ export interface FastPathTimeouts {
 const HEAD_END = Buffer.from('\r\n\r\n');
 const EMPTY = Buffer.alloc(0);
 const TIMEOUT_408 = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+/** What node:http answers a head cut short by the client's FIN (llhttp: HPE_INVALID_EOF_STATE). */
+const TRUNCATED_400 = 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+/**
+ * After the front door ends a connection (FIN sent, everything written), how long it still reads
+ * and drops what the client sends before it closes the socket: a client that never closes its side
+ * must not hold the descriptor (nginx's lingering close, whose lingering_timeout is also 5 s).
+ */
+const LINGER_MS = 5_000;
 
 /**
  * The client connections on the front door's fast path: requests are read off the socket with the
@@ -85,6 +93,10 @@ class FastConnection implements ResponseOwner {
   private dispatching = false;
   /** The connection is ending: nothing more is read from it. */
   private ending = false;
+  /** When the front door's side of an ending connection was written out (0: not yet). */
+  private endedAt = 0;
+  /** The client sent its FIN: what is buffered is all that will come. */
+  private clientEnded = false;
 
   constructor(
     readonly socket: Socket,
@@ -92,9 +104,23 @@ class FastConnection implements ResponseOwner {
     private readonly owner: FastConnections,
   ) {
     socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
     socket.on('close', this.onClose);
     socket.on('error', ignore);
   }
+
+  /**
+   * The client's FIN (the server allows half-open connections, as node:http does, so a client may
+   * half-close after its requests): answer what is buffered, then close our side too. Without this
+   * a client that closes leaves the socket in CLOSE-WAIT until the keep-alive timeout.
+   */
+  private readonly onEnd = (): void => {
+    this.clientEnded = true;
+    if (this.ending) return;
+    // A body that can no longer arrive whole: the request is cut (the proxy frees the instance).
+    if (this.bodyRemaining > 0) return void this.socket.destroy();
+    if (!this.response) this.next();
+  };
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.ending) return;
@@ -123,7 +149,7 @@ class FastConnection implements ResponseOwner {
   /** After a response: false when the connection ends instead of reading the next request. */
   private afterResponse(response: FastResponse): boolean {
     // A body the client is still sending (the instance answered early) cannot be skipped safely.
-    if (!response.keepAlive || this.bodyRemaining > 0) {
+    if (!response.keepAlive || this.bodyRemaining > 0 || (this.clientEnded && !this.buffered)) {
       this.end();
       return false;
     }
@@ -138,7 +164,9 @@ class FastConnection implements ResponseOwner {
       const buffer = this.buffered;
       const end = buffer.indexOf(HEAD_END);
       if (end === -1) {
-        if (buffer.length > MAX_HEAD_BYTES) return this.handOff();
+        // A bare CR or LF: node:http refuses it at once (400), not after headersTimeout.
+        if (buffer.length > MAX_HEAD_BYTES || hasBareLineBreak(buffer)) return this.handOff();
+        if (this.clientEnded) return this.endTruncated(buffer);
         this.headStartedAt ||= Date.now();
         return;
       }
@@ -152,7 +180,7 @@ class FastConnection implements ResponseOwner {
       this.idleSince = 0;
       this.request = head.contentLength > 0 ? request : undefined;
       this.response = response;
-      this.bodyRemaining = head.contentLength;
+      this.bodyRemaining = Math.max(0, head.contentLength);
       this.dispatching = true;
       let taken: boolean;
       try {
@@ -172,6 +200,19 @@ class FastConnection implements ResponseOwner {
       // Answered during dispatch (the front door's own 503, say): go on with the next one, if any.
       if (!this.response && !this.afterResponse(response)) return;
     }
+    if (this.clientEnded && !this.buffered && !this.response && !this.ending) this.end();
+  }
+
+  /** The client's FIN came in the middle of a head: 400 as node:http; empty lines between requests are no request. */
+  private endTruncated(buffer: Buffer): void {
+    for (const byte of buffer)
+      if (byte !== 13 && byte !== 10) {
+        this.ending = true;
+        this.buffered = undefined;
+        this.socket.end(TRUNCATED_400, () => (this.endedAt = Date.now()));
+        return;
+      }
+    this.end();
   }
 
   /** Hands the request-body bytes at the start of `data` to the request; returns what follows them. */
@@ -188,20 +229,30 @@ class FastConnection implements ResponseOwner {
   private handOff(): void {
     const socket = this.socket;
     socket.removeListener('data', this.onData);
+    socket.removeListener('end', this.onEnd);
     socket.removeListener('close', this.onClose);
     socket.removeListener('error', ignore);
     this.owner.forget(this);
     this.ending = true;
-    if (this.buffered) socket.unshift(this.buffered);
+    const buffered = this.buffered;
     this.buffered = undefined;
+    if (!this.clientEnded) {
+      if (buffered) socket.unshift(buffered);
+      this.host.handOff(socket);
+      if (socket.isPaused()) socket.resume();
+      return;
+    }
+    // The client already sent its FIN, and a stream takes nothing back after its end: node:http
+    // gets the bytes and the end as the events its listeners would have seen.
     this.host.handOff(socket);
-    if (socket.isPaused()) socket.resume();
+    if (buffered) socket.emit('data', buffered);
+    socket.emit('end');
   }
 
   private end(): void {
     this.ending = true;
     this.buffered = undefined;
-    this.socket.end();
+    this.socket.end(() => (this.endedAt = Date.now()));
   }
 
   closeIfIdle(): void {
@@ -209,14 +260,27 @@ class FastConnection implements ResponseOwner {
   }
 
   checkTimeouts(now: number, headersTimeout: number, keepAliveTimeout: number): void {
-    if (this.ending || this.response) return;
+    if (this.ending) {
+      if (this.endedAt !== 0 && now - this.endedAt > LINGER_MS) this.socket.destroy();
+      return;
+    }
+    if (this.response) return;
     if (this.headStartedAt !== 0) {
       if (now - this.headStartedAt > headersTimeout) {
         this.ending = true;
-        this.socket.end(TIMEOUT_408);
+        this.socket.end(TIMEOUT_408, () => (this.endedAt = Date.now()));
       }
     } else if (this.idleSince !== 0 && now - this.idleSince > keepAliveTimeout) this.end();
   }
 }
 
 function ignore(): void {}
+
+/** A CR not followed by LF or an LF not preceded by CR: a line break RFC 9112 does not allow in a head. */
+function hasBareLineBreak(buffer: Buffer): boolean {
+  for (let at = buffer.indexOf(10); at !== -1; at = buffer.indexOf(10, at + 1))
+    if (at === 0 || buffer[at - 1] !== 13) return true;
+  for (let at = buffer.indexOf(13); at !== -1; at = buffer.indexOf(13, at + 1))
+    if (at + 1 < buffer.length && buffer[at + 1] !== 10) return true;
+  return false;
+}

@@ -43,7 +43,7 @@ export class FastRequest implements ProxiedRequest {
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];
-  /** Body bytes that follow the head (the fast path only takes Content-Length framing). */
+  /** The Content-Length (-1 for none): the fast path only takes bodies framed by one. */
   readonly contentLength: number;
   private onData: ((chunk: Buffer) => void) | undefined;
   private onEnd: (() => void) | undefined;
@@ -104,7 +104,7 @@ export class FastResponse implements ProxiedResponse {
     private readonly socket: Socket,
     private readonly headRequest: boolean,
     /** The connection stays open for another request (false: the client or the front door closes it). */
-    readonly keepAlive: boolean,
+    public keepAlive: boolean,
   ) {}
 
   get destroyed(): boolean {
@@ -120,6 +120,11 @@ export class FastResponse implements ProxiedResponse {
       const name = headers[i]!;
       if (equalsLower(name, 'content-length')) length = true;
       else if (equalsLower(name, 'date')) date = true;
+      else if (equalsLower(name, 'connection')) {
+        // Only the front door's own answers say this (an instance's Connection is hop-by-hop).
+        if (equalsLower(headers[i + 1]!, 'close')) this.keepAlive = false;
+        continue;
+      }
       head += `${name}: ${headers[i + 1]}\r\n`;
     }
     if (!date) head += `date: ${httpDate()}\r\n`;

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Instance, Site, SiteManager } from '../sites/index.js';
 import { cookieValue, type Balancer } from './balancer.js';
+import { requestBodyOf, type RequestBody } from './framing.js';
 import { cookieHeaderOf } from './headers.js';
 import type { RequestContext } from './middleware.js';
 import type { RequestHead } from './request-head.js';
@@ -14,6 +15,8 @@ export interface Forward {
   pick(exclude?: Instance): Instance | { unavailable: string };
   /** Path to send (after a router's strip-prefix). */
   readonly path: string;
+  /** How the client framed the body, read before any middleware ran: the proxy frames it the same way. */
+  readonly body: RequestBody;
   /** Extra Set-Cookie headers (affinity, slot pin) for the instance chosen. */
   cookies(instance: Instance): string[];
   /**
@@ -40,6 +43,7 @@ export class RoutedRequest implements Forward, RequestContext {
   readonly site: string;
   readonly slot: string;
   readonly path: string;
+  readonly body: RequestBody;
   headers: string[] | IncomingHttpHeaders;
   /** The ARRAffinity token the client sent (only read when the site has affinity on). */
   private readonly affinity: string | undefined;
@@ -54,6 +58,7 @@ export class RoutedRequest implements Forward, RequestContext {
     this.site = route.site.name;
     this.slot = route.slot;
     this.path = pathFor(route, req.url ?? '/');
+    this.body = requestBodyOf(req);
     this.headers = headers;
     this.affinity = route.site.definition.clientAffinityEnabled
       ? cookieValue(cookieHeaderOf(req.rawHeaders), AFFINITY)

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { equalsLower } from './http-chars.js';
+import { equalsDashed, equalsLower, isFieldValue, isToken, startsWithDashed } from './http-chars.js';
 
 /** What the proxy does with a field, by name (RFC 9110 §7.6.1 for the hop-by-hop ones). */
 const enum Field {
@@ -15,6 +15,11 @@ const enum Field {
   Replaced,
   XRequestId,
   ContentLength,
+  /**
+   * A name the front door owns spelled with `_` for `-` (`X_Forwarded_For`, `Content_Length`):
+   * servers that map both to one CGI variable (WSGI, Rack, CGI) could take it for ours. Dropped.
+   */
+  Lookalike,
 }
 
 /** The kind of a field name, in any case, without lower-casing it: this runs for every field. */
@@ -30,35 +35,51 @@ function fieldOf(name: string): Field {
       return equalsLower(name, 'upgrade') || equalsLower(name, 'trailer') ? Field.HopByHop : Field.Other;
     case 10:
       if (equalsLower(name, 'connection')) return Field.Connection;
-      return equalsLower(name, 'keep-alive') ? Field.HopByHop : Field.Other;
+      if (equalsLower(name, 'keep-alive')) return Field.HopByHop;
+      return lookalike(name, 'keep-alive');
     case 12:
-      return equalsLower(name, 'x-request-id') ? Field.XRequestId : Field.Other;
+      return equalsLower(name, 'x-request-id') ? Field.XRequestId : lookalike(name, 'x-request-id');
     case 14:
-      return equalsLower(name, 'content-length') ? Field.ContentLength : Field.Other;
+      return equalsLower(name, 'content-length') ? Field.ContentLength : lookalike(name, 'content-length');
     case 15:
-      return equalsLower(name, 'x-forwarded-for') ? Field.XForwardedFor : Field.Other;
+      return equalsLower(name, 'x-forwarded-for') ? Field.XForwardedFor : lookalike(name, 'x-forwarded-for');
     case 16:
       if (equalsLower(name, 'proxy-connection')) return Field.HopByHop;
-      return equalsLower(name, 'x-forwarded-host') ? Field.Replaced : Field.Other;
+      if (equalsLower(name, 'x-forwarded-host')) return Field.Replaced;
+      return lookalike(name, 'proxy-connection') === Field.Lookalike
+        ? Field.Lookalike
+        : lookalike(name, 'x-forwarded-host');
     case 17:
       if (equalsLower(name, 'transfer-encoding')) return Field.HopByHop;
-      return equalsLower(name, 'x-forwarded-proto') ? Field.Replaced : Field.Other;
+      if (equalsLower(name, 'x-forwarded-proto')) return Field.Replaced;
+      return lookalike(name, 'transfer-encoding') === Field.Lookalike
+        ? Field.Lookalike
+        : lookalike(name, 'x-forwarded-proto');
     case 18:
-      return equalsLower(name, 'proxy-authenticate') ? Field.HopByHop : Field.Other;
+      return equalsLower(name, 'proxy-authenticate') ? Field.HopByHop : lookalike(name, 'proxy-authenticate');
     case 19:
-      return equalsLower(name, 'proxy-authorization') ? Field.HopByHop : Field.Other;
+      return equalsLower(name, 'proxy-authorization')
+        ? Field.HopByHop
+        : lookalike(name, 'proxy-authorization');
     default:
       return Field.Other;
   }
 }
 
+/** Lookalike when `name` is `owned` with `_` for `-` (it is not `owned` itself: fieldOf tested that first). */
+function lookalike(name: string, owned: string): Field {
+  return equalsDashed(name, owned) ? Field.Lookalike : Field.Other;
+}
+
 /**
  * Identity headers that only the front door's own authentication may set (App Service: "External
- * requests aren't allowed to set these headers"). A client's copies are removed at the edge, so
- * neither a middleware nor the app can be fooled into taking a caller for someone else.
+ * requests aren't allowed to set these headers"), in any case and with `_` or `-` between the
+ * words: WSGI, Rack and CGI servers give an app `X_MS_CLIENT_PRINCIPAL_NAME` and
+ * `X-MS-CLIENT-PRINCIPAL-NAME` under one name. A client's copies are removed at the edge, so neither
+ * a middleware nor the app can be fooled into taking a caller for someone else.
  */
-function isIdentityHeader(lower: string): boolean {
-  return lower.startsWith('x-ms-client-principal') || lower.startsWith('x-ms-token-');
+export function isIdentityHeader(name: string): boolean {
+  return startsWithDashed(name, 'x-ms-client-principal') || startsWithDashed(name, 'x-ms-token-');
 }
 
 /**
@@ -70,10 +91,9 @@ export function withoutClientIdentity(raw: string[], headers?: IncomingHttpHeade
   let kept: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = (name.charCodeAt(0) | 32) === 120 /* x */ ? name.toLowerCase() : '';
-    if (lower && isIdentityHeader(lower)) {
+    if ((name.charCodeAt(0) | 32) === 120 /* x */ && isIdentityHeader(name)) {
       kept ??= raw.slice(0, i);
-      if (headers) delete headers[lower];
+      if (headers) delete headers[name.toLowerCase()];
     } else if (kept) kept.push(name, raw[i + 1]!);
   }
   return kept ?? raw;
@@ -133,17 +153,32 @@ export function cookieHeaderOf(raw: string[]): string | undefined {
   return joined;
 }
 
-/** Names listed in a Connection header (besides keep-alive/close) are hop-by-hop too. */
-function connectionTokens(value: string | undefined, keepUpgrade: boolean): Set<string> | undefined {
-  if (!value || equalsLower(value, 'keep-alive') || equalsLower(value, 'close')) return undefined;
-  if (/^\s*(keep-alive|close)\s*$/i.test(value)) return undefined;
-  const names = new Set<string>();
-  for (const token of value.split(',')) {
-    const name = token.trim().toLowerCase();
-    if (name && !(keepUpgrade && name === 'upgrade')) names.add(name);
+/**
+ * The names a message's Connection fields list as hop-by-hop (besides keep-alive and close), from
+ * every Connection field line. Never a name the front door frames, routes or vouches by (Host,
+ * Content-Length, Transfer-Encoding, the identity headers): a client that lists Content-Length must
+ * not make the proxy drop the length it frames the body by (request smuggling), nor one that lists
+ * an identity header strip what authentication set.
+ */
+function connectionTokens(raw: string[], keepUpgrade: boolean): Set<string> | undefined {
+  let names: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 10 || !equalsLower(name, 'connection')) continue;
+    const value = raw[i + 1]!;
+    if (equalsLower(value, 'keep-alive') || equalsLower(value, 'close')) continue;
+    for (const token of value.split(',')) {
+      const option = token.trim().toLowerCase();
+      if (!option || option === 'keep-alive' || option === 'close' || NEVER_OPTIONS.has(option)) continue;
+      if (keepUpgrade && option === 'upgrade') continue;
+      if (isIdentityHeader(option)) continue;
+      (names ??= new Set()).add(option);
+    }
   }
   return names;
 }
+
+const NEVER_OPTIONS = new Set(['host', 'content-length', 'transfer-encoding']);
 
 export interface UpstreamTarget {
   method: string;
@@ -154,51 +189,74 @@ export interface UpstreamTarget {
   remoteAddress: string;
   /** The request body is re-framed as chunked (the client sent it chunked). */
   chunked: boolean;
+  /** The Content-Length the body is framed by, or -1 for none (no body, or chunked). */
+  contentLength: number;
 }
 
 /**
  * The request head the instance receives, as one string: the client's headers minus hop-by-hop
- * ones, plus X-Forwarded-For (appended), X-Forwarded-Proto/Host and X-Request-Id. `headers` is
- * either the raw list (fast: nothing touched it) or `req.headers` after a middleware ran (which may
- * have changed it).
+ * ones, plus X-Forwarded-For (appended), X-Forwarded-Proto/Host and X-Request-Id, and the framing
+ * the proxy itself uses for the body (`contentLength` or chunked), never the client's framing
+ * fields. `headers` is either the raw list (fast: nothing touched it) or `req.headers` after a
+ * middleware ran (which may have changed it).
  */
 export function upstreamHead(headers: string[] | IncomingHttpHeaders, target: UpstreamTarget): string {
   const raw = Array.isArray(headers) ? headers : flatten(headers);
-  const tokens = connectionTokens(headerOf(raw, 'connection'), false);
+  const tokens = connectionTokens(raw, false);
   let head = `${target.method} ${target.path} HTTP/1.1\r\n`;
   let host: string | undefined;
   let forwardedFor: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const field = fieldOf(name);
-    if (tokens?.has(name.toLowerCase())) continue;
-    const value = raw[i + 1]!;
-    if (field === Field.Other || field === Field.ContentLength) head += `${name}: ${value}\r\n`;
-    else if (field === Field.Host) host ??= value;
-    else if (field === Field.XForwardedFor)
+    if (field === Field.Other) {
+      if (tokens === undefined || !tokens.has(name.toLowerCase())) head += `${name}: ${raw[i + 1]}\r\n`;
+    } else if (field === Field.Host) host ??= raw[i + 1];
+    else if (field === Field.XForwardedFor) {
+      const value = raw[i + 1]!;
       forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
-    // Connection, hop-by-hop, X-Request-Id and the replaced ones are not passed on.
+    }
+    // Connection, hop-by-hop, framing, X-Request-Id, lookalikes and the replaced ones are not passed on.
   }
   if (host === undefined) host = target.authority;
   const remote = target.remoteAddress;
   head += `host: ${host}\r\nx-forwarded-for: ${forwardedFor === undefined ? remote : `${forwardedFor}, ${remote}`}\r\n`;
   head += `x-forwarded-proto: http\r\nx-forwarded-host: ${host}\r\nx-request-id: ${target.requestId}\r\n`;
   if (target.chunked) head += 'transfer-encoding: chunked\r\n';
+  else if (target.contentLength >= 0) head += `content-length: ${target.contentLength}\r\n`;
   return `${head}\r\n`;
 }
 
-/** `req.headers` (as a middleware left it) as a flat list; refuses a value that would split the head. */
+/** `req.headers` (as a middleware left it) as a flat list; throws on a field it must not write. */
 function flatten(headers: IncomingHttpHeaders): string[] {
+  const fault = headerFault(headers);
+  if (fault) throw new Error(fault);
   const raw: string[] = [];
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined) continue;
-    for (const one of Array.isArray(value) ? value : [String(value)]) {
-      if (/[\r\n\0]/.test(one)) throw new Error(`header ${name} set by a middleware contains CR, LF or NUL`);
-      raw.push(name, one);
-    }
+    if (Array.isArray(value)) for (const one of value) raw.push(name, one);
+    else raw.push(name, String(value));
   }
   return raw;
+}
+
+/**
+ * What is wrong with a header object a middleware may have changed, or undefined: a name that is
+ * not a token, or a value with a control character (HTAB aside) or a character above U+00FF.
+ * node:http's parser let none of these in from the client, so a fault is a middleware's.
+ */
+export function headerFault(headers: IncomingHttpHeaders): string | undefined {
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (!isToken(name, 0, name.length)) return `header name ${JSON.stringify(name)} is not a token`;
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (!isFieldValue(String(one)))
+        return `header ${name} holds a control character or a character above U+00FF`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -217,7 +275,7 @@ export function downstreamHeaders(
     const name = raw[i]!;
     const field = fieldOf(name);
     if (field === Field.Connection) {
-      tokens = connectionTokens(raw[i + 1], false);
+      tokens ??= connectionTokens(raw, false);
       continue;
     }
     if (field === Field.HopByHop || field === Field.XRequestId) continue;
@@ -232,16 +290,28 @@ export function downstreamHeaders(
   return out;
 }
 
-/** Header object form for upgrades (node:http's client takes an object): hop-by-hop removed except the upgrade pair. */
+/**
+ * Header object form for upgrades (node:http's client takes an object): hop-by-hop removed except
+ * the upgrade pair, lookalikes of the front door's own fields dropped, forwarding headers set.
+ */
 export function upgradeHeaders(req: IncomingMessage, requestId: string): Record<string, string | string[]> {
-  const tokens = connectionTokens(req.headers.connection, true);
+  const tokens = connectionTokens(req.rawHeaders, true);
   const out: Record<string, string | string[]> = {};
   for (const name in req.headers) {
     const value = req.headers[name];
     if (value === undefined || tokens?.has(name)) continue;
     const field = fieldOf(name);
     if (field === Field.HopByHop && name !== 'upgrade') continue;
-    if (field === Field.Replaced || field === Field.XForwardedFor || field === Field.XRequestId) continue;
+    // An upgrade has no body to frame (what follows the head goes through the tunnel after the
+    // 101), so a client's Content-Length is not passed on either.
+    if (
+      field === Field.Replaced ||
+      field === Field.XForwardedFor ||
+      field === Field.XRequestId ||
+      field === Field.Lookalike ||
+      field === Field.ContentLength
+    )
+      continue;
     out[name] = value;
   }
   const remote = req.socket.remoteAddress ?? '';

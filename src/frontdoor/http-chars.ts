@@ -74,3 +74,35 @@ export function startsWithLower(text: string, lower: string): boolean {
   for (let i = 0; i < lower.length; i++) if ((text.charCodeAt(i) | 32) !== lower.charCodeAt(i)) return false;
   return true;
 }
+
+/**
+ * `text` starts with `lower` (lower case, `-` for each separator) when `_` is read as `-`: how CGI,
+ * WSGI and Rack servers see a header name (`X_MS_TOKEN_A` and `X-MS-TOKEN-A` both become
+ * `HTTP_X_MS_TOKEN_A`). Without a lower-cased copy, as startsWithLower.
+ */
+export function startsWithDashed(text: string, lower: string): boolean {
+  if (text.length < lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c === 95 ? 45 : c | 32) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** `name` equals `lower` when `_` is read as `-` and case is ignored (see startsWithDashed). */
+export function equalsDashed(name: string, lower: string): boolean {
+  return name.length === lower.length && startsWithDashed(name, lower);
+}
+
+/**
+ * A field value node:http would write (its checkInvalidHeaderChar): HTAB, visible ASCII, space and
+ * Latin-1 (0x80–0xFF); nothing else. A character above U+00FF would be truncated to one byte by a
+ * latin1 head writer (U+010D becomes CR), and a control character would split or end the head.
+ */
+export function isFieldValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 32 ? c !== 9 : c === 127 || c > 255) return false;
+  }
+  return true;
+}

@@ -1,17 +1,21 @@
-import { request, type IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { FrontdoorConfig } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { Instance } from '../sites/index.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
-import { sendProblem, socketProblem } from './errors.js';
-import { Exchange, requestBodyOf, type ExchangeHost } from './exchange.js';
+import { describeUpstreamError, sendProblem } from './errors.js';
+import { Exchange, type ExchangeHost } from './exchange.js';
 import type { ProxiedRequest, ProxiedResponse } from './fast-message.js';
 import type { Forward } from './forward.js';
-import { upgradeHeaders } from './headers.js';
-import { UpstreamPool } from './upstream.js';
+import { Upgrades } from './upgrade.js';
+import { SocketBudget, UpstreamPool } from './upstream.js';
 
-const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+/**
+ * Methods whose request may be sent again when a kept-alive connection failed before any answer
+ * (RFC 9110 §9.2.1 safe methods): replaying them changes nothing on the instance, whereas even an
+ * idempotent DELETE or PUT that ran once may have had effects worth not repeating.
+ */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+const MAX_ATTEMPTS = 3;
 
 /**
  * The service end of the front door: streams a request to an instance over its own kept-alive
@@ -21,14 +25,22 @@ const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
 export class Proxy implements ExchangeHost {
   private readonly pools = new WeakMap<Instance, UpstreamPool>();
   private readonly livePools = new Set<UpstreamPool>();
+  /** Every socket to an instance, pooled or upgraded, counts against frontdoor.maxConnections. */
+  readonly budget: SocketBudget;
+  readonly upgrades: Upgrades;
   private readonly responseDeadlines: DeadlineQueue;
+  private readonly bodyDeadlines: DeadlineQueue;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly config: FrontdoorConfig,
     private readonly logger: Logger,
+    maxConnections: number,
   ) {
+    this.budget = new SocketBudget(maxConnections, this.livePools);
+    this.upgrades = new Upgrades(config, this.budget);
     this.responseDeadlines = new DeadlineQueue(config.responseTimeout);
+    this.bodyDeadlines = new DeadlineQueue(config.requestBodyTimeout);
     this.sweeper = setInterval(
       () => {
         const now = Date.now();
@@ -49,6 +61,7 @@ export class Proxy implements ExchangeHost {
           maxIdle: this.config.maxIdleSockets,
         },
         (p, live) => (live ? this.livePools.add(p) : this.livePools.delete(p)),
+        this.budget,
       );
       this.pools.set(instance, pool);
     }
@@ -58,28 +71,31 @@ export class Proxy implements ExchangeHost {
   close(): void {
     clearInterval(this.sweeper);
     this.responseDeadlines.close();
+    this.bodyDeadlines.close();
     for (const pool of this.livePools) pool.destroyAll();
+    this.upgrades.destroyAll();
   }
 
-  web(req: ProxiedRequest, res: ProxiedResponse, forward: Forward, attempt = 1, exclude?: Instance): void {
-    const picked = forward.pick(exclude);
+  web(req: ProxiedRequest, res: ProxiedResponse, forward: Forward): void {
+    const picked = forward.pick();
     if (!(picked as Instance).id) {
       sendProblem(res, 503, (picked as { unavailable: string }).unavailable, forward.requestId, {
         site: forward.site,
       });
       return;
     }
-    const instance = picked as Instance;
-    new Exchange(
-      this,
-      req,
-      res,
-      forward,
-      attempt,
-      instance,
-      this.poolFor(instance),
-      requestBodyOf(req),
-    ).start();
+    this.send(req, res, forward, picked as Instance, 1, false);
+  }
+
+  private send(
+    req: ProxiedRequest,
+    res: ProxiedResponse,
+    forward: Forward,
+    instance: Instance,
+    attempt: number,
+    fresh: boolean,
+  ): void {
+    new Exchange(this, req, res, forward, attempt, instance, this.poolFor(instance), fresh).start();
   }
 
   track(deadline: Deadline): void {
@@ -90,22 +106,38 @@ export class Proxy implements ExchangeHost {
     this.responseDeadlines.remove(deadline);
   }
 
+  watchBody(deadline: Deadline): void {
+    this.bodyDeadlines.remove(deadline);
+    this.bodyDeadlines.add(deadline);
+  }
+
+  unwatchBody(deadline: Deadline): void {
+    this.bodyDeadlines.remove(deadline);
+  }
+
   failed(exchange: Exchange, error: NodeJS.ErrnoException): void {
-    const { req, res, instance, forward, attempt: number } = exchange;
+    const { req, res, instance, forward, attempt } = exchange;
     if (res.destroyed) return;
     const code = error.code ?? '';
-    // Requests without a body can go to another instance when this one never saw them (refused, or
-    // a kept-alive connection it had closed).
-    if (RETRYABLE.has(code) && canRetry(req) && number < 3) {
-      this.web(req, res, forward, number + 1, instance);
-      return;
+    const replay = attempt < MAX_ATTEMPTS ? replayable(exchange, code) : undefined;
+    if (replay) {
+      // Another instance if there is one (this one may be going away); after a kept-alive race this
+      // one again will do, on a new connection.
+      const other = forward.pick(instance);
+      const next = (other as Instance).id ? (other as Instance) : replay === 'fresh' ? instance : undefined;
+      // No instance to try: the answer is about this one's failure, not a 503 about the site.
+      if (next) {
+        this.send(req, res, forward, next, attempt + 1, replay === 'fresh');
+        return;
+      }
     }
     const where = { site: forward.site, instance: instance.id };
+    const of = `instance ${instance.id} of site ${forward.site}`;
     if (code === 'BERTH_RESPONSE_TIMEOUT') {
       sendProblem(
         res,
         504,
-        `instance ${instance.id} of site ${forward.site} did not answer within ${this.config.responseTimeout / 1000} s`,
+        `${of} did not answer within ${this.config.responseTimeout / 1000} s`,
         forward.requestId,
         where,
       );
@@ -113,114 +145,56 @@ export class Proxy implements ExchangeHost {
       sendProblem(
         res,
         502,
-        `could not connect to instance ${instance.id} of site ${forward.site} within ${this.config.connectTimeout / 1000} s`,
+        `could not connect to ${of} within ${this.config.connectTimeout / 1000} s`,
+        forward.requestId,
+        where,
+      );
+    } else if (code === 'BERTH_REQUEST_BODY_TIMEOUT') {
+      sendProblem(
+        res,
+        408,
+        `the request body sent nothing for ${this.config.requestBodyTimeout / 1000} s (frontdoor.requestBodyTimeout)`,
+        forward.requestId,
+        where,
+        true,
+      );
+    } else if (code === 'BERTH_UPSTREAM_LIMIT') {
+      this.logger.warn({ sockets: this.budget.max }, 'front door out of sockets to instances');
+      sendProblem(
+        res,
+        503,
+        `the front door has all its ${this.budget.max} connections to instances in use (frontdoor.maxConnections)`,
         forward.requestId,
         where,
       );
     } else {
-      this.logger.debug({ err: error, ...where }, 'upstream error');
+      // A malformed answer says what was malformed (the parser's message), as any other failure.
+      if (code === 'BERTH_UPSTREAM_PROTOCOL')
+        this.logger.warn({ err: error, ...where }, 'malformed response from an instance');
+      else this.logger.debug({ err: error, ...where }, 'upstream error');
       sendProblem(
         res,
         502,
-        `instance ${instance.id} of site ${forward.site} failed to answer: ${describe(code, error.message)}`,
+        `${of} failed to answer: ${describeUpstreamError(code, error.message)}`,
         forward.requestId,
         where,
       );
     }
   }
-
-  /** WebSocket (and any HTTP/1.1 Upgrade): hands the two sockets to each other once the instance agrees. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, forward: Forward): void {
-    const picked = forward.pick();
-    if (!(picked as Instance).id) {
-      socketProblem(socket, 503, (picked as { unavailable: string }).unavailable, forward.requestId);
-      return;
-    }
-    const instance = picked as Instance;
-    const release = lease(instance);
-    socket.on('error', () => socket.destroy());
-    const upstream = request({
-      host: '127.0.0.1',
-      port: instance.port,
-      method: req.method,
-      path: forward.path,
-      headers: upgradeHeaders(req, forward.requestId),
-      agent: false,
-    });
-    upstream.on('upgrade', (upstreamRes, upstreamSocket, upstreamHead) => {
-      let head101 = `HTTP/1.1 ${upstreamRes.statusCode} ${upstreamRes.statusMessage}\r\n`;
-      for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2)
-        head101 += `${upstreamRes.rawHeaders[i]}: ${upstreamRes.rawHeaders[i + 1]}\r\n`;
-      head101 += `x-request-id: ${forward.requestId}\r\n\r\n`;
-      socket.write(head101);
-      if (upstreamHead.length > 0) socket.write(upstreamHead);
-      if (head.length > 0) upstreamSocket.write(head);
-      upstreamSocket.on('error', () => socket.destroy());
-      socket.on('close', () => {
-        upstreamSocket.destroy();
-        release();
-      });
-      upstreamSocket.on('close', () => {
-        socket.destroy();
-        release();
-      });
-      upstreamSocket.pipe(socket).pipe(upstreamSocket);
-    });
-    upstream.on('response', (upstreamRes) => {
-      // The instance said no to the upgrade: pass its answer on and close.
-      let text = `HTTP/1.1 ${upstreamRes.statusCode} ${upstreamRes.statusMessage}\r\n`;
-      for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2) {
-        const name = upstreamRes.rawHeaders[i]!.toLowerCase();
-        if (name !== 'connection' && name !== 'transfer-encoding')
-          text += `${upstreamRes.rawHeaders[i]}: ${upstreamRes.rawHeaders[i + 1]}\r\n`;
-      }
-      const chunks: Buffer[] = [];
-      upstreamRes.on('data', (c: Buffer) => chunks.push(c));
-      upstreamRes.on('end', () => {
-        const body = Buffer.concat(chunks);
-        socket.end(
-          Buffer.concat([
-            Buffer.from(
-              `${text.replace(/content-length: \d+\r\n/i, '')}content-length: ${body.length}\r\nconnection: close\r\n\r\n`,
-            ),
-            body,
-          ]),
-        );
-        release();
-      });
-    });
-    upstream.on('error', (error: NodeJS.ErrnoException) => {
-      release();
-      socketProblem(
-        socket,
-        502,
-        `instance ${instance.id} of site ${forward.site} failed the upgrade: ${describe(error.code ?? '', error.message)}`,
-        forward.requestId,
-      );
-    });
-    upstream.end();
-  }
 }
 
-/** Requests without a body can be sent again (the instance never saw them). */
-function canRetry(req: ProxiedRequest): boolean {
-  return !requestBodyOf(req).present && req.method !== 'POST' && req.method !== 'PATCH';
-}
-
-function describe(code: string, message: string): string {
-  if (code === 'ECONNREFUSED') return 'connection refused (the instance is not listening)';
-  if (code === 'ECONNRESET') return 'connection reset by the instance';
-  return message;
-}
-
-/** Counts a request against the instance (least-connections reads it); the returned release is idempotent. */
-function lease(instance: Instance): () => void {
-  instance.active++;
-  let released = false;
-  return () => {
-    if (!released) {
-      released = true;
-      instance.active--;
-    }
-  };
+/**
+ * Whether a failed request may be sent again, and where. Only when nothing of it can have been
+ * acted on: the connection was refused (no byte left the front door; another instance), or a
+ * kept-alive connection closed before any answer and the method is safe (the instance most likely
+ * closed it as idle just as the request went out, the "keep-alive race"; a new connection, to another
+ instance when there is one). Never a
+ * request with a body (it streamed and is gone), and never after any byte of an answer.
+ */
+function replayable(exchange: Exchange, code: string): 'refused' | 'fresh' | undefined {
+  if (exchange.body.present || exchange.responded) return undefined;
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (exchange.reused && (code === 'ECONNRESET' || code === 'EPIPE') && SAFE.has(exchange.req.method ?? ''))
+    return 'fresh';
+  return undefined;
 }

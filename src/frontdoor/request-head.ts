@@ -19,7 +19,7 @@ export interface RequestHead {
 export interface ParsedHead extends RequestHead {
   readonly method: string;
   readonly url: string;
-  /** Body bytes that follow the head (Content-Length; 0 when absent). */
+  /** The Content-Length: body bytes that follow the head; -1 when there is no such field (no body). */
   readonly contentLength: number;
   /** The client sent `Connection: close`. */
   readonly close: boolean;
@@ -99,5 +99,5 @@ export function parseRequestHead(buffer: Buffer, end: number): ParsedHead | unde
       return undefined;
   }
   if (hosts !== 1) return undefined;
-  return { method, url, rawHeaders, contentLength: Math.max(0, contentLength), close };
+  return { method, url, rawHeaders, contentLength, close };
 }

@@ -44,7 +44,12 @@ const MAX_HEAD = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
 const CLOSE_OPTION = /(?:^|,)\s*close\s*(?:,|$)/i;
 const KEEP_ALIVE_TIMEOUT = /(?:^|[,\s])timeout=(\d{1,6})/i;
-const HEX = /^[0-9A-Fa-f]{1,12}$/;
+/**
+ * A chunk-size line as llhttp reads it (RFC 9112 §7.1.1 without the optional whitespace, which
+ * llhttp refuses): hex digits, then extensions `;name` or `;name=value` (a token or a quoted string).
+ */
+const CHUNK_LINE =
+  /^([0-9A-Fa-f]{1,12})(?:;[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:=(?:[!#$%&'*+.^_`|~0-9A-Za-z-]*|"(?:[\t !#-[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"))?)*$/;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 
@@ -87,6 +92,18 @@ export class ResponseParser {
     return this.state !== State.Head;
   }
 
+  /** Bytes of a response head received so far without its end (0 between messages). */
+  get headBytes(): number {
+    return this.state === State.Head ? (this.pending?.length ?? 0) : 0;
+  }
+
+  /** The start of an unfinished head, quoted, for an error message. */
+  headPreview(): string {
+    return JSON.stringify(
+      (this.state === State.Head ? this.pending : undefined)?.toString('latin1', 0, 60) ?? '',
+    );
+  }
+
   push(chunk: Buffer): void {
     let data = chunk;
     while (data.length > 0) {
@@ -122,9 +139,14 @@ export class ResponseParser {
           });
           break;
         case State.Trailers:
-          // Trailer fields are dropped (the client gets a re-chunked body without them).
+          // Trailer fields are dropped (the client gets a re-chunked body without them), but must
+          // be fields: llhttp refuses the message otherwise, and so does this parser.
           data = this.readLine(data, (line) => {
-            if (line.length === 0) this.finish();
+            if (line.length === 0) return this.finish();
+            const text = line.toString('latin1');
+            const colon = text.indexOf(':');
+            if (colon <= 0 || !isToken(text, 0, colon) || hasControl(text, colon + 1, text.length))
+              throw new UpstreamProtocolError(`malformed trailer line ${JSON.stringify(text.slice(0, 80))}`);
           });
           break;
         case State.UntilClose:
@@ -174,8 +196,13 @@ export class ResponseParser {
     let lineEnd = text.indexOf('\r\n');
     if (lineEnd === -1) lineEnd = text.length;
     const first = text.slice(0, lineEnd);
-    if (!isStatusLine(first) || hasControl(first, 13, first.length))
+    if (!isStatusLine(first))
       throw new UpstreamProtocolError(`malformed status line ${JSON.stringify(first.slice(0, 80))}`);
+    // The reason phrase is written to the client: a control character would corrupt its head.
+    if (hasControl(first, 13, first.length))
+      throw new UpstreamProtocolError(
+        `status line holds a control character ${JSON.stringify(first.slice(0, 80))}`,
+      );
     const status = Number(first.slice(9, 12));
     if (first.charCodeAt(7) === 48 /* HTTP/1.0 */) this.reusable = false;
     const headers: string[] = [];
@@ -206,8 +233,13 @@ export class ResponseParser {
       // Only the framing and connection fields matter here; compared by length first, no lower-cased copy.
       const length = name.length;
       if (length === 14 && equalsLower(name, 'content-length')) {
-        if (!isContentLength(value) || (contentLength !== -1 && contentLength !== Number(value)))
-          throw new UpstreamProtocolError(`invalid Content-Length ${JSON.stringify(value.slice(0, 40))}`);
+        // A second Content-Length, even an equal one, is refused, as llhttp does.
+        if (!isContentLength(value) || contentLength !== -1)
+          throw new UpstreamProtocolError(
+            contentLength !== -1
+              ? 'more than one Content-Length'
+              : `invalid Content-Length ${JSON.stringify(value.slice(0, 40))}`,
+          );
         contentLength = Number(value);
       } else if (length === 17 && equalsLower(name, 'transfer-encoding')) {
         // Transfer-Encoding is hop-by-hop: the client gets the body re-framed without it, so only
@@ -224,6 +256,9 @@ export class ResponseParser {
         this.keepAliveMs = keepAliveTimeoutMs(value) ?? this.keepAliveMs;
       }
     }
+    // RFC 9112 §6.3 lets Transfer-Encoding win; llhttp and nginx refuse the pair (a sign of smuggling).
+    if (transferEncoding && contentLength !== -1)
+      throw new UpstreamProtocolError('both Content-Length and Transfer-Encoding');
     if (status < 200) {
       // 100 Continue, 102, 103 Early Hints: interim answers, the real one follows. 101 was not asked for.
       if (status === 101)
@@ -238,8 +273,6 @@ export class ResponseParser {
       return;
     }
     if (transferEncoding) {
-      // RFC 9112 §6.3: Transfer-Encoding wins over Content-Length, and such a connection must not be reused.
-      if (contentLength !== -1) this.reusable = false;
       head.lengthUnknown = true;
       this.state = State.ChunkSize;
     } else if (contentLength !== -1) {
@@ -256,11 +289,9 @@ export class ResponseParser {
 
   private chunkSize(line: Buffer): void {
     const text = line.toString('latin1');
-    const semicolon = text.indexOf(';');
-    const size = (semicolon === -1 ? text : text.slice(0, semicolon)).trimEnd();
-    if (!HEX.test(size))
-      throw new UpstreamProtocolError(`invalid chunk size ${JSON.stringify(text.slice(0, 40))}`);
-    this.remaining = parseInt(size, 16);
+    const match = CHUNK_LINE.exec(text);
+    if (!match) throw new UpstreamProtocolError(`invalid chunk size ${JSON.stringify(text.slice(0, 40))}`);
+    this.remaining = parseInt(match[1]!, 16);
     this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
   }
 

@@ -7,14 +7,17 @@ import type { Logger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';
 import type { SiteManager } from '../sites/index.js';
 import { Balancer } from './balancer.js';
-import { sendProblem, socketProblem } from './errors.js';
+import { endAndClose, sendProblem, socketProblem } from './errors.js';
 import { FastConnections } from './fast-connection.js';
 import type { FastRequest, FastResponse } from './fast-message.js';
 import { RoutedRequest } from './forward.js';
-import { requestIdOf, withoutClientIdentity } from './headers.js';
+import { framingRefusal, type Refusal } from './framing.js';
+import { headerFault, requestIdOf, withoutClientIdentity } from './headers.js';
+import { connectionCap } from './limits.js';
 import { runChain, type FrontdoorMiddleware, type MiddlewareMap, type RequestContext } from './middleware.js';
 import { Proxy } from './proxy.js';
 import type { RequestHead } from './request-head.js';
+import { toOriginForm } from './request-target.js';
 import { Routers, hostOf } from './router.js';
 
 export interface FrontdoorOptions {
@@ -27,6 +30,8 @@ export interface FrontdoorOptions {
 
 export interface Frontdoor extends RunningService {
   port: number;
+  /** Client connections it holds at most (frontdoor.maxConnections, or what the descriptor limit allows). */
+  maxConnections: number;
   /** Adds a middleware for a site (or `*`) while running; it applies to the next request. */
   use(site: string, middleware: FrontdoorMiddleware): void;
 }
@@ -44,7 +49,18 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
   );
   const routers = new Routers(config.routers, manager);
   const balancer = new Balancer();
-  const proxy = new Proxy(config, logger);
+  const cap = connectionCap(config.maxConnections);
+  if (cap.lowered)
+    logger.warn(
+      {
+        maxConnections: config.maxConnections,
+        descriptorLimit: cap.limit,
+        reserve: cap.reserve,
+        used: cap.max,
+      },
+      'frontdoor.maxConnections is more than the descriptor limit allows; lowered',
+    );
+  const proxy = new Proxy(config, logger, cap.max);
 
   const deps = { manager, balancer };
 
@@ -73,8 +89,49 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     }
   };
 
+  /**
+   * What node:http's parser accepts and the front door does not (RFC 9112): a duplicate Host,
+   * unusual transfer codings, an absolute-form target that is not http(s) with a plain authority.
+   * An absolute-form target is rewritten to origin form here, before routing.
+   */
+  const refusalOf = (req: IncomingMessage): Refusal | undefined => {
+    const framing = framingRefusal(req);
+    if (framing) return framing;
+    const target = toOriginForm(req);
+    return target === undefined ? undefined : { status: 400, detail: target };
+  };
+
+  /**
+   * Runs a middleware chain; when a middleware calls next(), the headers it may have changed are
+   * checked before anything else sees them, so the 500 names the middleware that broke them.
+   */
+  const chainOf = (
+    req: IncomingMessage,
+    chain: FrontdoorMiddleware[],
+    call: (mw: FrontdoorMiddleware, next: () => void) => void | Promise<void> | undefined,
+    last: () => void,
+    onError: (error: unknown, middleware: string) => void,
+  ) => {
+    runChain(
+      chain,
+      (mw, next) =>
+        call(mw, () => {
+          const fault = headerFault(req.headers);
+          if (fault) return onError(new Error(fault), mw.name);
+          next();
+        }),
+      last,
+      onError,
+    );
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req);
+    const refusal = refusalOf(req);
+    if (refusal) {
+      sendProblem(res, refusal.status, refusal.detail, requestId, {}, true);
+      return;
+    }
     const route = routers.match(req);
     if (!route) {
       sendProblem(
@@ -95,7 +152,8 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     );
     const chain = applying(routed.site, req, routed);
     if (!chain) return proxy.web(req, res, routed);
-    runChain(
+    chainOf(
+      req,
       chain,
       (mw, next) => mw.handle(req, res, next, routed),
       () => {
@@ -110,7 +168,8 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
       },
       (error, name) => {
         logger.error({ err: error, middleware: name, site: routed.site, requestId }, 'middleware failed');
-        sendProblem(res, 500, `middleware ${name} failed while handling the request`, requestId);
+        const fault = error instanceof Error && /^header /.test(error.message) ? `: ${error.message}` : '';
+        sendProblem(res, 500, `middleware ${name} failed while handling the request${fault}`, requestId);
       },
     );
   };
@@ -134,6 +193,8 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const requestId = requestIdOf(req);
+    const refusal = refusalOf(req);
+    if (refusal) return socketProblem(socket, refusal.status, refusal.detail, requestId);
     const route = routers.match(req);
     if (!route) return socketProblem(socket, 404, `no site is served at host "${hostOf(req)}"`, requestId);
     withoutClientIdentity(req.rawHeaders, req.headers);
@@ -141,10 +202,11 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     const chain = [...(middlewares['*'] ?? []), ...(middlewares[routed.site] ?? [])].filter(
       (mw) => mw.upgrade,
     );
-    runChain(
+    chainOf(
+      req,
       chain,
       (mw, next) => mw.upgrade!(req, socket, head, next, routed),
-      () => proxy.upgrade(req, socket, head, routed),
+      () => proxy.upgrades.start(req, socket, head, routed),
       (error, name) => {
         logger.error({ err: error, middleware: name, requestId }, 'middleware failed on upgrade');
         socketProblem(socket, 500, `middleware ${name} failed`, requestId);
@@ -156,10 +218,27 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     { noDelay: true, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
     onRequest,
   );
+  // Past the cap node accepts and closes at once: the flood costs no descriptor it keeps.
+  server.maxConnections = cap.max;
+  const warnings = new RateLimitedWarning(logger, 10_000);
+  server.on('drop', () =>
+    warnings.warn(
+      'connection-cap',
+      { maxConnections: cap.max },
+      'front door at its connection limit; new connections are closed',
+    ),
+  );
+  // An accept that fails (EMFILE: out of descriptors) must not end the process: libuv drops the
+  // pending connection, and the listener goes on.
+  server.on('error', (error: NodeJS.ErrnoException) =>
+    warnings.warn(error.code ?? 'error', { err: error }, 'front door could not accept a connection'),
+  );
   server.on('upgrade', onUpgrade);
   const fast = config.fastPath ? fastPathOf(server, dispatchFast, logger) : undefined;
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
+    // A response of node's in flight on the socket would be corrupted by one more head: cut instead.
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    if (!socket.writable || inFlight) return socket.destroy();
     // As node:http's own default: 431 for an oversized head, 408 for a slow one, else 400.
     const status =
       error.code === 'HPE_HEADER_OVERFLOW'
@@ -167,38 +246,71 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? '408 Request Timeout'
           : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    endAndClose(socket, `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
+  // Every client socket, whichever path has it (fast path, node:http, an upgrade tunnel), so that
+  // close() can cut what is left when the grace period is over.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   const address = parseListen(config.listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(address.port, address.host, () => resolve());
+    server.listen(address.port, address.host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   manager.setPublicPort(port);
   const url = urlFor({ host: address.host, port });
-  logger.info({ url }, 'front door listening');
+  logger.info({ url, maxConnections: cap.max, descriptorLimit: cap.limit }, 'front door listening');
   return {
     name: 'frontdoor',
     urls: [url, ...[...manager.sites.keys()].map((name) => manager.siteUrl(`${name}.localhost`))],
     port,
+    maxConnections: cap.max,
     use(site, middleware) {
       (middlewares[site] ??= []).push(middleware);
     },
     async close() {
       // Stop accepting, let in-flight requests finish (10 s at most), then cut what is left.
+      // Upgraded connections have no request to finish: they are ended now.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       fast?.closeIdle();
+      proxy.upgrades.endAll();
       const timer = setTimeout(() => {
-        server.closeAllConnections();
-        fast?.destroyAll();
-      }, 10_000);
+        proxy.upgrades.destroyAll();
+        for (const socket of sockets) socket.destroy();
+      }, CLOSE_GRACE_MS);
       await closed;
       clearTimeout(timer);
       proxy.close();
     },
   };
+}
+
+/** How long close() lets in-flight requests finish before it cuts them. */
+const CLOSE_GRACE_MS = 10_000;
+
+/** A warning logged at most once per `everyMs` for each key (a flood must not flood the log too). */
+class RateLimitedWarning {
+  private readonly last = new Map<string, number>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly everyMs: number,
+  ) {}
+
+  warn(key: string, fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    if (now - (this.last.get(key) ?? -Infinity) < this.everyMs) return;
+    this.last.set(key, now);
+    this.logger.warn(fields, message);
+  }
 }
 
 /**

@@ -17,14 +17,18 @@ export class UpstreamConnection {
   idleSince = 0;
   expiresAt = Infinity;
   private failure: NodeJS.ErrnoException | undefined;
+  /** Still counted in the socket budget (until destroyed or closed, whichever comes first). */
+  private counted = true;
 
   constructor(
     readonly socket: Socket,
     readonly port: number,
     private readonly pool: UpstreamPool,
+    private readonly budget: SocketBudget,
   ) {
     socket.on('error', (error: NodeJS.ErrnoException) => (this.failure ??= error));
     socket.on('close', () => {
+      this.uncount();
       pool.closed(this);
       const user = this.user;
       this.user = undefined;
@@ -34,7 +38,52 @@ export class UpstreamConnection {
 
   destroy(error?: NodeJS.ErrnoException): void {
     if (error) this.failure ??= error;
+    // The descriptor is closed now (its 'close' event comes later): the budget has it back at once.
+    this.uncount();
     this.socket.destroy();
+  }
+
+  private uncount(): void {
+    if (this.counted) {
+      this.counted = false;
+      this.budget.give();
+    }
+  }
+}
+
+/**
+ * The sockets to instances all pools together may hold open: `frontdoor.maxConnections`, so that
+ * with the client connections (capped at the same number) the front door's descriptors stay within
+ * what `berth up` leaves it (docs/frontdoor.md, "Connection limits"). When it is spent, an idle
+ * connection of some pool is closed to make room; when none is idle, the request is refused (503)
+ * rather than the process running out of descriptors (a pipelining client can start many requests
+ * on one connection through node:http).
+ */
+export class SocketBudget {
+  private open = 0;
+
+  constructor(
+    readonly max: number,
+    /** The pools to take an idle connection from when the budget is spent. */
+    private readonly pools: Iterable<UpstreamPool>,
+  ) {}
+
+  get inUse(): number {
+    return this.open;
+  }
+
+  /** One socket more, or false when all `max` are busy. */
+  take(): boolean {
+    if (this.open >= this.max) {
+      for (const pool of this.pools) if (pool.closeOldestIdle()) break;
+      if (this.open >= this.max) return false;
+    }
+    this.open++;
+    return true;
+  }
+
+  give(): void {
+    this.open--;
   }
 }
 
@@ -57,11 +106,16 @@ export class UpstreamPool {
     private readonly options: PoolOptions,
     /** Told when the pool gets its first connection and loses its last (the proxy sweeps only live pools). */
     private readonly liveness: (pool: UpstreamPool, live: boolean) => void,
+    private readonly budget: SocketBudget,
   ) {}
 
-  acquire(port: number): UpstreamConnection {
+  /**
+   * A connection for one request: the warmest idle one, or a new one (always new when `fresh`);
+   * undefined when the socket budget is spent.
+   */
+  acquire(port: number, fresh = false): UpstreamConnection | undefined {
     const now = Date.now();
-    for (let conn = this.idle.pop(); conn; conn = this.idle.pop()) {
+    for (let conn = fresh ? undefined : this.idle.pop(); conn; conn = this.idle.pop()) {
       // Not one the instance has begun to close (its FIN read, our end pending).
       if (conn.port === port && conn.socket.writable && !conn.socket.readableEnded && conn.expiresAt > now) {
         conn.reused = true;
@@ -102,11 +156,19 @@ export class UpstreamPool {
     }
   }
 
+  /** Closes the connection idle longest, if any is idle (the socket budget needs room). */
+  closeOldestIdle(): boolean {
+    const oldest = this.idle.shift();
+    oldest?.destroy();
+    return oldest !== undefined;
+  }
+
   destroyAll(): void {
     for (const conn of this.all) conn.destroy();
   }
 
-  private connect(port: number): UpstreamConnection {
+  private connect(port: number): UpstreamConnection | undefined {
+    if (!this.budget.take()) return undefined;
     // Reads land in one shared buffer and go straight to the connection's user: no Readable stream,
     // no buffer allocated per read. Safe because the user consumes each read before the next one.
     const socket = connect({
@@ -123,7 +185,7 @@ export class UpstreamPool {
       },
     });
     // Declared after the socket it wraps; the read callback runs only once connected.
-    const conn: UpstreamConnection = new UpstreamConnection(socket, port, this);
+    const conn: UpstreamConnection = new UpstreamConnection(socket, port, this, this.budget);
     this.all.add(conn);
     if (this.all.size === 1) this.liveness(this, true);
     const timer = setTimeout(

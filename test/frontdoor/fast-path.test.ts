@@ -33,7 +33,7 @@ test('the fast path reads plain requests and leaves every other one to node:http
     method: 'GET',
     url: '/a?b=1',
     rawHeaders: ['Host', 'api.localhost', 'X-Custom', 'spaced value'],
-    contentLength: 0,
+    contentLength: -1,
     close: false,
   });
   const post = parse(
