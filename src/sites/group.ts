@@ -135,10 +135,9 @@ export class InstanceGroup {
     this.stopped = true;
     const old = this.instances;
     this.instances = [];
-    await Promise.all([
-      ...old.map((i) => this.retire(i)),
-      ...[...this.launching, ...this.draining].map((i) => i.stop()),
-    ]);
+    // Listed before retiring `old`, which joins `draining`: each instance is stopped once.
+    const others = [...this.launching, ...this.draining];
+    await Promise.all([...old.map((i) => this.retire(i)), ...others.map((i) => i.stop())]);
   }
 
   /** Changes the number of instances; new ones join the rotation once warm. */
