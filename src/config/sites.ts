@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema } from './common.js';
+import { durationSchema, sizeSchema } from './common.js';
 import { siteMcpSchema } from './mcp.js';
 
 /** Site names become host names (`<name>.localhost`) and folder names, so they are DNS labels. */
@@ -80,6 +80,10 @@ export const siteSchema = z.strictObject({
   clientAffinityEnabled: z.boolean().default(false),
   loadBalancing: z.enum(['round-robin', 'least-connections']).default('round-robin'),
   slots: z.array(slotSchema).default([]),
+  /** Largest total a deploy package may unpack to (zip bombs); counted while unpacking. */
+  maxUnpackedSize: sizeSchema.default(1024 ** 3).refine((bytes) => bytes >= 1, 'must be at least 1 byte'),
+  /** Most files and folders a deploy package may hold. */
+  maxPackageEntries: z.number().int().min(1).default(100_000),
   mcp: siteMcpSchema,
 });
 

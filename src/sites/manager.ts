@@ -335,7 +335,11 @@ export class SiteManager {
   async deploy(name: string, source: DeploySource, slot = PRODUCTION): Promise<DeployResult> {
     const site = this.get(name);
     const group = site.slot(checkSlotName(slot));
-    const version = await prepareVersion(this.deploymentsDir(name), source);
+    const { maxUnpackedSize, maxPackageEntries } = site.definition;
+    const version = await prepareVersion(this.deploymentsDir(name), source, {
+      maxUnpackedSize,
+      maxPackageEntries,
+    });
     return site.exclusive(async () => {
       this.platform(site, slot, `Deploying version ${version.id} to slot ${slot}.`);
       let results: LaunchResult[];
