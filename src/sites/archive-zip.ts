@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
@@ -79,6 +79,37 @@ async function entriesOf(zip: yauzl.ZipFile): Promise<ZipEntry[]> {
   return entries;
 }
 
+/**
+ * Entries up to this declared size are inflated into memory and written with one call: a stream per
+ * small file cost about twice the CPU in side-by-side runs (5,000 files of 1.5 KB: 2.8 to 4.5 s
+ * buffered against 6.1 to 7.2 s through a counting pipeline, on a 2-core machine at load 7 to 10, so
+ * noisy). yauzl fails an entry at its first chunk past the declared size, so the memory held stays
+ * near the declaration.
+ */
+const BUFFERED_ENTRY = 1024 * 1024;
+
+/** Inflates one file entry to `target`, counting its bytes in `budget` as they come. */
+async function inflate(
+  zip: yauzl.ZipFile,
+  e: ZipEntry,
+  target: string,
+  mode: number,
+  budget: UnpackBudget,
+): Promise<void> {
+  const data = await zip.openReadStreamPromise(e.entry);
+  if (e.size > BUFFERED_ENTRY) {
+    // A name seen twice overwrites, as `unzip -o` did (no link is ever created to write through).
+    await pipeline(data, budget.counter(), createWriteStream(target, { mode }));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of data as AsyncIterable<Buffer>) {
+    budget.add(chunk.length);
+    chunks.push(chunk);
+  }
+  await writeFile(target, Buffer.concat(chunks), { mode });
+}
+
 /** Lists a zip's entries from its central directory (zip64 included), as unzip would list them. */
 export async function readZipEntries(path: string): Promise<ZipEntry[]> {
   const zip = await openZip(path);
@@ -112,22 +143,24 @@ export async function unpackZip(path: string, dir: string, limits: PackageLimits
       declared.add(e.size);
     }
     const written = new UnpackBudget(limits);
+    // Folders made so far: one mkdir per folder, not one per file.
+    const made = new Set<string>();
+    const folder = async (path: string) => {
+      if (made.has(path)) return;
+      await mkdir(path, { recursive: true });
+      made.add(path);
+    };
     for (const e of entries) {
       const name = e.unicodeName ?? e.name;
       const target = join(dir, name);
       if (name.endsWith('/') || (e.unixMode & 0o170000) === FOLDER) {
-        await mkdir(target, { recursive: true });
+        await folder(target);
         continue;
       }
-      await mkdir(dirname(target), { recursive: true });
+      await folder(dirname(target));
       const mode = e.unixMode & 0o777 || 0o644;
       try {
-        await pipeline(
-          await zip.openReadStreamPromise(e.entry),
-          written.counter(),
-          // A name seen twice overwrites, as `unzip -o` did (no link is ever created to write through).
-          createWriteStream(target, { mode }),
-        );
+        await inflate(zip, e, target, mode, written);
       } catch (error) {
         if (error instanceof HttpError) throw error;
         throw new HttpError(400, `the package could not be unpacked: ${name}: ${(error as Error).message}`);
