@@ -123,7 +123,20 @@ export class SiteManager {
     }
     await this.save();
     await this.pruneDeployments();
-    for (const site of this.sites.values()) void site.startAll();
+    for (const site of this.sites.values()) this.startInBackground(site);
+  }
+
+  /**
+   * Starts a site's slots without waiting for warmup. A failed start is the instance's to report (a
+   * startup log, a restart); anything that still throws is logged here, never left unhandled, which
+   * would end Berth.
+   */
+  private startInBackground(site: Site): void {
+    site
+      .startAll()
+      .catch((error: unknown) =>
+        this.options.logger.error({ err: error, site: site.name }, 'starting the site failed'),
+      );
   }
 
   /** Removes the deployment folders no slot runs: superseded versions, and one a roll cut short by a crash unpacked. */
@@ -263,7 +276,7 @@ export class SiteManager {
       throw new HttpError(409, `a site named "${parsed.data.name}" already exists`);
     const site = this.add(parsed.data, { sites: {} }, false);
     await this.save();
-    void site.startAll();
+    this.startInBackground(site);
     return this.siteStatus(site.name);
   }
 
