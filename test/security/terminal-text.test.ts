@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { escapeControls, inertJson, jsonForTerminal } from '../../src/lib/terminal-text.js';
 import { startTestConsole } from '../console/helpers.js';
 import { line } from '../logs/helpers.js';
@@ -70,4 +70,18 @@ test('berth webapp log tail prints a hostile line inert, as text and as JSON', a
     (JSON.parse(Buffer.from(json, 'latin1').toString('utf8')) as { message: string }).message,
     HOSTILE,
   );
+});
+
+test("berth up's log lines on a terminal have DEL and C1 escaped too (pino escapes C0)", () => {
+  // util-linux `script` runs the fixture on a pseudo-terminal, so stdout.isTTY is true in it.
+  const fixture = new URL('./fixtures/log-hostile-line.ts', import.meta.url).pathname;
+  const command = `${process.execPath} --import tsx ${fixture}`;
+  const out = execFileSync('script', ['-qec', command, '/dev/null'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+  });
+  const text = out.toString('latin1');
+  assert.match(text, /"msg":"forged\\u009b31m\\u007f\\u001b\]0;owned\\u0007"/);
+  // eslint-disable-next-line no-control-regex -- control characters are what is matched
+  assert.doesNotMatch(text, /\u00c2[\u0080-\u009f]|\u007f|\u001b/, 'no raw C1, DEL or ESC byte');
+  assert.deepEqual(JSON.parse(out.toString('utf8').trim()).msg, 'forged\u009b31m\u007f\u001b]0;owned\u0007');
 });
