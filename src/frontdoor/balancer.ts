@@ -1,4 +1,5 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { HmacSigner } from '../lib/hmac.js';
 import type { Instance } from '../sites/index.js';
 
 /**
@@ -7,7 +8,7 @@ import type { Instance } from '../sites/index.js';
  */
 export class Balancer {
   private cursors = new WeakMap<object, number>();
-  private readonly secret = randomBytes(32);
+  private readonly signer = new HmacSigner(randomBytes(32));
   private tokens = new WeakMap<Instance, string>();
 
   pick(
@@ -33,7 +34,7 @@ export class Balancer {
   affinityToken(instance: Instance): string {
     let token = this.tokens.get(instance);
     if (!token) {
-      token = createHmac('sha256', this.secret).update(instance.id).digest('hex');
+      token = this.signer.sign(instance.id, 'hex');
       this.tokens.set(instance, token);
     }
     return token;
