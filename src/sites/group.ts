@@ -278,8 +278,7 @@ export class InstanceGroup {
     this.draining.add(instance);
     instance.drain();
     try {
-      const deadline = Date.now() + instance.spec.stopGracePeriod;
-      while (instance.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await this.services.traffic.whenIdle(instance, instance.spec.stopGracePeriod);
       await instance.stop();
     } finally {
       this.draining.delete(instance);

@@ -7,7 +7,13 @@ import type { Logger } from '../lib/logger.js';
 import { HttpError } from '../lib/problem.js';
 import type { LogSink } from '../logs/index.js';
 import { ReplaceFailed, type InstanceGroup } from './group.js';
-import type { Instance, InstanceServices, LaunchResult } from './instance.js';
+import {
+  NO_TRAFFIC,
+  type Instance,
+  type InstanceServices,
+  type LaunchResult,
+  type Traffic,
+} from './instance.js';
 import { checkSiteName, checkSlotName, PRODUCTION } from './names.js';
 import { prepareVersion, pruneDeployments, type DeploySource } from './package.js';
 import { ProcessRecords } from './process-records.js';
@@ -89,8 +95,14 @@ export class SiteManager {
       records: this.records,
       backoffBaseMs: options.backoffBaseMs,
       backoffMaxMs: options.backoffMaxMs,
+      traffic: NO_TRAFFIC,
     };
     this.publicBase = { port: parseListen(options.config.frontdoor.listen).port, scheme: 'http' };
+  }
+
+  /** The front door hands over its count of requests in flight: draining an instance waits on it. */
+  useTraffic(traffic: Traffic): void {
+    this.services.traffic = traffic;
   }
 
   /** The front door tells the manager its real port (it may have been 0) for the URLs in status. */
