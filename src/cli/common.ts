@@ -1,6 +1,22 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { LoadedConfig } from '../config/index.js';
+import type * as TerminalText from '../lib/terminal-text.js';
+
+/**
+ * What makes text from sites and apps inert on a terminal (src/lib/terminal-text.ts). Loaded before a
+ * command's action runs (the program's preAction hook), not for `--help`, which prints only Berth's
+ * own text and loads nothing past the command line.
+ */
+let terminalText: typeof TerminalText | undefined;
+export async function loadTerminalText(): Promise<typeof TerminalText> {
+  terminalText ??= await import('../lib/terminal-text.js');
+  return terminalText;
+}
+function inert(): typeof TerminalText {
+  if (!terminalText) throw new Error('internal: terminal-text.ts is loaded before any command runs');
+  return terminalText;
+}
 
 /** Appends an "Example:" section to a command's --help; every Berth command has at least one. */
 export function withExample<T extends Command>(command: T, ...examples: string[]): T {
@@ -41,16 +57,25 @@ export async function loadConfigOrExit(file: string | undefined): Promise<Loaded
 
 /** Prints a message for the user and exits non-zero; for errors the user can fix. */
 export function fail(message: string, code = 1): never {
-  process.stderr.write(`berth: ${message}\n`);
+  const text = terminalText ? terminalText.escapeControls(message, { keepNewlines: true }) : message;
+  process.stderr.write(`berth: ${text}\n`);
   process.exit(code);
 }
 
+/** Prints a command's result; what a site or its app wrote is in it, so controls are escaped. */
 export function printResult(format: string, value: unknown, text: () => string): void {
-  process.stdout.write(format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+  process.stdout.write(
+    format === 'json'
+      ? `${inert().jsonForTerminal(value, 2)}\n`
+      : `${inert().escapeControls(text(), { keepNewlines: true })}\n`,
+  );
 }
 
 /** Rows as aligned text columns, two spaces apart, for `--output text`. */
-export function table(head: string[], rows: string[][]): string {
+export function table(head: string[], cells: string[][]): string {
+  // A cell is one line: a newline or CR in a site's value cannot start a row of its own.
+  const { escapeControls } = inert();
+  const rows = cells.map((r) => r.map((c) => escapeControls(c)));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   return [head, ...rows]
     .map((r) =>

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { withExample } from './common.js';
+import { loadTerminalText, withExample } from './common.js';
 import { registerConfigCommands } from './config.js';
 import { registerMcpCommands } from './mcp.js';
 import { registerRegistryCommands } from './registry.js';
@@ -19,6 +19,10 @@ export function buildProgram(): Command {
     'berth up --config examples/berth.yaml',
     'berth registry serve --listen 127.0.0.1:5000 --data-dir ./data',
   );
+  // Every command prints what sites wrote somewhere; --help never gets here.
+  program.hook('preAction', async () => {
+    await loadTerminalText();
+  });
   registerUpCommand(program);
   registerConfigCommands(program);
   registerRegistryCommands(program);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { LogEntry } from '../logs/index.js';
 import type { StartupLogInfo } from '../sites/index.js';
-import { fail, printResult, table, withExample } from './common.js';
+import type { escapeControls as Escape } from '../lib/terminal-text.js';
+import { fail, loadTerminalText, printResult, table, withExample } from './common.js';
 import { consoleAuth, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 
 async function request(options: ConsoleOptions, url: string, accept: string): Promise<Response> {
@@ -24,8 +25,11 @@ async function problemDetail(response: Response): Promise<string> {
   }
 }
 
-export function formatLine(entry: LogEntry): string {
-  return `${new Date(entry.time).toISOString()} ${entry.site}/${entry.slot}/${entry.instance || '-'} ${entry.type} ${entry.level.toUpperCase().padEnd(5)} ${entry.message}`;
+/** One log line as one terminal line: the app's text has its control characters escaped. */
+export function formatLine(entry: LogEntry, escapeControls: typeof Escape): string {
+  return escapeControls(
+    `${new Date(entry.time).toISOString()} ${entry.site}/${entry.slot}/${entry.instance || '-'} ${entry.type} ${entry.level.toUpperCase().padEnd(5)} ${entry.message}`,
+  );
 }
 
 interface TailOptions extends ConsoleOptions {
@@ -41,6 +45,7 @@ interface TailOptions extends ConsoleOptions {
 
 /** Follows /api/logs/stream, reconnecting with Last-Event-ID so no line is lost or repeated. */
 async function tail(options: TailOptions): Promise<void> {
+  const { escapeControls, jsonForTerminal } = await loadTerminalText();
   const base = await consoleUrl(options);
   const params = new URLSearchParams();
   const pairs: Array<[string, string | undefined]> = [
@@ -83,7 +88,7 @@ async function tail(options: TailOptions): Promise<void> {
       if (event.event !== 'log') continue;
       const entry = JSON.parse(event.data) as LogEntry;
       process.stdout.write(
-        options.output === 'json' ? `${JSON.stringify(entry)}\n` : `${formatLine(entry)}\n`,
+        options.output === 'json' ? `${jsonForTerminal(entry)}\n` : `${formatLine(entry, escapeControls)}\n`,
       );
     }
     // The server ended the stream (restart or shutdown): reconnect and resume after the last line.

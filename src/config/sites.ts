@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema } from './common.js';
+import { durationSchema, sizeSchema } from './common.js';
 import { siteMcpSchema } from './mcp.js';
 
 /** Site names become host names (`<name>.localhost`) and folder names, so they are DNS labels. */
@@ -18,11 +18,17 @@ export const slotNameSchema = z
     'must be 1-40 lowercase letters, digits or hyphens, not starting or ending with a hyphen',
   );
 
+/**
+ * A string that reaches `spawn` (command, folder, environment). The system's interfaces end strings
+ * at a NUL byte, so Node refuses one there by throwing: it is refused here, with the field's name.
+ */
+const processString = z.string().refine((value) => !value.includes('\0'), 'must not contain a NUL byte');
+
 /** App setting names become environment variable names. */
 const settingNameSchema = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
-const appSettingsSchema = z.record(z.string(), z.string()).superRefine((settings, ctx) => {
+const appSettingsSchema = z.record(z.string(), processString).superRefine((settings, ctx) => {
   for (const name of Object.keys(settings)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
       ctx.addIssue({ code: 'custom', path: [name], message: 'must be a valid environment variable name' });
@@ -39,7 +45,7 @@ export const slotSchema = z.strictObject({
     'production is the main slot and is always there',
   ),
   /** The folder this slot runs from; the site's root when omitted. */
-  root: z.string().optional(),
+  root: processString.optional(),
   appSettings: appSettingsSchema.default({}),
   /** Instances of this slot; the site's count when omitted. */
   instances: z.number().int().min(1).max(64).optional(),
@@ -49,9 +55,9 @@ export const slotSchema = z.strictObject({
 export const siteSchema = z.strictObject({
   name: siteNameSchema,
   /** The start command, run with the site's folder as working directory. */
-  command: z.string().min(1),
+  command: processString.min(1),
   /** The folder the site runs from (relative to the config file). */
-  root: z.string().optional(),
+  root: processString.optional(),
   appSettings: appSettingsSchema.default({}),
   /** Names of app settings that stay with their slot on a swap (App Service's "deployment slot settings"). */
   stickySettings: z.array(settingNameSchema).default([]),
@@ -74,6 +80,10 @@ export const siteSchema = z.strictObject({
   clientAffinityEnabled: z.boolean().default(false),
   loadBalancing: z.enum(['round-robin', 'least-connections']).default('round-robin'),
   slots: z.array(slotSchema).default([]),
+  /** Largest total a deploy package may unpack to (zip bombs); counted while unpacking. */
+  maxUnpackedSize: sizeSchema.default(1024 ** 3).refine((bytes) => bytes >= 1, 'must be at least 1 byte'),
+  /** Most files and folders a deploy package may hold. */
+  maxPackageEntries: z.number().int().min(1).default(100_000),
   mcp: siteMcpSchema,
 });
 

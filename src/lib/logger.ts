@@ -1,4 +1,5 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { inertJson } from './terminal-text.js';
 
 export type { Logger };
 
@@ -23,12 +24,21 @@ const REDACT = [
   '*.headers["x-ms-token-aad-access-token"]',
 ];
 
+/**
+ * On a terminal, log lines (which quote what sites and clients sent) have DEL and C1 controls escaped
+ * as well; pino escapes C0 itself. Elsewhere pino writes to stdout as it does by default.
+ */
+const terminal: DestinationStream | undefined = process.stdout.isTTY
+  ? { write: (line: string) => process.stdout.write(inertJson(line)) }
+  : undefined;
+
 export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
+  const settings = {
     name: options.name ?? 'berth',
     level: options.level ?? process.env.BERTH_LOG_LEVEL ?? 'info',
     redact: { paths: REDACT, censor: '[redacted]' },
-  });
+  };
+  return terminal ? pino(settings, terminal) : pino(settings);
 }
 
 /** A logger that drops everything: for tests and library use where the caller passes none. */

@@ -1,5 +1,11 @@
 import { HttpError } from '../lib/problem.js';
-import { Instance, type InstanceServices, type InstanceSpec, type LaunchResult } from './instance.js';
+import {
+  Instance,
+  NO_TRAFFIC,
+  type InstanceServices,
+  type InstanceSpec,
+  type LaunchResult,
+} from './instance.js';
 import { probe } from './probe.js';
 
 /** A deployed version: a folder the start command runs in. */
@@ -135,10 +141,9 @@ export class InstanceGroup {
     this.stopped = true;
     const old = this.instances;
     this.instances = [];
-    await Promise.all([
-      ...old.map((i) => this.retire(i)),
-      ...[...this.launching, ...this.draining].map((i) => i.stop()),
-    ]);
+    // Listed before retiring `old`, which joins `draining`: each instance is stopped once.
+    const others = [...this.launching, ...this.draining];
+    await Promise.all([...old.map((i) => this.retire(i)), ...others.map((i) => i.stop())]);
   }
 
   /** Changes the number of instances; new ones join the rotation once warm. */
@@ -278,7 +283,7 @@ export class InstanceGroup {
     this.draining.add(instance);
     instance.drain();
     try {
-      await this.services.traffic.whenIdle(instance, instance.spec.stopGracePeriod);
+      await (this.services.traffic ?? NO_TRAFFIC).whenIdle(instance, instance.spec.stopGracePeriod);
       await instance.stop();
     } finally {
       this.draining.delete(instance);

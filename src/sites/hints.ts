@@ -59,14 +59,19 @@ export function hintsFor(facts: AttemptFacts): string[] {
   }
   const text = [...facts.output, ...facts.stderrTail].join('\n');
   if (facts.failure === 'spawn-error') {
-    hints.push(
-      `The platform could not start the command: ${facts.spawnError}. Check that the site's folder exists.`,
-    );
+    const advice = /working directory/.test(facts.spawnError ?? '')
+      ? " Check that the site's folder exists."
+      : /E2BIG/.test(facts.spawnError ?? '')
+        ? ' Make the app settings smaller (a large value is better kept in a file the app reads).'
+        : " Check the site's command, folder and app settings.";
+    hints.push(`The platform could not start the command: ${facts.spawnError}.${advice}`);
   }
-  // dash: "/bin/sh: 1: foo: not found"; bash: "bash: line 1: foo: command not found"; exec: "foo: No such file or directory".
+  // dash: "/bin/sh: 1: foo: not found", or "berth-instance: 1: eval: foo: not found" from the instance's
+  // own shell (watcher.ts); bash: "bash: line 1: foo: command not found"; exec: "foo: No such file or directory".
+  const shell = String.raw`(?:^|\n)(?:\S*sh|berth-instance): (?:\d+: |line \d+: )?(?:eval: )?([^:\n]+): `;
   const notFound =
-    /(?:^|\n)(?:\S*sh): (?:\d+: |line \d+: )?([^:\n]+): (?:command )?not found/.exec(text) ??
-    /(?:^|\n)(?:\S*sh): (?:\d+: |line \d+: )?([^:\n]+): No such file or directory/.exec(text);
+    new RegExp(`${shell}(?:command )?not found`).exec(text) ??
+    new RegExp(`${shell}No such file or directory`).exec(text);
   if (facts.exitCode === 127 || (notFound && facts.failure === 'exited')) {
     const name = notFound?.[1] ?? facts.command.split(/\s+/)[0];
     hints.push(

@@ -50,8 +50,8 @@ export interface InstanceServices {
   /** Restart delays after a crash: base * 2^(failures-1), capped. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** Requests in flight per instance (the front door's count): draining waits on it. */
-  traffic: Traffic;
+  /** Requests in flight per instance (the front door's count): draining waits on it. None: nothing routes. */
+  traffic?: Traffic;
 }
 
 export interface LaunchResult {
@@ -89,6 +89,8 @@ export class Instance {
   private marker?: string;
   /** Resolves once the current start's processes are all gone, escaped ones included. */
   private cleanedUp?: Promise<void>;
+  /** The kill in progress, if any. */
+  private killing?: Promise<void>;
 
   constructor(
     readonly spec: InstanceSpec,
@@ -167,21 +169,42 @@ export class Instance {
     const marker = newMarker();
     env[MARKER_ENV] = marker;
 
+    const facts = {
+      command: spec.command,
+      expectedPort: this.port,
+      startTimeLimitMs: spec.startTimeLimit,
+      listeningPorts: [] as number[],
+    };
+    const spawnFailed = (spawnError: string) => {
+      attempt.step(`The process could not be started: ${spawnError}`, 'error');
+      return this.endAttempt(
+        attempt,
+        { ...facts, outcome: 'failure', failure: 'spawn-error', spawnError },
+        spawnError,
+      );
+    };
     let spawnError: string | undefined;
-    const child = spawn('/bin/sh', ['-c', WITH_WATCHER, 'berth-instance', spec.command, marker], {
-      cwd: spec.cwd,
-      env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    });
+    let child: ChildProcess;
+    try {
+      // The marker travels in the environment only: a command line is visible to every user.
+      child = spawn('/bin/sh', ['-c', WITH_WATCHER, 'berth-instance', spec.command], {
+        cwd: spec.cwd,
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      // Arguments spawn refuses before any process exists (a NUL byte, a value that is not a string).
+      return spawnFailed(describeSpawnError(error, spec.cwd));
+    }
     this.child = child;
     this.marker = marker;
     // Berth's end of the watcher's lifeline: never written, only held open (and closed by the kernel when Berth dies).
     child.stdio[3]?.on('error', () => undefined);
     const spawned = new Promise<boolean>((resolve) => {
       child.once('spawn', () => resolve(true));
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        spawnError = error.code === 'ENOENT' ? `working directory ${spec.cwd} does not exist` : error.message;
+      child.once('error', (error) => {
+        spawnError = describeSpawnError(error, spec.cwd);
         resolve(false);
       });
     });
@@ -199,20 +222,7 @@ export class Instance {
         this.attempt?.appOutput(stream, line);
       });
     }
-    const facts = {
-      command: spec.command,
-      expectedPort: this.port,
-      startTimeLimitMs: spec.startTimeLimit,
-      listeningPorts: [] as number[],
-    };
-    if (!(await spawned)) {
-      attempt.step(`The process could not be started: ${spawnError}`, 'error');
-      return this.endAttempt(
-        attempt,
-        { ...facts, outcome: 'failure', failure: 'spawn-error', spawnError },
-        spawnError!,
-      );
-    }
+    if (!(await spawned)) return spawnFailed(spawnError!);
     this.pid = child.pid;
     const pgid = child.pid!;
     liveGroups.set(pgid, marker);
@@ -464,7 +474,13 @@ export class Instance {
     this.state = 'stopped';
   }
 
-  private async kill(): Promise<void> {
+  /** One kill at a time: a stop while starting (or a second stop) joins it instead of signalling again. */
+  private kill(): Promise<void> {
+    this.killing ??= this.terminate().finally(() => (this.killing = undefined));
+    return this.killing;
+  }
+
+  private async terminate(): Promise<void> {
     const child = this.child;
     const cleanedUp = this.cleanedUp;
     if (!child?.pid || child.exitCode !== null || child.signalCode !== null) {
@@ -524,6 +540,20 @@ export class Instance {
       this.timers.add(timer);
     });
   }
+}
+
+/**
+ * Why a start failed before the process ran, in words for the startup log. Node's own messages for
+ * refused arguments quote the value (an app setting's value may be a secret), so only their first
+ * sentence, which names the argument, is kept.
+ */
+function describeSpawnError(error: unknown, cwd: string): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'ENOENT') return `working directory ${cwd} does not exist`;
+  if (code === 'E2BIG')
+    return 'the command and app settings together are larger than the system allows for a new process (E2BIG)';
+  const first = String(message).split(/\. Received\b/)[0]!;
+  return code ? `${first} (${code})` : first;
 }
 
 /**

@@ -7,13 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import { HttpError } from '../lib/problem.js';
 import type { LogSink } from '../logs/index.js';
 import { ReplaceFailed, type InstanceGroup } from './group.js';
-import {
-  NO_TRAFFIC,
-  type Instance,
-  type InstanceServices,
-  type LaunchResult,
-  type Traffic,
-} from './instance.js';
+import { type Instance, type InstanceServices, type LaunchResult, type Traffic } from './instance.js';
 import { checkSiteName, checkSlotName, PRODUCTION } from './names.js';
 import { prepareVersion, pruneDeployments, type DeploySource } from './package.js';
 import { ProcessRecords } from './process-records.js';
@@ -95,7 +89,6 @@ export class SiteManager {
       records: this.records,
       backoffBaseMs: options.backoffBaseMs,
       backoffMaxMs: options.backoffMaxMs,
-      traffic: NO_TRAFFIC,
     };
     this.publicBase = { port: parseListen(options.config.frontdoor.listen).port, scheme: 'http' };
   }
@@ -347,7 +340,11 @@ export class SiteManager {
   async deploy(name: string, source: DeploySource, slot = PRODUCTION): Promise<DeployResult> {
     const site = this.get(name);
     const group = site.slot(checkSlotName(slot));
-    const version = await prepareVersion(this.deploymentsDir(name), source);
+    const { maxUnpackedSize, maxPackageEntries } = site.definition;
+    const version = await prepareVersion(this.deploymentsDir(name), source, {
+      maxUnpackedSize,
+      maxPackageEntries,
+    });
     return site.exclusive(async () => {
       this.platform(site, slot, `Deploying version ${version.id} to slot ${slot}.`);
       let results: LaunchResult[];

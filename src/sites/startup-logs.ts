@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HttpError } from '../lib/problem.js';
+import { checkSiteName, checkSlotName } from './names.js';
 import type { StartupLogInfo, StartupLogSummary } from './types.js';
 
 /**
@@ -36,12 +37,20 @@ export class StartupLogs {
     return join(this.sitesDir, site, 'startuplogs', slot);
   }
 
-  /** Newest first. */
+  /**
+   * Newest first. A `site` or `slot` filter is joined to a folder path, so it must be a site or slot
+   * name (400 otherwise): `site=../../x&slot=../../y` would reach any folder. The folders listed are
+   * held to the same grammar.
+   */
   async list(filter: StartupLogFilter = {}): Promise<StartupLogInfo[]> {
-    const sites = filter.site ? [filter.site] : await dirs(this.sitesDir);
+    if (filter.site !== undefined) checkSiteName(filter.site);
+    if (filter.slot !== undefined) checkSlotName(filter.slot);
+    const sites = filter.site ? [filter.site] : (await dirs(this.sitesDir)).filter(isName(checkSiteName));
     const found: StartupLogInfo[] = [];
     for (const site of sites) {
-      const slots = filter.slot ? [filter.slot] : await dirs(join(this.sitesDir, site, 'startuplogs'));
+      const slots = filter.slot
+        ? [filter.slot]
+        : (await dirs(join(this.sitesDir, site, 'startuplogs'))).filter(isName(checkSlotName));
       for (const slot of slots) {
         const folder = this.folder(site, slot);
         for (const name of await readdir(folder).catch(() => [] as string[])) {
@@ -110,6 +119,15 @@ export class StartupLogs {
     return [...bySlot.values()];
   }
 }
+
+const isName = (check: (name: string) => string) => (name: string) => {
+  try {
+    check(name);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 async function dirs(path: string): Promise<string[]> {
   const entries = await readdir(path, { withFileTypes: true }).catch(() => []);

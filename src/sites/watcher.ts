@@ -3,15 +3,24 @@ import { MARKER_ENV } from './escaped.js';
 /**
  * How the site's command is started, so that its processes die with Berth even when Berth is killed
  * with SIGKILL (PR_SET_PDEATHSIG would reach only the direct child, not what a shell or `npm start`
- * starts). Run as `/bin/sh -c WITH_WATCHER berth-instance <command> <marker>` in a new process group.
+ * starts). Run as `/bin/sh -c WITH_WATCHER berth-instance <command>` in a new process group, with this
+ * start's marker in the environment (MARKER_ENV), never on a command line: `ps` shows every user those.
  *
  * A watcher subshell in the group blocks reading fd 3, a socket whose other end only Berth holds; when
  * Berth ends in any way the kernel closes that end and the read returns. The watcher then kills the
  * processes outside the group that carry this start's marker (escaped.ts: `setsid`, detached
- * children), and last its own group, itself included. The command itself runs as before: the wrapper
- * execs `/bin/sh -c <command>`, so the group leader is that shell, with the same pid, fd 3 is closed
- * for it, and the shell variables below are not exported to it. A normal stop signals the group,
- * watcher included (Berth stops the escaped processes itself then).
+ * children), and last its own group, itself included. The watcher ignores SIGTERM: a stop's SIGTERM
+ * is for the app, and the watcher must keep guarding it through the grace period (the stop's SIGKILL,
+ * or the group's once the leader exits, ends it).
+ *
+ * The command runs in the group leader itself (`eval`, fd 3 closed, the shell variables below unset
+ * and never exported), not in a second shell: a shell waiting for a command dies on SIGTERM, and the
+ * leader's exit is what makes Berth SIGKILL the group, so `node server.mjs` under `sh -c` would lose
+ * its grace period. The leader instead traps SIGTERM, and POSIX runs that trap only once the command
+ * in the foreground has finished: the app gets the stop's one SIGTERM and all of the grace period,
+ * and the leader then exits (`exit` in a trap keeps the app's status) without starting the next part
+ * of a command list such as `npm run migrate; node server.mjs`. A command that starts with `exec`
+ * replaces the leader.
  *
  * The sweep is POSIX sh (dash is /bin/sh here) plus grep and tr:
  * - the marker is checked first (32 hex digits, else no sweep: an empty one would match every instance);
@@ -28,7 +37,7 @@ import { MARKER_ENV } from './escaped.js';
  *   Berth start, which finds it by the marker in the instance's process record.
  */
 export const WITH_WATCHER = [
-  'm=$2',
+  `m=$${MARKER_ENV}`,
   'case $m in *[!0-9a-f]*) m= ;; esac',
   '[ ${#m} -eq 32 ] || m=',
   // Sets sp (state), pg (group) and t (start time) of pid $1 from /proc/<pid>/stat; fails when it is gone.
@@ -60,7 +69,12 @@ export const WITH_WATCHER = [
   '    [ -n "$k" ] || break',
   '  done',
   '}',
-  '(read -r _ <&3; [ -z "$m" ] || sweep; kill -s KILL 0) </dev/null >/dev/null 2>&1 &',
+  `(trap '' TERM; read -r _ <&3; [ -z "$m" ] || sweep; kill -s KILL 0) </dev/null >/dev/null 2>&1 &`,
   'exec 3<&-',
-  'exec /bin/sh -c "$1"',
+  'c=$1',
+  'set --',
+  'unset -f st sweep',
+  'unset m n k f p t t1 s sp pg',
+  'trap exit TERM',
+  'eval "$c"',
 ].join('\n');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpError } from '../../src/lib/problem.js';
 import { prepareVersion } from '../../src/sites/package.js';
-import { readZipEntries } from '../../src/sites/zip-entries.js';
+import { readZipEntries } from '../../src/sites/archive-zip.js';
 import { call, harness, loadTest } from './helpers.js';
 
 /**
