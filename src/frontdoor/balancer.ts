@@ -1,13 +1,17 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { HmacSigner } from '../lib/hmac.js';
 import type { Instance } from '../sites/index.js';
+import { InFlight } from './in-flight.js';
 
 /**
  * Picks an instance for a request. Round-robin keeps a cursor per slot group; least-connections
  * takes the instance with the fewest requests in flight (ties go round-robin so load spreads).
  */
 export class Balancer {
+  /** Requests in flight per instance: what least-connections compares, and what draining waits on. */
+  readonly inFlight = new InFlight();
   private cursors = new WeakMap<object, number>();
-  private readonly secret = randomBytes(32);
+  private readonly signer = new HmacSigner(randomBytes(32));
   private tokens = new WeakMap<Instance, string>();
 
   pick(
@@ -24,7 +28,7 @@ export class Balancer {
     let best: Instance | undefined;
     for (let n = 0; n < candidates.length; n++) {
       const candidate = candidates[(cursor + n) % candidates.length]!;
-      if (!best || candidate.active < best.active) best = candidate;
+      if (!best || this.inFlight.of(candidate) < this.inFlight.of(best)) best = candidate;
     }
     return best;
   }
@@ -33,7 +37,7 @@ export class Balancer {
   affinityToken(instance: Instance): string {
     let token = this.tokens.get(instance);
     if (!token) {
-      token = createHmac('sha256', this.secret).update(instance.id).digest('hex');
+      token = this.signer.sign(instance.id, 'hex');
       this.tokens.set(instance, token);
     }
     return token;

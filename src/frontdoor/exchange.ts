@@ -62,6 +62,8 @@ export class Exchange implements ConnectionUser, Deadline {
   private conn: UpstreamConnection | undefined;
   private readonly parser: ResponseParser;
   private bodyDeadline: BodyDeadline | undefined;
+  /** Ends this request's count in flight on the instance. */
+  private release: () => void = () => {};
 
   constructor(
     private readonly host: ExchangeHost,
@@ -101,7 +103,7 @@ export class Exchange implements ConnectionUser, Deadline {
       this.host.failed(this, error('no upstream socket left', 'BERTH_UPSTREAM_LIMIT'));
       return;
     }
-    this.instance.active++;
+    this.release = this.forward.lease(this.instance);
     conn.user = this;
     this.conn = conn;
     this.reused = conn.reused;
@@ -201,7 +203,7 @@ export class Exchange implements ConnectionUser, Deadline {
     this.stopBodyWatch();
     const conn = this.conn;
     this.conn = undefined;
-    this.instance.active--;
+    this.release();
     if (!conn) return;
     if (this.parser.reusable && !this.parser.trailingGarbage && this.requestSent && !this.res.destroyed) {
       // The end may arrive in the same read as a chunk that paused it: the next user needs it flowing.
@@ -218,7 +220,7 @@ export class Exchange implements ConnectionUser, Deadline {
     this.settled = true;
     this.host.untrack(this);
     this.stopBodyWatch();
-    this.instance.active--;
+    this.release();
     const conn = this.conn;
     this.conn = undefined;
     if (conn) {

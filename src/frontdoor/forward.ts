@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Instance, Site, SiteManager } from '../sites/index.js';
+import type { Instance, Site } from '../sites/index.js';
 import { cookieValue, type Balancer } from './balancer.js';
 import { requestBodyOf, type RequestBody } from './framing.js';
 import { cookieHeaderOf } from './headers.js';
@@ -19,6 +19,8 @@ export interface Forward {
   readonly body: RequestBody;
   /** Extra Set-Cookie headers (affinity, slot pin) for the instance chosen. */
   cookies(instance: Instance): string[];
+  /** Counts this request as in flight on `instance` until the returned function is called. */
+  lease(instance: Instance): () => void;
   /**
    * The headers to forward: `req.rawHeaders` when no middleware saw the request (no header object
    * is built), `req.headers` after one did (it may have changed them).
@@ -28,9 +30,18 @@ export interface Forward {
 
 const AFFINITY = 'ARRAffinity';
 
+/**
+ * Where the instances of a site's slot come from (Caddy's upstream source): the site manager on one
+ * machine; an orchestrator's endpoint list would be another (docs/scale-out.md). `group` keys the
+ * balancer's round-robin cursor; undefined when the slot does not exist.
+ */
+export interface UpstreamSource {
+  routable(site: Site, slot: string): { group: object | undefined; instances: Instance[] };
+}
+
 /** What every routed request shares (one per front door). */
 export interface ServiceDeps {
-  manager: SiteManager;
+  upstreams: UpstreamSource;
   balancer: Balancer;
 }
 
@@ -67,7 +78,7 @@ export class RoutedRequest implements Forward, RequestContext {
 
   pick(exclude?: Instance): Instance | { unavailable: string } {
     const site = this.route.site;
-    const { group, instances } = this.deps.manager.routable(site, this.slot);
+    const { group, instances } = this.deps.upstreams.routable(site, this.slot);
     if (this.affinity && !exclude) {
       const pinned = this.deps.balancer.byAffinity(instances, this.affinity);
       if (pinned) return pinned;
@@ -89,6 +100,10 @@ export class RoutedRequest implements Forward, RequestContext {
         `${AFFINITY}SameSite=${token}; Path=/; HttpOnly; SameSite=None; Secure`,
       );
     return list;
+  }
+
+  lease(instance: Instance): () => void {
+    return this.deps.balancer.inFlight.begin(instance);
   }
 
   serviceUrl(): string | undefined {

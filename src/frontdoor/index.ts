@@ -7,3 +7,4 @@ export {
   type RequestContext,
 } from './middleware.js';
 export { builtinMcp, type BuiltinMcpOptions } from './builtin-mcp.js';
+export type { UpstreamSource } from './forward.js';

@@ -5,12 +5,12 @@ import type { FrontdoorConfig } from '../config/index.js';
 import { parseListen, urlFor } from '../lib/listen.js';
 import type { Logger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';
-import type { SiteManager } from '../sites/index.js';
+import type { Instance, SiteManager } from '../sites/index.js';
 import { Balancer } from './balancer.js';
 import { endAndClose, sendProblem, socketProblem } from './errors.js';
 import { FastConnections } from './fast-connection.js';
 import type { FastRequest, FastResponse } from './fast-message.js';
-import { RoutedRequest } from './forward.js';
+import { RoutedRequest, type UpstreamSource } from './forward.js';
 import { framingRefusal, type Refusal } from './framing.js';
 import { headerFault, requestIdOf, withoutClientIdentity } from './headers.js';
 import { connectionCap } from './limits.js';
@@ -24,6 +24,8 @@ export interface FrontdoorOptions {
   config: FrontdoorConfig;
   manager: SiteManager;
   logger: Logger;
+  /** Where instances come from; the site manager unless given (see UpstreamSource). */
+  upstreams?: UpstreamSource;
   /** Middlewares per site name; `*` for every site (run first). Built-in MCP and auth plug in here. */
   middlewares?: MiddlewareMap;
 }
@@ -34,6 +36,8 @@ export interface Frontdoor extends RunningService {
   maxConnections: number;
   /** Adds a middleware for a site (or `*`) while running; it applies to the next request. */
   use(site: string, middleware: FrontdoorMiddleware): void;
+  /** Requests (and upgrades) in flight on an instance, as the front door counts them. */
+  inFlight(instance: Instance): number;
 }
 
 /**
@@ -62,7 +66,7 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     );
   const proxy = new Proxy(config, logger, cap.max);
 
-  const deps = { manager, balancer };
+  const deps = { upstreams: options.upstreams ?? manager, balancer };
 
   /** The middlewares of a site (`*` first) that want this request; none means the proxy's fast path. */
   const applying = (
@@ -265,6 +269,7 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
   });
   const port = (server.address() as AddressInfo).port;
   manager.setPublicPort(port);
+  manager.useTraffic(balancer.inFlight);
   const url = urlFor({ host: address.host, port });
   logger.info({ url, maxConnections: cap.max, descriptorLimit: cap.limit }, 'front door listening');
   return {
@@ -275,6 +280,7 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     use(site, middleware) {
       (middlewares[site] ??= []).push(middleware);
     },
+    inFlight: (instance) => balancer.inFlight.of(instance),
     async close() {
       // Stop accepting, let in-flight requests finish (10 s at most), then cut what is left.
       // Upgraded connections have no request to finish: they are ended now.

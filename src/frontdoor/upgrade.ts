@@ -46,11 +46,11 @@ export class Upgrades {
       );
       return;
     }
+    const endLease = forward.lease(instance);
     const release = once(() => {
-      instance.active--;
+      endLease();
       this.budget.give();
     });
-    instance.active++;
     client.on('error', () => client.destroy());
     const of = `instance ${instance.id} of site ${forward.site}`;
     const upstream = request({

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { canonicalHash } from '../lib/canonical-json.js';
 import {
   InvalidToolCall,
   type CallContext,
@@ -7,20 +7,9 @@ import {
   type ToolDefinition,
 } from './types.js';
 
-/** JSON with object keys sorted, so equal tool lists hash equally whatever order keys were built in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
+/** SHA-256 of the tool list's canonical JSON: equal lists hash equally whatever order keys were built in. */
 export function hashTools(tools: ToolDefinition[]): string {
-  return createHash('sha256').update(canonicalJson(tools)).digest('hex');
+  return canonicalHash(tools);
 }
 
 export type ToolImplementation = (

@@ -1,5 +1,11 @@
 import { HttpError } from '../lib/problem.js';
-import { Instance, type InstanceServices, type InstanceSpec, type LaunchResult } from './instance.js';
+import {
+  Instance,
+  NO_TRAFFIC,
+  type InstanceServices,
+  type InstanceSpec,
+  type LaunchResult,
+} from './instance.js';
 import { probe } from './probe.js';
 
 /** A deployed version: a folder the start command runs in. */
@@ -277,8 +283,7 @@ export class InstanceGroup {
     this.draining.add(instance);
     instance.drain();
     try {
-      const deadline = Date.now() + instance.spec.stopGracePeriod;
-      while (instance.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await (this.services.traffic ?? NO_TRAFFIC).whenIdle(instance, instance.spec.stopGracePeriod);
       await instance.stop();
     } finally {
       this.draining.delete(instance);

@@ -8,7 +8,7 @@ export {
   type HostMatch,
 } from './manager.js';
 export type { Site } from './site.js';
-export type { Instance } from './instance.js';
+export type { Instance, Traffic } from './instance.js';
 export type { InstanceGroup, Version } from './group.js';
 export type { DeploySource } from './package.js';
 export { StartupLogs, parseStartupLogName, type StartupLogFilter } from './startup-logs.js';

@@ -29,6 +29,18 @@ export interface InstanceSpec {
   stopGracePeriod: number;
 }
 
+/**
+ * Requests in flight per instance, as whatever routes to instances counts them (the front door).
+ * Sites ask it when they drain an instance; without a front door nothing is ever in flight.
+ */
+export interface Traffic {
+  /** Resolves true once `instance` has no request in flight, false if `timeoutMs` passes first. */
+  whenIdle(instance: Instance, timeoutMs: number): Promise<boolean>;
+}
+
+/** Nothing routes to instances (no front door yet): every instance is idle. */
+export const NO_TRAFFIC: Traffic = { whenIdle: () => Promise.resolve(true) };
+
 export interface InstanceServices {
   sink: LogSink;
   startupLogs: StartupLogs;
@@ -38,6 +50,8 @@ export interface InstanceServices {
   /** Restart delays after a crash: base * 2^(failures-1), capped. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** Requests in flight per instance (the front door's count): draining waits on it. None: nothing routes. */
+  traffic?: Traffic;
 }
 
 export interface LaunchResult {
@@ -63,8 +77,6 @@ export class Instance {
   pid?: number;
   startedAt?: Date;
   restarts = 0;
-  /** Requests in flight through the front door; least-connections reads it, draining waits for 0. */
-  active = 0;
   lastStartupLog?: string;
   private child?: ChildProcess;
   private stopping = false;

@@ -7,7 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import { HttpError } from '../lib/problem.js';
 import type { LogSink } from '../logs/index.js';
 import { ReplaceFailed, type InstanceGroup } from './group.js';
-import type { Instance, InstanceServices, LaunchResult } from './instance.js';
+import { type Instance, type InstanceServices, type LaunchResult, type Traffic } from './instance.js';
 import { checkSiteName, checkSlotName, PRODUCTION } from './names.js';
 import { prepareVersion, pruneDeployments, type DeploySource } from './package.js';
 import { ProcessRecords } from './process-records.js';
@@ -91,6 +91,11 @@ export class SiteManager {
       backoffMaxMs: options.backoffMaxMs,
     };
     this.publicBase = { port: parseListen(options.config.frontdoor.listen).port, scheme: 'http' };
+  }
+
+  /** The front door hands over its count of requests in flight: draining an instance waits on it. */
+  useTraffic(traffic: Traffic): void {
+    this.services.traffic = traffic;
   }
 
   /** The front door tells the manager its real port (it may have been 0) for the URLs in status. */

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { tempDir } from '../support/temp.js';
 
 function file(text: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'berth-config-')), 'berth.yaml');
+  const path = join(tempDir('berth-config-'), 'berth.yaml');
   writeFileSync(path, text);
   return path;
 }

@@ -4,15 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { missingTools, REPO_ROOT } from './helpers/registry-servers.js';
+import { tempDir } from '../support/temp.js';
 
 const skip = missingTools('docker-registry', 'nginx', 'wrk', 'curl');
 
 test('bench:registry --smoke measures every row for Berth and its peers', { skip, timeout: 180_000 }, () => {
-  const json = join(mkdtempSync(join(tmpdir(), 'berth-bench-smoke-')), 'result.json');
+  const json = join(tempDir('berth-bench-smoke-'), 'result.json');
   const result = spawnSync(
     process.execPath,
     ['--import', 'tsx', 'bench/registry/run.ts', '--smoke', '--json', json],

@@ -9,25 +9,43 @@ test('least-connections sends new requests away from an instance busy with slow 
   t.after(() => h.close());
   const port = h.frontdoor.port;
   const agent = new Agent({ keepAlive: false });
-  // Two slow requests: least-connections puts one on each instance.
-  const slow = [
-    call(port, 'api.localhost', '/slow?ms=1500', { agent }),
-    call(port, 'api.localhost', '/slow?ms=1500', { agent }),
-  ];
+  // Requests that stay in flight until the test aborts them: the windows below are events (counts of
+  // requests in flight), not a time a loaded machine could overrun.
+  const held = new AbortController();
+  const hold = () =>
+    call(port, 'api.localhost', '/slow?ms=600000', { agent, resetOn: held.signal }).catch(() => undefined);
+  t.after(() => held.abort());
+  // Two held requests: least-connections puts one on each instance.
   const instances = h.manager.sites.get('api')!.slots.get('production')!.instances;
-  await until(() => instances.reduce((n, i) => n + i.active, 0) === 2, 5000, 'both slow requests in flight');
-  assert.deepEqual(
-    instances.map((i) => i.active),
-    [1, 1],
+  const slow = [hold(), hold()];
+  await until(
+    () => instances.reduce((n, i) => n + h.frontdoor.inFlight(i), 0) === 2,
+    undefined,
+    'both slow requests in flight',
   );
-  const slowBodies = (await Promise.all(slow)).map((r) => JSON.parse(r.body).instance);
-  assert.notEqual(slowBodies[0], slowBodies[1], 'each slow request went to a different instance');
-  // One long request on instance A: all quick requests meanwhile go to B.
-  const busy = call(port, 'api.localhost', '/slow?ms=1000', { agent });
-  await until(() => instances.some((i) => i.active === 1));
-  const busyId = instances.find((i) => i.active === 1)!.id;
+  assert.deepEqual(
+    instances.map((i) => h.frontdoor.inFlight(i)),
+    [1, 1],
+    'each slow request went to a different instance',
+  );
+  held.abort();
+  await Promise.all(slow);
+  await until(
+    () => instances.every((i) => h.frontdoor.inFlight(i) === 0),
+    undefined,
+    'the aborted requests left',
+  );
+  // One held request on instance A: every quick request meanwhile goes to B.
+  const busyHold = new AbortController();
+  t.after(() => busyHold.abort());
+  const busy = call(port, 'api.localhost', '/slow?ms=600000', { agent, resetOn: busyHold.signal }).catch(
+    () => undefined,
+  );
+  await until(() => instances.some((i) => h.frontdoor.inFlight(i) === 1));
+  const busyId = instances.find((i) => h.frontdoor.inFlight(i) === 1)!.id;
   for (let i = 0; i < 5; i++)
     assert.notEqual(JSON.parse((await call(port, 'api.localhost', '/')).body).instance, busyId);
+  busyHold.abort();
   await busy;
 });
 
@@ -182,7 +200,7 @@ test('middlewares answer paths themselves (as MCP does at /mcp) or pass on; path
     /middleware broken failed while handling the request: header x-evil holds a control character/,
   );
   assert.equal(
-    h.manager.sites.get('api')!.slots.get('production')!.instances[0]!.active,
+    h.frontdoor.inFlight(h.manager.sites.get('api')!.slots.get('production')!.instances[0]!),
     0,
     'no lease taken',
   );

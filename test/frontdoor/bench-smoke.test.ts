@@ -71,10 +71,13 @@ test("paced wrk: steady spreads the connections' first requests over one delay, 
   const { wrk } = await import('../../bench/frontdoor/wrk.js');
   const connections = 8;
   const delayMs = 200;
-  const spreadOfFirstRequests = async (stagger: boolean) => {
+  /** Per connection, when its first request arrived; and whether any second request came before the last first one. */
+  const firstRequests = async (stagger: boolean) => {
     const firstSeen = new Map<unknown, number>();
+    let secondBeforeAllFirsts = false;
     const server = createServer((req, res) => {
       if (!firstSeen.has(req.socket)) firstSeen.set(req.socket, performance.now());
+      else if (firstSeen.size < connections) secondBeforeAllFirsts = true;
       res.end('ok');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -87,11 +90,14 @@ test("paced wrk: steady spreads the connections' first requests over one delay, 
     }
     assert.equal(firstSeen.size, connections, 'every connection sent a request');
     const times = [...firstSeen.values()];
-    return Math.max(...times) - Math.min(...times);
+    return { spread: Math.max(...times) - Math.min(...times), secondBeforeAllFirsts };
   };
-  // Steady: first requests 0, 25, …, 175 ms apart; bursts: all within a few ms (connect time).
-  const steady = await spreadOfFirstRequests(true);
-  const burst = await spreadOfFirstRequests(false);
-  assert.ok(steady > 150 && steady < 300, `steady start spread ${steady.toFixed(1)} ms`);
-  assert.ok(burst < 50, `burst start spread ${burst.toFixed(1)} ms`);
+  // Steady: first requests scheduled 0, 25, …, 175 ms apart. wrk's timers never fire early, so the
+  // spread is at least that (a loaded machine only stretches it; no upper bound is asserted).
+  const steady = await firstRequests(true);
+  assert.ok(steady.spread >= 150, `steady start spread ${steady.spread.toFixed(1)} ms`);
+  // Bursts: every connection sends its first request at once, so all of them arrive before any
+  // connection's second one (which waits a whole delay after its answer): an order, not a time.
+  const burst = await firstRequests(false);
+  assert.equal(burst.secondBeforeAllFirsts, false, 'every first request came before any second one');
 });

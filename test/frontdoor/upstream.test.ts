@@ -152,7 +152,7 @@ test('a malformed or cut answer gives 502 or a cut response; a client leaving mi
   await new Promise<void>((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path: '/big', headers: { host: HOST } }, (res) => {
       res.once('data', () => {
-        assert.equal(instance.active, 1);
+        assert.equal(h.frontdoor.inFlight(instance), 1);
         req.destroy();
         resolve();
       });
@@ -160,6 +160,6 @@ test('a malformed or cut answer gives 502 or a cut response; a client leaving mi
     req.on('error', (e) => (e.message === 'socket hang up' ? undefined : reject(e)));
     req.end();
   });
-  await until(() => instance.active === 0, 5000, 'the lease to be released');
+  await until(() => h.frontdoor.inFlight(instance) === 0, 5000, 'the lease to be released');
   assert.equal((await call(port, HOST, '/')).status, 200, 'the instance serves on');
 });

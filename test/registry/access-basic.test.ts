@@ -1,18 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { registryAuthSchema } from '../../src/config/registry-auth.js';
 import { createAccessControl } from '../../src/registry/access/index.js';
 import { basic, capturingLogger, startAccessApp } from '../e2e/helpers/registry-access-app.js';
+import { tempDir } from '../support/temp.js';
 
 // Cost 4 keeps the suite fast; the format is the same as htpasswd -B's cost 5+.
 const hash = (pw: string, prefix = '$2y$') => bcrypt.hashSync(pw, 4).replace(/^\$2[ab]\$/, prefix);
 
 function setup(auth: Record<string, unknown>, htpasswdLines?: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-access-'));
+  const dir = tempDir('berth-access-');
   if (htpasswdLines) writeFileSync(join(dir, 'htpasswd'), htpasswdLines.join('\n') + '\n');
   const config = registryAuthSchema.parse({ ...(htpasswdLines ? { htpasswd: 'htpasswd' } : {}), ...auth });
   const log = capturingLogger();
@@ -156,8 +157,12 @@ test('htpasswd: non-bcrypt entries are skipped with a warning that shows no hash
     assert.equal((await call(url, 'GET', '/v2/', basic('alice', 'old'))).status, 200);
 
     writeFileSync(join(dir, 'htpasswd'), `alice:${hash('new')}\n`);
-    await new Promise((r) => setTimeout(r, 1100)); // the file is looked at once a second at most
-    assert.equal((await call(url, 'GET', '/v2/', basic('alice', 'old'))).status, 401);
+    // The file is looked at once a second at most: the old password works until the reload is seen.
+    const deadline = Date.now() + 30_000;
+    while ((await call(url, 'GET', '/v2/', basic('alice', 'old'))).status !== 401) {
+      assert.ok(Date.now() < deadline, 'the new htpasswd file was never read');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.equal((await call(url, 'GET', '/v2/', basic('alice', 'new'))).status, 200);
   } finally {
     await app.close();

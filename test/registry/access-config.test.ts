@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { startRegistry } from '../../src/registry/index.js';
+import { tempDir } from '../support/temp.js';
 
 function write(yaml: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'berth-auth-config-')), 'berth.yaml');
+  const file = join(tempDir('berth-auth-config-'), 'berth.yaml');
   writeFileSync(file, yaml);
   return file;
 }
@@ -83,7 +83,7 @@ test('registry.auth mistakes fail with the key path', () => {
 });
 
 test('a registry other machines can reach needs an htpasswd file, or says it is open on purpose', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'berth-auth-open-'));
+  const dataDir = tempDir('berth-auth-open-');
   const { config } = loadConfig(write('registry:\n  listen: 0.0.0.0:0\n'), {});
   await assert.rejects(
     startRegistry({ config: config.registry, dataDir }),

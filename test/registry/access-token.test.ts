@@ -1,19 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { SignJWT, createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { registryAuthSchema } from '../../src/config/registry-auth.js';
 import { createAccessControl } from '../../src/registry/access/index.js';
 import { basic, capturingLogger, startAccessApp } from '../e2e/helpers/registry-access-app.js';
+import { tempDir } from '../support/temp.js';
 
 const hash = (pw: string) => bcrypt.hashSync(pw, 4);
 
 async function tokenSetup(auth: Record<string, unknown> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-token-'));
+  const dir = tempDir('berth-token-');
   writeFileSync(join(dir, 'htpasswd'), [`alice:${hash('alice-pw')}`, `bob:${hash('bob-pw')}`].join('\n'));
   const config = registryAuthSchema.parse({
     htpasswd: 'htpasswd',

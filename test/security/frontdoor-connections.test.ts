@@ -88,7 +88,11 @@ test('upgrades: the response-head timeout applies; a client that gives up before
   const answer = await read(silent, (text) => text.includes('\r\n\r\n') && text.includes('}'));
   assert.match(answer, /^HTTP\/1\.1 504 /);
   assert.match(answer, /did not answer the upgrade within 0\.5 s/);
-  await until(() => instance.active === 0 && upstreamOpen() === before, 5_000, 'the upgrade to be let go');
+  await until(
+    () => h.frontdoor.inFlight(instance) === 0 && upstreamOpen() === before,
+    5_000,
+    'the upgrade to be let go',
+  );
 
   // A client that gives up while the instance has not answered yet.
   const h2 = await recorderHarness(t);
@@ -96,10 +100,10 @@ test('upgrades: the response-head timeout applies; a client that gives up before
   const before2 = openConnectionsTo(instance2.port);
   const waiting = openUpgrade(h2.frontdoor.port, h2.host, '/ws-silent');
   await until(() => h2.arrivals().some((a) => a.upgrade), 5_000, 'the upgrade to reach the instance');
-  assert.equal(instance2.active, 1, 'the upgrade holds a lease while it waits');
+  assert.equal(h2.frontdoor.inFlight(instance2), 1, 'the upgrade holds a lease while it waits');
   waiting.destroy();
   await until(
-    () => instance2.active === 0 && openConnectionsTo(instance2.port) === before2,
+    () => h2.frontdoor.inFlight(instance2) === 0 && openConnectionsTo(instance2.port) === before2,
     5_000,
     'the abandoned upgrade to free the lease and the socket to the instance',
   );
@@ -109,13 +113,13 @@ test('upgrades: the response-head timeout applies; a client that gives up before
   await read(tunnel, (text) => text.includes('\r\n\r\n'));
   tunnel.write('ping');
   assert.equal(await read(tunnel, (text) => text.includes('ping')), 'ping');
-  assert.equal(instance2.active, 1);
+  assert.equal(h2.frontdoor.inFlight(instance2), 1);
   const closed = new Promise<void>((resolve) => tunnel.once('end', () => resolve()));
   tunnel.end();
   await closed;
   await until(
     () =>
-      instance2.active === 0 &&
+      h2.frontdoor.inFlight(instance2) === 0 &&
       openConnectionsTo(instance2.port) === before2 &&
       closeWaitCount(h2.frontdoor.port) === 0,
     5_000,
@@ -158,7 +162,7 @@ for (const fastPath of [true, false]) {
       /sent nothing for 0\.4 s \(frontdoor\.requestBodyTimeout\)/,
     );
     assert.equal(stalled[0]!.headers.connection, 'close');
-    await until(() => instance.active === 0, 5_000, 'the lease to be released');
+    await until(() => h.frontdoor.inFlight(instance) === 0, 5_000, 'the lease to be released');
 
     // 10 bytes every 100 ms for a second: slower than the whole timeout, never idle for it.
     const steady = await new Promise<Buffer>((resolve, reject) => {

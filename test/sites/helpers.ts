@@ -95,7 +95,17 @@ export function call(
   port: number,
   host: string,
   path = '/',
-  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: Agent } = {},
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    agent?: Agent;
+    /**
+     * When it fires, the connection is reset (RST), as a client that goes away does. (A FIN alone is
+     * a half-close, which HTTP/1.1 allows after a request: the front door still delivers the answer.)
+     */
+    resetOn?: AbortSignal;
+  } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -121,6 +131,10 @@ export function call(
       },
     );
     req.on('error', reject);
+    init.resetOn?.addEventListener('abort', () => {
+      if (req.socket) req.socket.resetAndDestroy();
+      else req.once('socket', (socket) => socket.resetAndDestroy());
+    });
     req.end(init.body);
   });
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXAMPLES, apiSite, call, harness, loadTest } from './helpers.js';
+import { EXAMPLES, apiSite, call, harness, loadTest, until } from './helpers.js';
 
 test('slot swap follows App Service: sticky settings stay, content and other settings move, zero failed requests under load', async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'berth-slots-'));
@@ -54,9 +54,12 @@ test('slot swap follows App Service: sticky settings stay, content and other set
   );
 
   const load = loadTest(port, 'api.localhost', '/', 8);
+  // Counts, not time: requests are flowing before the swap and go on for 50 more after it.
+  await until(() => load.stats.ok >= 25, undefined, 'requests flowing before the swap');
   const steps: string[] = [];
   await h.manager.swap('api', 'staging', 'production', (s) => steps.push(s));
-  await new Promise((r) => setTimeout(r, 200));
+  const afterSwap = load.stats.ok;
+  await until(() => load.stats.ok >= afterSwap + 50, undefined, '50 requests after the swap');
   const stats = await load.stop();
   assert.equal(stats.failed, 0, `failed requests during the swap: ${stats.errors.join(' | ')}`);
   assert.ok(stats.ok > 50, `made ${stats.ok} requests`);

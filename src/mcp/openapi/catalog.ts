@@ -1,6 +1,6 @@
 import type { ToolCatalog, ToolDefinition } from '../types.js';
 import { createInvoker, type InvokeOptions } from '../invoke/index.js';
-import { canonicalHash } from './canonical.js';
+import { canonicalHash } from '../../lib/canonical-json.js';
 import { SpecError } from './errors.js';
 import type { OperationModel } from './model.js';
 import { toolNames } from './names.js';

@@ -5,4 +5,4 @@ export { loadSpec, parseSpecText, MAX_SPEC_BYTES } from './load.js';
 export type { LoadOptions, LoadedSpec } from './load.js';
 export { SpecError } from './errors.js';
 export type { Skipped } from './operations3.js';
-export { canonicalHash, canonicalJson } from './canonical.js';
+export { canonicalHash, canonicalJson } from '../../lib/canonical-json.js';

@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { HmacSigner } from '../../lib/hmac.js';
 
 /**
  * Legacy-era (2025-11-25) session ids that any instance accepts without a session store: the id is
@@ -18,14 +19,13 @@ export interface SessionClaims {
 }
 
 export class SessionSigner {
-  private readonly key: Buffer;
+  private readonly signer: HmacSigner;
 
   constructor(
     secret: string | Buffer,
     private readonly ttlSeconds: number,
   ) {
-    this.key = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-    if (this.key.length < 16) throw new Error('the session secret must be at least 16 bytes');
+    this.signer = new HmacSigner(secret);
   }
 
   issue(version: string, now = Date.now()): string {
@@ -37,7 +37,7 @@ export class SessionSigner {
       n: randomBytes(16).toString('base64url'),
     };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    return `s1.${payload}.${this.mac(payload)}`;
+    return `s1.${payload}.${this.signer.sign(payload)}`;
   }
 
   /** The claims of a genuine, unexpired id; undefined for anything else (the caller answers 404). */
@@ -45,9 +45,7 @@ export class SessionSigner {
     const [scheme, payload, signature, ...rest] = id.split('.');
     if (scheme !== 's1' || payload === undefined || signature === undefined || rest.length > 0)
       return undefined;
-    const expected = Buffer.from(this.mac(payload));
-    const given = Buffer.from(signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    if (!this.signer.verify(payload, signature)) return undefined;
     let claims: SessionClaims;
     try {
       claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as SessionClaims;
@@ -56,9 +54,5 @@ export class SessionSigner {
     }
     if (typeof claims.v !== 'string' || typeof claims.exp !== 'number') return undefined;
     return claims.exp * 1000 > now ? claims : undefined;
-  }
-
-  private mac(payload: string): string {
-    return createHmac('sha256', this.key).update(payload).digest('base64url');
   }
 }

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Canonical JSON: object keys sorted, no whitespace, undefined members dropped (RFC 8785's ordering
- * for the ASCII keys OpenAPI uses).
+ * Canonical JSON (RFC 8785, JCS): object keys sorted by UTF-16 code units (what `<` on strings
+ * compares), no whitespace, undefined members dropped; strings and numbers as ECMAScript's
+ * JSON.stringify writes them, which is what RFC 8785 specifies. One function for every part that
+ * hashes or signs JSON (MCP tool lists today).
  *
  * Works in two steps: a key-sorted copy of the value, then the engine's JSON.stringify. The copy is
  * memoized by object identity, so a `$defs` entry shared by hundreds of tools is sorted once; and
@@ -13,15 +15,16 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sorted(value, new WeakMap())) ?? 'null';
 }
 
-/** SHA-256 (hex) of the canonical JSON of a value: the ToolCatalog hash. */
+/** SHA-256 (hex) of the canonical JSON of a value. */
 export function canonicalHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
 /**
  * A copy of `value` with object keys in sorted order; parts already in order are reused, not copied.
- * Only `$defs` entries are memoized: they are what tools share (GitHub's tools reach the same few
- * hundred definitions), and remembering every object would cost more than walking small ones twice.
+ * Only JSON Schema `$defs` entries are memoized: they are what MCP tools share (GitHub's tools reach
+ * the same few hundred definitions), and remembering every object would cost more than walking small
+ * ones twice.
  */
 function sorted(value: unknown, memo: WeakMap<object, unknown>, shared = false): unknown {
   if (value === null || typeof value !== 'object') return value;
