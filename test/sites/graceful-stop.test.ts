@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { harness, processesWithEnv } from './helpers.js';
+import { harness, processesWithEnv, until } from './helpers.js';
 
 /**
  * An app that needs a second to flush on SIGTERM (its own timer: the app's behaviour, not the test's
@@ -69,3 +69,34 @@ for (const command of ['node server.mjs', 'echo starting && node server.mjs']) {
     assert.equal(h.manager.siteStatus('flusher').slots[0]!.instances.length, 0);
   });
 }
+
+test('a stop while the instance is still warming sends one SIGTERM too', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'berth-graceful-'));
+  // Listens but never answers, so the warmup probe is waiting when the stop comes; the flush outlasts
+  // the probe's 2 s, after which the warmup loop used to kill the instance a second time.
+  await writeFile(
+    join(root, 'server.mjs'),
+    FLUSHING_APP.replace("(_req, res) => res.end('ok')", "() => console.log('probe received')").replace(
+      '1000);',
+      '3000);',
+    ),
+  );
+  const h = await harness([{ name: 'warming', command: 'node server.mjs', root, stopGracePeriod: '20s' }], {
+    wait: false,
+  });
+  t.after(async () => {
+    await h.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  await until(
+    () => h.sink.messages({ site: 'warming', type: 'application' }).includes('probe received'),
+    20_000,
+    'a warmup probe to reach the app',
+  );
+  await h.manager.stopSite('warming');
+  const app = h.sink.messages({ site: 'warming', type: 'application' });
+  assert.deepEqual(
+    app.filter((m) => m.startsWith('SIGTERM') || m.startsWith('flushed')),
+    ['SIGTERM number 1', 'flushed after 1 SIGTERM'],
+  );
+});
