@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail, printResult, withExample, withOutput } from './common.js';
+import { fail, printResult, table, withExample, withOutput } from './common.js';
 
 interface ServeOptions {
   spec?: string;
@@ -111,5 +111,58 @@ export function registerMcpCommands(program: Command): void {
       process.stderr.write(`serving ${service.handler.catalog.tools.length} tools\n`);
     }
     await runUntilSignal([service], logger);
+  });
+
+  const check = mcp
+    .command('check')
+    .description(
+      'convert an OpenAPI document and report, per tool, what a strict model host (Anthropic, Bedrock) would refuse; exits 1 when something would be',
+    )
+    .requiredOption('--spec <file|url>', 'OpenAPI 3.0/3.1 or Swagger 2.0 document')
+    .option('--tools <ids>', 'comma-separated operation ids to check ("*" all; default all)');
+  withOutput(check);
+  withExample(
+    check,
+    'berth mcp check --spec openapi.json',
+    'berth mcp check --spec openapi.json --output json',
+  );
+  check.action(async (opts: { spec: string; tools?: string; output: string }) => {
+    const { buildCatalog, loadSpec, strictHostReport } = await import('../mcp/index.js');
+    let report: ReturnType<typeof strictHostReport>;
+    try {
+      const { document } = await loadSpec(opts.spec);
+      const tools = opts.tools
+        ?.split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '');
+      // The upstream is never called here; the catalog only needs a syntactically valid one.
+      report = strictHostReport(buildCatalog(document, { upstream: 'http://127.0.0.1:9', tools }));
+    } catch (error) {
+      fail((error as Error).message);
+    }
+    const errors = report.problems.filter((p) => p.severity === 'error').length;
+    printResult('json' === opts.output ? 'json' : 'text', report, () => {
+      const lines = [
+        `${report.tools} tools from ${report.operations} operations; ${report.skipped.length} operations skipped; ${errors} errors, ${report.problems.length - errors} warnings`,
+      ];
+      if (report.problems.length > 0)
+        lines.push(
+          '',
+          table(
+            ['TOOL', 'SEVERITY', 'PROBLEM'],
+            report.problems.map((p) => [p.tool, p.severity, p.message]),
+          ),
+        );
+      if (report.skipped.length > 0)
+        lines.push(
+          '',
+          table(
+            ['METHOD', 'PATH', 'SKIPPED BECAUSE'],
+            report.skipped.map((s) => [s.method.toUpperCase(), s.path, s.reason]),
+          ),
+        );
+      return lines.join('\n');
+    });
+    if (errors > 0) process.exitCode = 1;
   });
 }

@@ -8,5 +8,5 @@ export type { ToolImplementation } from './catalog.js';
 export { conformanceCatalog } from './fixture/conformance.js';
 export { SessionSigner } from './protocol/session.js';
 export * from './types.js';
-export { buildCatalog, loadSpec, SpecError } from './openapi/index.js';
-export type { CatalogOptions, OpenApiCatalog } from './openapi/index.js';
+export { buildCatalog, loadSpec, SpecError, strictHostReport } from './openapi/index.js';
+export type { CatalogOptions, OpenApiCatalog, StrictHostReport } from './openapi/index.js';

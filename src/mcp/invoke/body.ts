@@ -37,7 +37,7 @@ function formUrlEncoded(plan: BodyPlan, value: Record<string, unknown>): string 
   const pairs: string[] = [];
   for (const [field, v] of Object.entries(value)) {
     if (v === undefined) continue;
-    const encoding = plan.encoding[field] ?? {};
+    const encoding = Object.hasOwn(plan.encoding, field) ? plan.encoding[field]! : {};
     if (encoding.style === 'deepObject' || (v !== null && typeof v === 'object' && !Array.isArray(v))) {
       pairs.push(...deepPairs(field, v));
     } else if (Array.isArray(v)) {
@@ -59,7 +59,7 @@ async function multipart(plan: BodyPlan, value: Record<string, unknown>): Promis
   const form = new FormData();
   for (const [field, v] of Object.entries(value)) {
     if (v === undefined) continue;
-    const fileKind = plan.fileFields[field];
+    const fileKind = Object.hasOwn(plan.fileFields, field) ? plan.fileFields[field] : undefined;
     if (fileKind) {
       const files = fileKind === 'array' ? (Array.isArray(v) ? v : [v]) : [v];
       for (const file of files) {
@@ -67,7 +67,8 @@ async function multipart(plan: BodyPlan, value: Record<string, unknown>): Promis
         const type =
           typeof f.contentType === 'string'
             ? f.contentType
-            : (plan.encoding[field]?.contentType ?? 'application/octet-stream');
+            : ((Object.hasOwn(plan.encoding, field) ? plan.encoding[field]!.contentType : undefined) ??
+              'application/octet-stream');
         const bytes = decodeBase64(f.data, `${plan.arg}.${field}.data`);
         form.append(
           field,

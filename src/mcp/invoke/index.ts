@@ -5,7 +5,7 @@ import { buildRequest } from './request.js';
 import { toResult } from './result.js';
 import { send, UpstreamFailure } from './send.js';
 import { childTraceparent } from './trace.js';
-import { ArgumentValidator } from './validate.js';
+import { ArgumentValidator, withoutOptionalNulls } from '../validate.js';
 
 export type {
   OperationPlan,
@@ -16,7 +16,7 @@ export type {
   BodyKind,
   BodyEncoding,
 } from './plan.js';
-export { ArgumentValidator } from './validate.js';
+export { ArgumentValidator, describeErrors } from '../validate.js';
 export { childTraceparent } from './trace.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -62,9 +62,9 @@ export function createInvoker(tools: Map<string, InvocableTool>, options: Invoke
   return async (name, args, context) => {
     const tool = tools.get(name);
     if (!tool) throw new InvalidToolCall(`unknown tool "${name}"`);
-    const input = args ?? {};
-    if (typeof input !== 'object' || Array.isArray(input))
+    if (typeof (args ?? {}) !== 'object' || Array.isArray(args))
       throw new InvalidToolCall(`arguments for tool "${name}" must be an object`);
+    const input = withoutOptionalNulls(tool.definition.inputSchema, args ?? {});
     validator.check(name, tool.definition.inputSchema, input);
 
     const request = await buildRequest(tool.plan, upstream, input);

@@ -28,8 +28,10 @@ export async function buildRequest(
   const headers: Record<string, string> = { accept: plan.accept };
 
   for (const param of plan.params) {
-    const value = args[param.arg];
-    if (value === undefined) continue;
+    // Own properties only: an argument named `constructor` must not find Object.prototype's.
+    const value = own(args, param.arg);
+    // null for an optional parameter means "leave it out" (models send it for arguments they skip).
+    if (value === undefined || value === null) continue;
     switch (param.in) {
       case 'path': {
         const text = pathValue(param, value);
@@ -59,8 +61,9 @@ export async function buildRequest(
   if (cookies.length > 0) headers.cookie = cookies.join('; ');
 
   let body: Buffer | string | undefined;
-  if (plan.body && args[plan.body.arg] !== undefined) {
-    const encoded = await encodeBody(plan.body, args[plan.body.arg]);
+  const bodyValue = plan.body ? own(args, plan.body.arg) : undefined;
+  if (plan.body && bodyValue !== undefined && bodyValue !== null) {
+    const encoded = await encodeBody(plan.body, bodyValue);
     body = encoded.body;
     headers['content-type'] = encoded.contentType;
   }
@@ -73,4 +76,8 @@ export async function buildRequest(
     headers,
     body,
   };
+}
+
+export function own(record: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }

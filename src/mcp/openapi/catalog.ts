@@ -6,6 +6,7 @@ import type { OperationModel } from './model.js';
 import { toolNames } from './names.js';
 import { operations2 } from './operations2.js';
 import { operations3, type Skipped } from './operations3.js';
+import { SchemaChecker } from './meta.js';
 import { isObject } from './pointer.js';
 import { SchemaConverter, type Dialect } from './schema.js';
 import { buildTool, type BuiltTool } from './tool.js';
@@ -52,11 +53,25 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
   const { operations, skipped } =
     dialect === 'swagger2' ? operations2(doc, schemas) : operations3(doc, schemas);
 
+  const operationCount = operations.length + skipped.length;
   const names = toolNames(operations);
   const built: BuiltTool[] = [];
+  const checker = new SchemaChecker();
   for (const op of operations) {
     if (!selected(op, names.get(op)!, options)) continue;
-    built.push(buildTool(names.get(op)!, op, schemas, options.outputSchemas !== false));
+    const tool = buildTool(names.get(op)!, op, schemas, options.outputSchemas !== false);
+    // No listed schema may fail the meta-schema: one bad tool can make a client refuse the whole list.
+    const inputProblem = checker.problem(tool.definition.inputSchema);
+    if (inputProblem) {
+      skipped.push({ method: op.method, path: op.path, reason: `invalid input schema: ${inputProblem}` });
+      continue;
+    }
+    const outputProblem = tool.definition.outputSchema && checker.problem(tool.definition.outputSchema);
+    if (outputProblem) {
+      schemas.warn(`output schema dropped, it is invalid: ${outputProblem}`, op.pointer);
+      delete tool.definition.outputSchema;
+    }
+    built.push(tool);
   }
   built.sort((a, b) => (a.definition.name < b.definition.name ? -1 : 1));
   const tools: ToolDefinition[] = built.map((b) => b.definition);
@@ -71,7 +86,7 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
     call: invoker,
     skipped,
     warnings: schemas.warnings,
-    operationCount: operations.length + skipped.length,
+    operationCount,
   };
 }
 

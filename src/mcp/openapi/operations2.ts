@@ -12,7 +12,7 @@ import {
 } from './model.js';
 import type { Skipped } from './operations3.js';
 import { successCodes } from './operations3.js';
-import { isObject, pointerOf } from './pointer.js';
+import { isObject, pointerOf, put } from './pointer.js';
 import { deref } from './refs.js';
 import type { JsonSchema, SchemaConverter } from './schema.js';
 
@@ -46,6 +46,7 @@ export function operations2(
   const paths = isObject(document.paths) ? document.paths : {};
   const basePath = typeof document.basePath === 'string' ? document.basePath.replace(/\/+$/, '') : '';
   for (const [path, rawItem] of Object.entries(paths)) {
+    if (path.startsWith('x-')) continue; // Paths Object extensions are not operations
     let item: Record<string, unknown>;
     try {
       item = deref(document, rawItem, pointerOf('paths', path));
@@ -190,14 +191,17 @@ function formBody(
   for (const { param, at } of fields) {
     const name = param.name as string;
     const schema = valueSchema(schemas, param, at);
-    properties[name] =
+    put(
+      properties,
+      name,
       typeof schema === 'object' && text(param.description)
         ? { ...schema, description: text(param.description) }
-        : schema;
+        : schema,
+    );
     if (param.required === true) required.push(name);
-    if (param.collectionFormat === 'multi') encoding[name] = { style: 'form', explode: true };
+    if (param.collectionFormat === 'multi') put(encoding, name, { style: 'form', explode: true });
     else if (param.type === 'array')
-      encoding[name] = { style: collectionStyle(param.collectionFormat, 'query').style, explode: false };
+      put(encoding, name, { style: collectionStyle(param.collectionFormat, 'query').style, explode: false });
   }
   return {
     mediaType: multipart ? 'multipart/form-data' : 'application/x-www-form-urlencoded',

@@ -11,7 +11,7 @@ import {
   type ParamModel,
   withUndeclaredPathParams,
 } from './model.js';
-import { isObject, pointerOf } from './pointer.js';
+import { isObject, pointerOf, put } from './pointer.js';
 import { deref } from './refs.js';
 import type { SchemaConverter } from './schema.js';
 
@@ -41,6 +41,7 @@ export function operations3(
   const skipped: Skipped[] = [];
   const paths = isObject(document.paths) ? document.paths : {};
   for (const [path, rawItem] of Object.entries(paths)) {
+    if (path.startsWith('x-')) continue; // Paths Object extensions are not operations
     const itemAt = pointerOf('paths', path);
     let item: Record<string, unknown>;
     try {
@@ -171,11 +172,11 @@ function requestBody(
   if (isObject(media) && isObject(media.encoding)) {
     for (const [field, enc] of Object.entries(media.encoding)) {
       if (!isObject(enc)) continue;
-      encoding[field] = {
+      put(encoding, field, {
         style: STYLES.has(enc.style as ParamStyle) ? (enc.style as ParamStyle) : undefined,
         explode: typeof enc.explode === 'boolean' ? enc.explode : undefined,
         contentType: typeof enc.contentType === 'string' ? enc.contentType : undefined,
-      };
+      });
     }
   }
   return {

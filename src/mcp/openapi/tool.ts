@@ -1,7 +1,8 @@
 import type { ToolAnnotations, ToolDefinition } from '../types.js';
 import type { BodyPlan, OperationPlan, ParamLocation, ParamPlan } from '../invoke/plan.js';
 import type { BodyModel, OperationModel } from './model.js';
-import { isObject } from './pointer.js';
+import { argumentNames } from './arguments.js';
+import { isObject, put } from './pointer.js';
 import type { JsonSchema, SchemaConverter } from './schema.js';
 
 /** Long descriptions cost every client context on every tools/list; beyond this they are cut. */
@@ -49,9 +50,15 @@ export function buildTool(
   const required: string[] = [];
   const params: ParamPlan[] = [];
   const ordered = [...op.params].sort((a, b) => LOCATION_ORDER.indexOf(a.in) - LOCATION_ORDER.indexOf(b.in));
-  for (const param of ordered) {
-    const arg = param.name in properties ? `${param.name}__${param.in}` : param.name;
-    properties[arg] = describe(param.schema, param.description, param.deprecated);
+  const args = argumentNames([
+    ...ordered.map((p) => ({ name: p.name, in: p.in })),
+    ...(op.body ? [{ name: 'body', in: 'body' as const }] : []),
+  ]);
+  ordered.forEach((param, i) => {
+    const arg = args[i]!;
+    const renamed = arg !== param.name && arg !== `${param.name}__${param.in}`;
+    const text = renamed ? originalName(param.name, param.in, param.description) : param.description;
+    put(properties, arg, describe(param.schema, text, param.deprecated, renamed));
     if (param.required) required.push(arg);
     params.push({
       arg,
@@ -62,13 +69,13 @@ export function buildTool(
       allowReserved: param.allowReserved,
       contentType: param.contentType,
     });
-  }
+  });
 
   let body: BodyPlan | undefined;
   if (op.body) {
-    const arg = 'body' in properties ? 'body__body' : 'body';
+    const arg = args[ordered.length]!;
     const { schema, fileFields } = bodySchema(op.body, schemas);
-    properties[arg] = describe(schema, op.body.description, false);
+    put(properties, arg, describe(schema, op.body.description, false));
     if (op.body.required) required.push(arg);
     body = { arg, mediaType: op.body.mediaType, kind: op.body.kind, fileFields, encoding: op.body.encoding };
   }
@@ -136,13 +143,31 @@ function description(op: OperationModel): string | undefined {
   return text || undefined;
 }
 
-function describe(schema: JsonSchema, text: string | undefined, deprecated: boolean): JsonSchema {
-  if (typeof schema === 'boolean' || (!text && !deprecated)) return schema;
+/**
+ * Sets a schema's description (and deprecated flag). `force` puts the text first even when the schema
+ * has a description of its own: a renamed argument must always say what it is called on the wire.
+ */
+function describe(
+  schema: JsonSchema,
+  text: string | undefined,
+  deprecated: boolean,
+  force = false,
+): JsonSchema {
+  if (!text && !deprecated) return schema;
+  const base = typeof schema === 'boolean' ? (schema ? {} : { not: {} }) : schema;
+  const own = typeof base.description === 'string' ? base.description : undefined;
+  const description = force && own && text !== own ? `${text} ${own}` : (own ?? text);
   return {
-    ...schema,
-    ...(text && !schema.description ? { description: text } : {}),
+    ...base,
+    ...(description ? { description } : {}),
     ...(deprecated ? { deprecated: true } : {}),
   };
+}
+
+/** `The "$top" query parameter.` + its own description: the original name, for the model and for people. */
+function originalName(name: string, location: string, own: string | undefined): string {
+  const text = `The ${JSON.stringify(name)} ${location} parameter.`;
+  return own ? `${text} ${own}` : text;
 }
 
 function bodySchema(
@@ -175,24 +200,24 @@ function bodySchema(
   const properties: Record<string, JsonSchema> = {};
   for (const [field, raw] of Object.entries(root.properties)) {
     const sub = schemas.resolveRoot(raw as JsonSchema);
-    const encodingType = body.encoding[field]?.contentType;
+    const encodingType = Object.hasOwn(body.encoding, field) ? body.encoding[field]!.contentType : undefined;
     if (body.kind === 'multipart' && isBinary(sub, encodingType)) {
-      fileFields[field] = 'single';
-      properties[field] = withDescription(FILE_SCHEMA, sub);
+      put(fileFields, field, 'single');
+      put(properties, field, withDescription(FILE_SCHEMA, sub));
     } else if (
       body.kind === 'multipart' &&
       isObject(sub) &&
       sub.type === 'array' &&
       isBinary(schemas.resolveRoot(sub.items as JsonSchema), encodingType)
     ) {
-      fileFields[field] = 'array';
-      properties[field] = {
+      put(fileFields, field, 'array');
+      put(properties, field, {
         type: 'array',
         items: FILE_SCHEMA,
         ...(typeof sub.description === 'string' ? { description: sub.description } : {}),
-      };
+      });
     } else {
-      properties[field] = raw as JsonSchema;
+      put(properties, field, raw as JsonSchema);
     }
   }
   return { schema: { ...root, type: 'object', properties }, fileFields };
