@@ -78,7 +78,7 @@ export function createInvoker(tools: Map<string, InvocableTool>, options: Invoke
     const url = `${request.origin}${request.path}`;
     try {
       const response = await send(request, { timeoutMs, maxResponseBytes, signal: context.signal });
-      return toResult(response, url);
+      return declaredShape(tool.definition, toResult(response, url), response.status, validator);
     } catch (error) {
       if (error instanceof UpstreamFailure)
         return {
@@ -87,5 +87,43 @@ export function createInvoker(tools: Map<string, InvocableTool>, options: Invoke
         };
       throw error;
     }
+  };
+}
+
+/**
+ * A tool with an outputSchema promises structured content that fits it, and clients check: a result
+ * without structured content throws in the official clients unless it is an error. So an answer that
+ * does not fit (a JSON body the document does not describe, an undocumented empty or non-JSON
+ * success) is returned as text marked isError, saying why, with the answer itself for the model.
+ */
+function declaredShape(
+  definition: ToolDefinition,
+  result: CallToolResult,
+  status: number,
+  validator: ArgumentValidator,
+): CallToolResult {
+  if (!definition.outputSchema || result.isError) return result;
+  let why: string;
+  if (result.structuredContent === undefined) {
+    why = 'the answer is not JSON';
+  } else {
+    let validate: ReturnType<ArgumentValidator['compile']> | undefined;
+    try {
+      validate = validator.compile(definition.outputSchema);
+    } catch {
+      return result; // a schema ajv cannot compile cannot be checked here; clients decide
+    }
+    if (validate(result.structuredContent)) return result;
+    const errors = (validate.errors ?? [])
+      .slice(0, 3)
+      .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+    why = `the JSON answer does not match the documented response schema (${errors.join('; ')})`;
+  }
+  const text = result.content
+    .map((block) => (block.type === 'text' ? block.text : `<${block.type} content>`))
+    .join('\n');
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `HTTP ${status}: ${why}, so it is returned as text:\n${text}` }],
   };
 }

@@ -11,7 +11,7 @@ import {
   withUndeclaredPathParams,
 } from './model.js';
 import type { Skipped } from './operations3.js';
-import { successCodes } from './operations3.js';
+import { sameSchema, successCodes } from './operations3.js';
 import { isObject, pointerOf, put } from './pointer.js';
 import { deref } from './refs.js';
 import type { JsonSchema, SchemaConverter } from './schema.js';
@@ -212,6 +212,7 @@ function formBody(
   };
 }
 
+/** As in 3.x: an output schema only when every documented success answer is JSON with the same schema. */
 function output(
   document: unknown,
   schemas: SchemaConverter,
@@ -221,16 +222,17 @@ function output(
 ): JsonSchema | undefined {
   if (!isObject(op.responses)) return undefined;
   if (produces.length > 0 && !produces.some(isJsonMediaType)) return undefined;
-  const code = successCodes(Object.keys(op.responses))[0];
-  if (!code) return undefined;
-  try {
-    const response = deref(document, op.responses[code], `${at}/responses/${code}`);
-    return response.schema === undefined
-      ? undefined
-      : schemas.convert(response.schema, `${at}/responses/${code}/schema`);
-  } catch {
-    return undefined;
+  const outputs: JsonSchema[] = [];
+  for (const code of successCodes(Object.keys(op.responses), true)) {
+    try {
+      const response = deref(document, op.responses[code], `${at}/responses/${code}`);
+      if (response.schema === undefined) return undefined;
+      outputs.push(schemas.convert(response.schema, `${at}/responses/${code}/schema`));
+    } catch {
+      return undefined;
+    }
   }
+  return sameSchema(outputs);
 }
 
 function mediaTypes(value: unknown): string[] {

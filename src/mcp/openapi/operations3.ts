@@ -12,8 +12,9 @@ import {
   withUndeclaredPathParams,
 } from './model.js';
 import { isObject, pointerOf, put } from './pointer.js';
+import { canonicalJson } from './canonical.js';
 import { deref } from './refs.js';
-import type { SchemaConverter } from './schema.js';
+import type { JsonSchema, SchemaConverter } from './schema.js';
 
 const LOCATIONS = new Set<ParamLocation>(['path', 'query', 'header', 'cookie']);
 const STYLES = new Set<ParamStyle>([
@@ -189,33 +190,52 @@ function requestBody(
   };
 }
 
+/**
+ * The documented response media types, and the output schema: set only when *every* documented
+ * success answer (2xx, 2XX and 3xx) is JSON with one and the same schema. An operation that also
+ * documents a 204, a non-JSON success or a redirect gets none, because a client checks every result
+ * of a tool with an outputSchema against it (and throws when structured content is missing).
+ */
 function responseInfo(document: unknown, schemas: SchemaConverter, op: Record<string, unknown>, at: string) {
   const types = new Set<string>();
-  let output: OperationModel['output'];
-  if (!isObject(op.responses)) return { types: [], output };
-  for (const code of successCodes(Object.keys(op.responses))) {
+  if (!isObject(op.responses)) return { types: [], output: undefined };
+  const outputs: JsonSchema[] = [];
+  let uniform = true;
+  for (const code of successCodes(Object.keys(op.responses), true)) {
     let response: Record<string, unknown>;
     try {
       response = deref(document, op.responses[code], `${at}/responses/${code}`);
     } catch {
-      continue; // a broken response only costs the output schema
+      uniform = false; // a broken response only costs the output schema
+      continue;
     }
-    if (!isObject(response.content)) continue;
-    for (const mediaType of Object.keys(response.content)) types.add(mediaType);
-    if (output !== undefined) continue;
-    const jsonType = Object.keys(response.content).find(isJsonMediaType);
-    const media = jsonType ? response.content[jsonType] : undefined;
-    if (isObject(media) && media.schema !== undefined)
-      output = schemas.convert(media.schema, `${at}/responses/${code}/content`);
-    else if (jsonType) output = false; // first 2xx JSON response has no schema: no outputSchema
+    const content = isObject(response.content) ? response.content : {};
+    for (const mediaType of Object.keys(content)) types.add(mediaType);
+    // The request asks for JSON first, so a response that also offers XML still answers in JSON.
+    const jsonType = Object.keys(content).find(isJsonMediaType);
+    const media = jsonType ? content[jsonType] : undefined;
+    const schema = isObject(media) ? media.schema : undefined;
+    if (schema === undefined) {
+      uniform = false;
+      continue;
+    }
+    if (uniform) outputs.push(schemas.convert(schema, `${at}/responses/${code}/content`));
   }
-  return { types: [...types], output: output === false ? undefined : output };
+  return { types: [...types], output: uniform ? sameSchema(outputs) : undefined };
+}
+
+/** The schema all of them are, or undefined when there are none or they differ. */
+export function sameSchema(outputs: JsonSchema[]): JsonSchema | undefined {
+  if (outputs.length === 0) return undefined;
+  const first = canonicalJson(outputs[0]);
+  return outputs.every((o, i) => i === 0 || canonicalJson(o) === first) ? outputs[0] : undefined;
 }
 
 /** 2xx codes in order: 200, 201, ..., then the 2XX range. */
-export function successCodes(codes: string[]): string[] {
-  const exact = codes.filter((c) => /^2\d\d$/.test(c)).sort();
-  return [...exact, ...codes.filter((c) => /^2XX$/i.test(c))];
+export function successCodes(codes: string[], withRedirects = false): string[] {
+  const pattern = withRedirects ? /^[23]\d\d$/ : /^2\d\d$/;
+  const exact = codes.filter((c) => pattern.test(c)).sort();
+  return [...exact, ...codes.filter((c) => (withRedirects ? /^[23]XX$/i : /^2XX$/i).test(c))];
 }
 
 /** The path of the first server URL (`https://host/v2` → `/v2`), server variables at their defaults. */

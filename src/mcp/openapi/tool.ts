@@ -253,10 +253,12 @@ function objectSchema(
   return bounded.defs ? { ...bounded.schema, $defs: bounded.defs } : bounded.schema;
 }
 
+/** JSON first and preferred (q=1), so an operation documented in JSON and XML answers in JSON. */
 function accept(types: string[]): string {
   if (types.length === 0) return 'application/json, */*;q=0.5';
-  const sorted = [...new Set(types)].sort(
-    (a, b) => Number(!a.includes('json')) - Number(!b.includes('json')),
-  );
-  return sorted.join(', ');
+  const unique = [...new Set(types)];
+  const json = unique.filter((t) => t.includes('json'));
+  const other = unique.filter((t) => !t.includes('json'));
+  if (json.length === 0) return other.join(', ');
+  return [...json, ...other.map((t) => `${t};q=0.5`)].join(', ');
 }
