@@ -5,7 +5,7 @@ import { buildRequest } from './request.js';
 import { toResult } from './result.js';
 import { send, UpstreamFailure } from './send.js';
 import { childTraceparent } from './trace.js';
-import { ArgumentValidator, withoutOptionalNulls } from '../validate.js';
+import { ArgumentValidator, describeErrors, withoutOptionalNulls } from '../validate.js';
 
 export type {
   OperationPlan,
@@ -15,6 +15,7 @@ export type {
   ParamStyle,
   BodyKind,
   BodyEncoding,
+  BodyOption,
 } from './plan.js';
 export { ArgumentValidator, describeErrors } from '../validate.js';
 export { childTraceparent } from './trace.js';
@@ -67,7 +68,7 @@ export function createInvoker(tools: Map<string, InvocableTool>, options: Invoke
     const input = withoutOptionalNulls(tool.definition.inputSchema, args ?? {});
     validator.check(name, tool.definition.inputSchema, input);
 
-    const request = await buildRequest(tool.plan, upstream, input);
+    const request = await buildRequest(withChosenBody(tool, input, validator), upstream, input);
     Object.assign(request.headers, fixedHeaders);
     request.headers.traceparent = childTraceparent(context.traceparent);
     if (context.tracestate) request.headers.tracestate = context.tracestate;
@@ -126,4 +127,51 @@ function declaredShape(
     isError: true,
     content: [{ type: 'text', text: `HTTP ${status}: ${why}, so it is returned as text:\n${text}` }],
   };
+}
+
+/**
+ * The plan with the body media type the caller chose (the `contentType` argument), after checking the
+ * body against that type's own shape: the input schema only says it fits one of the offered types.
+ */
+function withChosenBody(
+  tool: InvocableTool,
+  args: Record<string, unknown>,
+  validator: ArgumentValidator,
+): OperationPlan {
+  const body = tool.plan.body;
+  if (!body?.choice) return tool.plan;
+  const wanted = Object.hasOwn(args, body.choice.arg) ? args[body.choice.arg] : undefined;
+  const option = body.choice.options.find((o) => o.mediaType === wanted) ?? body.choice.options[0]!;
+  const value = Object.hasOwn(args, body.arg) ? args[body.arg] : undefined;
+  if (option.variant !== undefined && value !== undefined && value !== null) {
+    const schema = variantSchema(tool.definition.inputSchema, body.arg, option.variant);
+    if (schema) {
+      const validate = validator.compile(schema);
+      if (!validate(value)) {
+        // Field names here are inside the body (`"name" must be string` means body.name).
+        const problems = describeErrors(validate.errors ?? []);
+        throw new InvalidToolCall(
+          `the body does not have the shape of ${option.mediaType}: ${problems.join('; ')}`,
+        );
+      }
+    }
+  }
+  const { choice: _choice, variant: _variant, ...rest } = { ...body, ...option };
+  return { ...tool.plan, body: rest };
+}
+
+/** The anyOf member for one media type, carrying the tool's $defs so its references resolve. Cached. */
+const variants = new WeakMap<object, Map<number, object>>();
+function variantSchema(input: Record<string, unknown>, arg: string, variant: number): object | undefined {
+  let cache = variants.get(input);
+  if (!cache) variants.set(input, (cache = new Map()));
+  let schema = cache.get(variant);
+  if (!schema) {
+    const property = (input.properties as Record<string, { anyOf?: unknown[] }> | undefined)?.[arg];
+    const member = property?.anyOf?.[variant];
+    if (member === undefined) return undefined;
+    schema = { ...(input.$defs ? { $defs: input.$defs } : {}), allOf: [member] };
+    cache.set(variant, schema);
+  }
+  return schema;
 }

@@ -52,6 +52,14 @@ export async function buildRequest(
         break;
     }
   }
+  const dotted = dotSegment(path);
+  if (dotted !== undefined) {
+    // label and matrix styles put literal dots and separators in the path, so an empty string, array
+    // or object can still produce `.` or `..`, which a server or proxy would resolve upward.
+    throw new InvalidToolCall(
+      `the path arguments would produce the segment "${dotted}" in ${plan.pathTemplate}; give non-empty values`,
+    );
+  }
   if (/\{[^}]*\}/.test(path)) {
     // A path parameter that is declared in the template but not in `parameters`: nothing can fill it.
     throw new InvalidToolCall(
@@ -80,4 +88,13 @@ export async function buildRequest(
 
 export function own(record: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** A `.` or `..` segment (also percent-encoded, which servers decode before resolving), if any. */
+function dotSegment(path: string): string | undefined {
+  for (const segment of path.split('/')) {
+    const decoded = segment.replace(/%2e/gi, '.');
+    if (decoded === '.' || decoded === '..') return segment;
+  }
+  return undefined;
 }

@@ -40,6 +40,8 @@ export interface BodyModel {
   required: boolean;
   description?: string;
   encoding: Record<string, BodyEncoding>;
+  /** The other media types the operation accepts, which the caller may choose instead. */
+  alternatives?: BodyModel[];
 }
 
 export const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;

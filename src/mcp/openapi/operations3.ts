@@ -1,6 +1,6 @@
 import type { BodyEncoding, ParamLocation, ParamStyle } from '../invoke/plan.js';
 import { OperationError } from './errors.js';
-import { bodyKind, isJsonMediaType, preferredRequestType } from './media.js';
+import { bodyKind, isJsonMediaType, orderedRequestTypes } from './media.js';
 import {
   defaultStyle,
   IGNORED_HEADERS,
@@ -154,6 +154,10 @@ function parameter(
   };
 }
 
+/**
+ * The request body: one BodyModel per offered media type, the preferred one (the most structured)
+ * first, the others as `alternatives` the caller may choose among.
+ */
 function requestBody(
   document: unknown,
   schemas: SchemaConverter,
@@ -162,11 +166,22 @@ function requestBody(
 ): BodyModel | undefined {
   const body = deref(document, raw, at);
   if (!isObject(body.content)) return undefined;
-  const mediaType = preferredRequestType(Object.keys(body.content));
-  if (!mediaType) return undefined;
-  const media = body.content[mediaType];
+  const ordered = orderedRequestTypes(Object.keys(body.content));
+  if (ordered.length === 0) return undefined;
+  const models = ordered.map((mediaType) => mediaModel(schemas, body, mediaType, at));
+  const [preferred, ...others] = models;
+  return others.length > 0 ? { ...preferred!, alternatives: others } : preferred;
+}
+
+function mediaModel(
+  schemas: SchemaConverter,
+  body: Record<string, unknown>,
+  mediaType: string,
+  at: string,
+): BodyModel {
+  const content = body.content as Record<string, unknown>;
+  const media = content[mediaType];
   const mediaAt = `${at}/content/${mediaType.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-  const kind = bodyKind(mediaType);
   const schema =
     isObject(media) && media.schema !== undefined ? schemas.convert(media.schema, `${mediaAt}/schema`) : {};
   const encoding: Record<string, BodyEncoding> = {};
@@ -182,7 +197,7 @@ function requestBody(
   }
   return {
     mediaType,
-    kind,
+    kind: bodyKind(mediaType),
     schema,
     required: body.required === true,
     description: text(body.description),

@@ -1,6 +1,7 @@
 import type { ToolAnnotations, ToolDefinition } from '../types.js';
 import type { BodyPlan, OperationPlan, ParamLocation, ParamPlan } from '../invoke/plan.js';
-import type { BodyModel, OperationModel } from './model.js';
+import { buildBody } from './body.js';
+import type { OperationModel } from './model.js';
 import { argumentNames } from './arguments.js';
 import { isObject, put } from './pointer.js';
 import type { JsonSchema, SchemaConverter } from './schema.js';
@@ -14,18 +15,6 @@ const MAX_DESCRIPTION = 1024;
 const INPUT_DEFS_BUDGET = 128 * 1024;
 const OUTPUT_DEFS_BUDGET = 32 * 1024;
 const LOCATION_ORDER: ParamLocation[] = ['path', 'query', 'header', 'cookie'];
-
-const FILE_SCHEMA = {
-  type: 'object',
-  description: 'A file: its bytes in base64, optionally its media type and file name.',
-  properties: {
-    data: { type: 'string', contentEncoding: 'base64' },
-    contentType: { type: 'string' },
-    filename: { type: 'string' },
-  },
-  required: ['data'],
-  additionalProperties: false,
-};
 
 export interface BuiltTool {
   definition: ToolDefinition;
@@ -53,6 +42,7 @@ export function buildTool(
   const args = argumentNames([
     ...ordered.map((p) => ({ name: p.name, in: p.in })),
     ...(op.body ? [{ name: 'body', in: 'body' as const }] : []),
+    ...(op.body?.alternatives ? [{ name: 'contentType', in: 'body' as const }] : []),
   ]);
   ordered.forEach((param, i) => {
     const arg = args[i]!;
@@ -73,11 +63,10 @@ export function buildTool(
 
   let body: BodyPlan | undefined;
   if (op.body) {
-    const arg = args[ordered.length]!;
-    const { schema, fileFields } = bodySchema(op.body, schemas);
-    put(properties, arg, describe(schema, op.body.description, false));
-    if (op.body.required) required.push(arg);
-    body = { arg, mediaType: op.body.mediaType, kind: op.body.kind, fileFields, encoding: op.body.encoding };
+    const built = buildBody(op.body, schemas, args[ordered.length]!, args[ordered.length + 1]);
+    for (const [arg, schema] of Object.entries(built.properties)) put(properties, arg, schema);
+    if (op.body.required) required.push(built.plan.arg);
+    body = built.plan;
   }
 
   const bounded = schemas.withDefs(
@@ -168,74 +157,6 @@ function describe(
 function originalName(name: string, location: string, own: string | undefined): string {
   const text = `The ${JSON.stringify(name)} ${location} parameter.`;
   return own ? `${text} ${own}` : text;
-}
-
-function bodySchema(
-  body: BodyModel,
-  schemas: SchemaConverter,
-): { schema: JsonSchema; fileFields: BodyPlan['fileFields'] } {
-  if (body.kind === 'binary') {
-    return {
-      schema: {
-        type: 'string',
-        contentEncoding: 'base64',
-        description: `The ${body.mediaType} body, base64-encoded.`,
-      },
-      fileFields: {},
-    };
-  }
-  if (body.kind === 'text') {
-    const root = schemas.resolveRoot(body.schema);
-    return {
-      schema: isObject(root) && root.type === 'string' ? body.schema : { type: 'string' },
-      fileFields: {},
-    };
-  }
-  if (body.kind !== 'multipart' && body.kind !== 'form') return { schema: body.schema, fileFields: {} };
-
-  // Form bodies: inline the root so each field can be examined, and turn binary fields into file objects.
-  const root = schemas.resolveRoot(body.schema);
-  if (!isObject(root) || !isObject(root.properties)) return { schema: body.schema, fileFields: {} };
-  const fileFields: BodyPlan['fileFields'] = {};
-  const properties: Record<string, JsonSchema> = {};
-  for (const [field, raw] of Object.entries(root.properties)) {
-    const sub = schemas.resolveRoot(raw as JsonSchema);
-    const encodingType = Object.hasOwn(body.encoding, field) ? body.encoding[field]!.contentType : undefined;
-    if (body.kind === 'multipart' && isBinary(sub, encodingType)) {
-      put(fileFields, field, 'single');
-      put(properties, field, withDescription(FILE_SCHEMA, sub));
-    } else if (
-      body.kind === 'multipart' &&
-      isObject(sub) &&
-      sub.type === 'array' &&
-      isBinary(schemas.resolveRoot(sub.items as JsonSchema), encodingType)
-    ) {
-      put(fileFields, field, 'array');
-      put(properties, field, {
-        type: 'array',
-        items: FILE_SCHEMA,
-        ...(typeof sub.description === 'string' ? { description: sub.description } : {}),
-      });
-    } else {
-      put(properties, field, raw as JsonSchema);
-    }
-  }
-  return { schema: { ...root, type: 'object', properties }, fileFields };
-}
-
-function isBinary(schema: JsonSchema, encodingType: string | undefined): boolean {
-  if (!isObject(schema)) return false;
-  if (schema.format === 'binary') return true;
-  if (typeof schema.contentMediaType === 'string' && !schema.contentMediaType.startsWith('text/'))
-    return true;
-  if (schema.contentEncoding === 'base64' && schema.type === 'string') return true;
-  return !!encodingType && schema.type === 'string' && !/^(text\/|application\/json)/.test(encodingType);
-}
-
-function withDescription(base: Record<string, unknown>, from: JsonSchema): Record<string, unknown> {
-  return isObject(from) && typeof from.description === 'string'
-    ? { ...base, description: from.description }
-    : base;
 }
 
 /** outputSchema: only for an object response (MCP requires `type: "object"` at the root). */
