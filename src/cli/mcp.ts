@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { fail, printResult, table, withExample, withOutput } from './common.js';
+import { join, resolve } from 'node:path';
+import { fail, loadConfigOrExit, printResult, table, withExample, withOutput } from './common.js';
 
 interface ServeOptions {
   spec?: string;
@@ -11,6 +12,8 @@ interface ServeOptions {
   fixture?: string;
   poll: string;
   output: string;
+  dataDir?: string;
+  config?: string;
 }
 
 export function registerMcpCommands(program: Command): void {
@@ -40,8 +43,11 @@ export function registerMcpCommands(program: Command): void {
       '--fixture <name>',
       'serve built-in test tools instead of a spec ("conformance": the MCP conformance suite\'s tools)',
     )
-    .option('--data-dir <dir>', 'unused by this command (accepted for the common server shape)')
-    .option('--config <file>', 'unused by this command (accepted for the common server shape)');
+    .option(
+      '--data-dir <dir>',
+      "where the session key is kept (default: the config's dataDir, else .berth in the working directory)",
+    )
+    .option('--config <file>', 'berth.yaml to read dataDir from');
   withOutput(serve);
   withExample(
     serve,
@@ -64,11 +70,23 @@ export function registerMcpCommands(program: Command): void {
       fail(`--upstream must be an http(s) URL, got "${opts.upstream}"`);
 
     // Loaded here, not at the top: every `berth` command builds the whole command tree.
-    const [{ createLogger }, { runUntilSignal }, { conformanceCatalog, startMcpServer }] = await Promise.all([
+    const [
+      { createLogger },
+      { runUntilSignal },
+      { conformanceCatalog, startMcpServer },
+      { readOrCreateSecret },
+    ] = await Promise.all([
       import('../lib/logger.js'),
       import('../lib/service.js'),
       import('../mcp/index.js'),
+      import('../lib/secret.js'),
     ]);
+    const config = opts.config ? (await loadConfigOrExit(opts.config)).config : undefined;
+    const dataDir = resolve(opts.dataDir ?? config?.dataDir ?? '.berth');
+    // 2025-era session ids are signed: keeping the key in the data folder (as `berth up` does) keeps
+    // them valid across a restart. BERTH_MCP_SECRET, when set, is shared by several instances instead.
+    const handleSecret =
+      process.env.BERTH_MCP_SECRET || (await readOrCreateSecret(join(dataDir, 'secrets', 'mcp-session.key')));
     const logger = createLogger({ name: 'mcp' });
     let service: Awaited<ReturnType<typeof startMcpServer>> | undefined;
     // The fixture's test_trigger_tool_change swaps the tool list; route that through hot reload.
@@ -90,7 +108,7 @@ export function registerMcpCommands(program: Command): void {
                 .map((t) => t.trim())
                 .filter((t) => t !== ''),
         description: opts.description,
-        handleSecret: process.env.BERTH_MCP_SECRET,
+        handleSecret,
         pollIntervalMs: poll * 1000,
         logger,
       });

@@ -12,6 +12,7 @@ import {
   META_CLIENT_CAPABILITIES,
   META_PROTOCOL_VERSION,
   MODERN_VERSIONS,
+  SUPPORTED_VERSIONS,
   isModernVersion,
 } from './protocol/constants.js';
 import { checkModernHeaders, headerValue } from './protocol/headers.js';
@@ -480,6 +481,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
       }
       const id = parsed.kind === 'request' ? parsed.message.id : null;
       try {
+        checkVersionHeader(req, parsed);
         if (isModern(req, parsed)) await handleModern(req, res, parsed);
         else await handleLegacy(req, res, parsed);
       } catch (error) {
@@ -525,6 +527,27 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
       for (const controller of inflight.values()) controller.abort(new Error('server shutting down'));
     },
   };
+}
+
+/**
+ * An `MCP-Protocol-Version` header naming no version this endpoint serves is refused as such (HTTP 400,
+ * -32022 with the supported list): without `_meta` it is neither a modern request that forgot it (the
+ * precise -32602 is for modern versions) nor a legacy one.
+ */
+function checkVersionHeader(req: IncomingMessage, parsed: ReturnType<typeof classifyMessage>): void {
+  const header = headerValue(req.headers, 'mcp-protocol-version');
+  if (header === undefined || SUPPORTED_VERSIONS.includes(header)) return;
+  // A request that names its version in `_meta` is modern: the modern checks (header = body, then
+  // supported) answer it, with the modern versions as the supported list.
+  if (parsed.kind !== 'response' && isObject(parsed.message.params?._meta)) {
+    if (META_PROTOCOL_VERSION in parsed.message.params._meta) return;
+  }
+  throw new RpcError(
+    ErrorCode.UnsupportedProtocolVersion,
+    `Unsupported protocol version: ${JSON.stringify(header)}; this server supports ${SUPPORTED_VERSIONS.join(', ')}`,
+    400,
+    { supported: [...SUPPORTED_VERSIONS], requested: header },
+  );
 }
 
 /**

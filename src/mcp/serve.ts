@@ -24,7 +24,7 @@ export interface McpServerOptions {
   tools?: string[];
   description?: string;
   /** Shared HMAC key so several instances accept each other's sessions (and handles). */
-  handleSecret?: string;
+  handleSecret?: string | Buffer;
   /** How often a spec URL is polled for changes (ms, default 30000). */
   pollIntervalMs?: number;
   /** Whether to watch/poll the spec at all (default true). */
