@@ -14,6 +14,7 @@ interface ServeOptions {
   output: string;
   dataDir?: string;
   config?: string;
+  credential: string[];
 }
 
 export function registerMcpCommands(program: Command): void {
@@ -47,13 +48,20 @@ export function registerMcpCommands(program: Command): void {
       '--data-dir <dir>',
       "where the session key is kept (default: the config's dataDir, else .berth in the working directory)",
     )
-    .option('--config <file>', 'berth.yaml to read dataDir from');
+    .option('--config <file>', 'berth.yaml to read dataDir and mcp.credentials from')
+    .option(
+      '--credential <scheme=env:VAR>',
+      'fill a security scheme of the document from an environment variable (repeatable; value: API key or token, user:password for basic, client_id:client_secret for OAuth2 client credentials)',
+      (value: string, all: string[]) => [...all, value],
+      [] as string[],
+    );
   withOutput(serve);
   withExample(
     serve,
     'berth mcp serve --spec examples/petstore/openapi.yaml --upstream http://127.0.0.1:3000 --listen 127.0.0.1:8080',
     'berth mcp serve --spec https://api.example.com/openapi.json --upstream https://api.example.com --poll 60',
     'berth mcp serve --fixture conformance --listen 127.0.0.1:3001 --output json',
+    'PETSTORE_KEY=... berth mcp serve --spec openapi.json --upstream https://api.example.com --credential api_key=env:PETSTORE_KEY',
   );
   serve.action(async (opts: ServeOptions) => {
     if (opts.fixture !== undefined && opts.fixture !== 'conformance')
@@ -82,6 +90,18 @@ export function registerMcpCommands(program: Command): void {
       import('../lib/secret.js'),
     ]);
     const config = opts.config ? (await loadConfigOrExit(opts.config)).config : undefined;
+    const { parseCredentialFlag, resolveCredentials } = await import('../mcp/index.js');
+    let credentials: Record<string, string>;
+    try {
+      const references = { ...(config?.mcp.credentials ?? {}) };
+      for (const flag of opts.credential) {
+        const [scheme, reference] = parseCredentialFlag(flag);
+        references[scheme] = reference;
+      }
+      credentials = await resolveCredentials(references);
+    } catch (error) {
+      fail((error as Error).message);
+    }
     const dataDir = resolve(opts.dataDir ?? config?.dataDir ?? '.berth');
     // 2025-era session ids are signed: keeping the key in the data folder (as `berth up` does) keeps
     // them valid across a restart. BERTH_MCP_SECRET, when set, is shared by several instances instead.
@@ -109,6 +129,7 @@ export function registerMcpCommands(program: Command): void {
                 .filter((t) => t !== ''),
         description: opts.description,
         handleSecret,
+        credentials,
         pollIntervalMs: poll * 1000,
         logger,
       });

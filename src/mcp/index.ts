@@ -10,3 +10,5 @@ export { SessionSigner } from './protocol/session.js';
 export * from './types.js';
 export { buildCatalog, loadSpec, SpecError, strictHostReport } from './openapi/index.js';
 export type { CatalogOptions, OpenApiCatalog, StrictHostReport } from './openapi/index.js';
+export { parseCredentialFlag, resolveCredentials, CREDENTIAL_REFERENCE, SCHEME_NAME } from './credentials.js';
+export type { SecretResolver } from './credentials.js';

@@ -23,10 +23,12 @@ export async function connectClient(
   t: TestContext,
   kind: (typeof CLIENT_KINDS)[number],
   url: string,
+  headers: Record<string, string> = {},
 ): Promise<AnyClient> {
+  const requestInit = { headers };
   if (kind === 'v1') {
     const client = new ClientV1({ name: 'berth-test-v1', version: '1' });
-    await client.connect(new TransportV1(new URL(url)));
+    await client.connect(new TransportV1(new URL(url), { requestInit }));
     t.after(() => client.close());
     return {
       label: kind,
@@ -49,7 +51,7 @@ export async function connectClient(
     { name: 'berth-test-v2', version: '1' },
     kind === 'v2 2026-07-28' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
   );
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit }));
   t.after(() => client.close());
   return {
     label: kind,

@@ -1,5 +1,6 @@
 import type { CallContext, CallToolResult, ToolDefinition } from '../types.js';
 import { InvalidToolCall } from '../types.js';
+import { CredentialApplier, type CredentialOptions } from './credentials.js';
 import type { OperationPlan } from './plan.js';
 import { buildRequest } from './request.js';
 import { toResult } from './result.js';
@@ -16,6 +17,8 @@ export type {
   BodyKind,
   BodyEncoding,
   BodyOption,
+  SecurityScheme,
+  SecurityRequirement,
 } from './plan.js';
 export { ArgumentValidator, describeErrors } from '../validate.js';
 export { childTraceparent } from './trace.js';
@@ -37,6 +40,11 @@ export interface InvokeOptions {
   sameOrigin?: boolean;
   /** Fixed headers for every upstream request (e.g. an API key the operator configured). */
   headers?: Record<string, string>;
+  /**
+   * Credentials for the document's security schemes: the schemes (from `securitySchemes`) and the
+   * resolved secret value per scheme name. The operation's requirements pick which are sent.
+   */
+  credentials?: Omit<CredentialOptions, 'timeoutMs'>;
 }
 
 export interface InvocableTool {
@@ -56,6 +64,11 @@ export function createInvoker(tools: Map<string, InvocableTool>, options: Invoke
   const validator = new ArgumentValidator();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const credentials = new CredentialApplier({
+    schemes: options.credentials?.schemes ?? {},
+    values: options.credentials?.values ?? {},
+    timeoutMs,
+  });
   const fixedHeaders = Object.fromEntries(
     Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
   );
@@ -78,6 +91,8 @@ export function createInvoker(tools: Map<string, InvocableTool>, options: Invoke
 
     const url = `${request.origin}${request.path}`;
     try {
+      // After the caller's own Authorization (same origin only): configured credentials take precedence.
+      await credentials.apply(tool.plan.security, request, context.signal);
       const response = await send(request, { timeoutMs, maxResponseBytes, signal: context.signal });
       return declaredShape(tool.definition, toResult(response, url), response.status, validator);
     } catch (error) {

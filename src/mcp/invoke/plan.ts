@@ -53,6 +53,15 @@ export interface BodyPlan extends BodyOption {
   choice?: { arg: string; options: BodyOption[] };
 }
 
+/** A security scheme the invoker can fill from a configured credential. */
+export type SecurityScheme =
+  | { type: 'apiKey'; in: 'header' | 'query' | 'cookie'; name: string }
+  | { type: 'http'; scheme: 'bearer' | 'basic' }
+  | { type: 'oauth2'; tokenUrl: string };
+
+/** One way to authenticate an operation: every listed scheme together (none: anonymous). */
+export type SecurityRequirement = Array<{ scheme: string; scopes: string[] }>;
+
 export interface OperationPlan {
   method: string;
   /** The OpenAPI path template, e.g. `/pet/{petId}`. */
@@ -63,4 +72,6 @@ export interface OperationPlan {
   body?: BodyPlan;
   /** The Accept header to send (from the documented response media types). */
   accept: string;
+  /** The operation's security requirements (alternatives), when the document states any. */
+  security?: SecurityRequirement[];
 }

@@ -7,6 +7,7 @@ import { toolNames } from './names.js';
 import { operations2 } from './operations2.js';
 import { operations3, type Skipped } from './operations3.js';
 import { SchemaChecker } from './meta.js';
+import { securitySchemes } from './security.js';
 import { isObject } from './pointer.js';
 import { SchemaConverter, type Dialect } from './schema.js';
 import { buildTool, type BuiltTool } from './tool.js';
@@ -16,7 +17,7 @@ export interface OperationFilter {
   operationIds?: string[];
 }
 
-export interface CatalogOptions extends Omit<InvokeOptions, 'upstream'> {
+export interface CatalogOptions extends Omit<InvokeOptions, 'upstream' | 'credentials'> {
   /** Base URL of the REST API the tools call, e.g. http://127.0.0.1:3000 (its path, if any, replaces the spec's server path). */
   upstream: string;
   /** Keep only operations with one of these tags or operation ids (both lists together: either matches). */
@@ -33,6 +34,12 @@ export interface CatalogOptions extends Omit<InvokeOptions, 'upstream'> {
    * returns data its document does not describe fails there; false turns the schemas off.
    */
   outputSchemas?: boolean;
+  /**
+   * Secret values for the document's security schemes, by scheme name (already resolved: an API key
+   * or bearer token as sent, `user:password` for basic, `client_id:client_secret` for OAuth2 client
+   * credentials). A name the document does not declare is listed in `unknownCredentials`.
+   */
+  credentials?: Record<string, string>;
 }
 
 export interface OpenApiCatalog extends ToolCatalog {
@@ -42,6 +49,10 @@ export interface OpenApiCatalog extends ToolCatalog {
   warnings: string[];
   /** Operations in the document before filtering. */
   operationCount: number;
+  /** Security schemes the document declares that configured credentials can fill. */
+  securitySchemes: string[];
+  /** Configured credential names that match no usable security scheme of the document. */
+  unknownCredentials: string[];
 }
 
 /** Turns an OpenAPI 3.0/3.1 or Swagger 2.0 document into an MCP tool catalog whose calls reach `upstream`. */
@@ -75,9 +86,12 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
   }
   built.sort((a, b) => (a.definition.name < b.definition.name ? -1 : 1));
   const tools: ToolDefinition[] = built.map((b) => b.definition);
+  const schemes = securitySchemes(doc);
+  const values = options.credentials ?? {};
   const invoker = createInvoker(new Map(built.map((b) => [b.definition.name, b])), {
     ...options,
     upstream: options.upstream,
+    credentials: { schemes, values },
   });
 
   return {
@@ -87,6 +101,8 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
     skipped,
     warnings: schemas.warnings,
     operationCount,
+    securitySchemes: Object.keys(schemes),
+    unknownCredentials: Object.keys(values).filter((name) => !Object.hasOwn(schemes, name)),
   };
 }
 

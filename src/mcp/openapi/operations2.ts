@@ -14,6 +14,7 @@ import type { Skipped } from './operations3.js';
 import { sameSchema, successCodes } from './operations3.js';
 import { isObject, pointerOf, put } from './pointer.js';
 import { deref } from './refs.js';
+import { securityOf } from './security.js';
 import type { JsonSchema, SchemaConverter } from './schema.js';
 
 /** Keywords of a Swagger 2.0 non-body parameter that describe its value (the rest describe the parameter). */
@@ -139,6 +140,7 @@ function operation(
     output: output(document, schemas, op, produces, at),
     responseTypes: produces,
     basePath,
+    security: securityOf(document, op),
   };
 }
 

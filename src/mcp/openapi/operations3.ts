@@ -14,6 +14,7 @@ import {
 import { isObject, pointerOf, put } from './pointer.js';
 import { canonicalJson } from './canonical.js';
 import { deref } from './refs.js';
+import { securityOf } from './security.js';
 import type { JsonSchema, SchemaConverter } from './schema.js';
 
 const LOCATIONS = new Set<ParamLocation>(['path', 'query', 'header', 'cookie']);
@@ -94,6 +95,7 @@ function operation(
     output: responses.output,
     responseTypes: responses.types,
     basePath: basePath(op.servers ?? item.servers ?? document.servers),
+    security: securityOf(document, op),
   };
 }
 

@@ -101,6 +101,7 @@ export function buildTool(
       params,
       body,
       accept: accept(op.responseTypes),
+      ...(op.security ? { security: op.security } : {}),
     },
   };
 }
