@@ -4,7 +4,7 @@
  * comes with the identity work: accepted by the syntax, resolved through `secrets` when one is given,
  * refused with a clear message otherwise). Values are never logged or put in messages.
  */
-export const CREDENTIAL_REFERENCE = /^(env:[A-Za-z_][A-Za-z0-9_]*|@secret\([A-Za-z0-9_.\/-]+\))$/;
+export const CREDENTIAL_REFERENCE = /^(env:[A-Za-z_][A-Za-z0-9_]*|@secret\([A-Za-z0-9_./-]+\))$/;
 export const SCHEME_NAME = /^[A-Za-z0-9_.-]+$/;
 
 /** The seam for the secret store: resolves `@secret(name)` to its value. */
