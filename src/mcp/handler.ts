@@ -33,7 +33,7 @@ import {
   type RequestScope,
   type ServerInfo,
 } from './protocol/methods.js';
-import { Reply } from './protocol/reply.js';
+import { Reply, acceptsGzip } from './protocol/reply.js';
 import { SessionSigner, type SessionClaims } from './protocol/session.js';
 import { StreamHub } from './protocol/streams.js';
 
@@ -66,6 +66,11 @@ export interface McpHandlerOptions {
   allowedOrigins?: string[];
   /** SSE keep-alive comment interval on long-lived streams (ms, default 15000; 0 turns it off). */
   keepAliveMs?: number;
+  /**
+   * Tools per `tools/list` page (default 500: most APIs fit in one page; GitHub's 1,200 take three,
+   * Microsoft Graph's 11,422 take 23). Clients follow `nextCursor`.
+   */
+  pageSize?: number;
   /** Who is calling, as vouched for by whatever authenticated the request (default: X-MS-CLIENT-PRINCIPAL-ID). */
   callerFrom?: (req: IncomingMessage) => string | undefined;
 }
@@ -82,6 +87,8 @@ export interface McpHandler {
   /** Ends open streams (modern listen streams get their final result) and refuses new requests. */
   close(): Promise<void>;
 }
+
+export const DEFAULT_PAGE_SIZE = 500;
 
 const DEFAULT_SERVER_INFO: ServerInfo = { name: 'berth-mcp', version: '0.1.0' };
 
@@ -126,6 +133,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     streams,
     logger,
     keepAliveMs: options.keepAliveMs ?? 15_000,
+    pageSize: Math.max(1, Math.floor(options.pageSize ?? DEFAULT_PAGE_SIZE)),
   };
 
   function refuse(
@@ -261,7 +269,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
         era: 'modern',
         version,
         clientCapabilities: capabilities,
-        reply: new Reply(res),
+        reply: new Reply(res, {}, acceptsGzip(req.headers)),
         signal: controller.signal,
         ...traceFrom(meta, req),
         callerAuthorization: headerValue(req.headers, 'authorization'),
@@ -344,7 +352,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
           version: claims.v,
           // Without a session store the initialize capabilities are not kept; 2025 tools here need none.
           clientCapabilities: {},
-          reply: new Reply(res, { 'mcp-session-id': sessionId }),
+          reply: new Reply(res, { 'mcp-session-id': sessionId }, acceptsGzip(req.headers)),
           signal: controller.signal,
           ...traceFrom(meta, req),
           callerAuthorization: headerValue(req.headers, 'authorization'),

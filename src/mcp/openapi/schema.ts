@@ -1,7 +1,7 @@
 import { mergeAllOf } from './allof.js';
 import { isObject, put, refTokens, resolveTokens } from './pointer.js';
 import { repairKeyword } from './repair.js';
-import { forEachSchema, mapSchemas, SCHEMA_LIST_KEYWORDS, SCHEMA_MAP_KEYWORDS } from './walk.js';
+import { forEachSchema, SCHEMA_LIST_KEYWORDS, SCHEMA_MAP_KEYWORDS } from './walk.js';
 
 /** A JSON Schema (2020-12) node as produced here: an object or a boolean. */
 export type JsonSchema = Record<string, unknown> | boolean;
@@ -196,10 +196,23 @@ export class SchemaConverter {
       queue.push(...def.deps);
     }
     if (included.size === 0 && excluded.size === 0) return { schema: root };
-    const cut = (schema: JsonSchema) => (excluded.size > 0 ? replaceRefs(schema, excluded) : schema);
+    // A definition past the budget is carried as a small stub (shared by every tool that cuts it), so
+    // references stay valid and nothing already converted is copied per tool.
     const defs: Record<string, JsonSchema> = {};
-    for (const key of [...included.keys()].sort()) defs[key] = cut(included.get(key)!);
-    return { schema: cut(root) as T, defs: included.size > 0 ? defs : undefined };
+    for (const key of [...included.keys(), ...excluded].sort())
+      put(defs, key, included.has(key) ? included.get(key)! : this.stub(key));
+    return { schema: root, defs };
+  }
+
+  private readonly stubs = new Map<string, JsonSchema>();
+
+  private stub(key: string): JsonSchema {
+    let stub = this.stubs.get(key);
+    if (!stub) {
+      stub = { description: `A ${key} (schema not expanded: too large)` };
+      this.stubs.set(key, stub);
+    }
+    return stub;
   }
 
   warn(message: string, at: string): void {
@@ -275,19 +288,4 @@ function directRefs(schema: JsonSchema): string[] {
     if (typeof node.$ref === 'string' && node.$ref.startsWith('#/$defs/')) found.push(node.$ref.slice(8));
   });
   return found;
-}
-
-/** A copy of `schema` where references to the given `$defs` keys become `{}` with a note. */
-function replaceRefs(schema: JsonSchema, keys: Set<string>): JsonSchema {
-  return mapSchemas(schema, (node) => {
-    if (typeof node.$ref !== 'string' || !node.$ref.startsWith('#/$defs/') || !keys.has(node.$ref.slice(8)))
-      return undefined;
-    const name = node.$ref.slice(8);
-    return {
-      description:
-        typeof node.description === 'string'
-          ? `${node.description} (schema ${name} not expanded: too large)`
-          : `A ${name} (schema not expanded: too large)`,
-    };
-  }) as JsonSchema;
 }

@@ -1,4 +1,4 @@
-import { isObject, put } from './pointer.js';
+import { isObject } from './pointer.js';
 
 /** Keywords whose value maps names to schemas: a key there is a name (`default`, `enum`...), never a keyword. */
 export const SCHEMA_MAP_KEYWORDS = new Set([
@@ -49,32 +49,4 @@ export function forEachSchema(
       else forEachSchema(value, visit, [...path, keyword]);
     }
   }
-}
-
-/**
- * A copy of a schema with every subschema passed through `replace` (bottom-up is not needed: a
- * replaced node is not entered). Data keywords are copied as they are.
- */
-export function mapSchemas(
-  schema: unknown,
-  replace: (node: Record<string, unknown>) => Record<string, unknown> | undefined,
-): unknown {
-  if (!isObject(schema)) return schema;
-  const replaced = replace(schema);
-  if (replaced) return replaced;
-  const out: Record<string, unknown> = {};
-  for (const [keyword, value] of Object.entries(schema)) {
-    if (SCHEMA_MAP_KEYWORDS.has(keyword) && isObject(value)) {
-      const map: Record<string, unknown> = {};
-      for (const [name, sub] of Object.entries(value)) put(map, name, mapSchemas(sub, replace));
-      out[keyword] = map;
-    } else if (SCHEMA_LIST_KEYWORDS.has(keyword) && Array.isArray(value)) {
-      out[keyword] = value.map((sub) => mapSchemas(sub, replace));
-    } else if (SCHEMA_SINGLE_KEYWORDS.has(keyword)) {
-      out[keyword] = Array.isArray(value)
-        ? value.map((sub) => mapSchemas(sub, replace))
-        : mapSchemas(value, replace);
-    } else put(out, keyword, value);
-  }
-  return out;
 }

@@ -9,6 +9,7 @@ import {
 } from '../types.js';
 import { withoutOptionalNulls } from '../validate.js';
 import type { ArgumentChecker } from './arguments.js';
+import { toolsPage } from './pages.js';
 import {
   ErrorCode,
   META_SERVER_INFO,
@@ -59,6 +60,8 @@ export interface MethodEnvironment {
   streams: StreamHub;
   logger: Logger;
   keepAliveMs: number;
+  /** Tools per tools/list page. */
+  pageSize: number;
 }
 
 /** A method's outcome: a result to send, or "already answered" (a stream that ends on its own). */
@@ -273,7 +276,14 @@ export async function runMethod(
       if (modern) break;
       return { result: {} };
     case 'tools/list':
-      return { result: finishResult(env, scope, { tools: env.catalog().tools }, true) };
+      return {
+        result: finishResult(
+          env,
+          scope,
+          toolsPage(env.catalog(), request.params?.cursor, env.pageSize),
+          true,
+        ),
+      };
     case 'tools/call':
       return callTool(env, scope, request);
     case 'subscriptions/listen':
