@@ -67,8 +67,9 @@ export interface McpHandlerOptions {
   /** SSE keep-alive comment interval on long-lived streams (ms, default 15000; 0 turns it off). */
   keepAliveMs?: number;
   /**
-   * Tools per `tools/list` page (default 500: most APIs fit in one page; GitHub's 1,200 take three,
-   * Microsoft Graph's 11,422 take 23). Clients follow `nextCursor`.
+   * Tools per `tools/list` page (default 100: most APIs fit in one page; GitHub's 1,223 take 13,
+   * Microsoft Graph's 11,422 take 115; smaller pages keep the server's peak memory down). Clients
+   * follow `nextCursor`.
    */
   pageSize?: number;
   /** Who is calling, as vouched for by whatever authenticated the request (default: X-MS-CLIENT-PRINCIPAL-ID). */
@@ -88,7 +89,7 @@ export interface McpHandler {
   close(): Promise<void>;
 }
 
-export const DEFAULT_PAGE_SIZE = 500;
+export const DEFAULT_PAGE_SIZE = 100;
 
 const DEFAULT_SERVER_INFO: ServerInfo = { name: 'berth-mcp', version: '0.1.0' };
 
