@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import type { ToolCatalog } from '../../src/mcp/types.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -58,7 +59,7 @@ const self = fileURLToPath(import.meta.url);
  * Serves the catalog with the real handler on loopback and reads every tools/list page as a client
  * would (2026-07-28, Accept-Encoding: gzip), counting bytes on the wire and decoded.
  */
-async function serveList(catalog: import('../../src/mcp/types.js').ToolCatalog): Promise<Served> {
+async function serveList(catalog: ToolCatalog): Promise<Served> {
   const { createMcpHandler } = await import('../../src/mcp/index.js');
   const pageSize = process.env.BENCH_PAGE_SIZE ? Number(process.env.BENCH_PAGE_SIZE) : undefined;
   const handler = createMcpHandler({ catalog, pageSize });
@@ -135,7 +136,7 @@ async function child(impl: string, spec: string, serve: boolean): Promise<void> 
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   let tools = 0;
-  let catalog: import('../../src/mcp/types.js').ToolCatalog | undefined;
+  let catalog: ToolCatalog | undefined;
   if (impl === 'berth') {
     const { document } = await berth.loadSpec(spec);
     catalog = berth.buildCatalog(document, { upstream: 'http://127.0.0.1:8080' });
