@@ -50,8 +50,53 @@ for (const name of ['graph', 'kubernetes', 'box', 'jira'] as const) {
     assert.equal(catalog.skipped.length, 0, JSON.stringify(catalog.skipped.slice(0, 3)));
     assert.equal(catalog.tools.length, catalog.operationCount);
     assertAllValid(name, catalog);
+    // Huge documents stay small: the whole list is bounded (Graph's was 117 MB of JSON).
+    assert.ok(JSON.stringify(catalog.tools).length < 20e6, `${name}: list too large`);
   });
 }
+
+test('a list over maxListBytes carries fewer shared schemas per tool (stubs), and stays valid', () => {
+  const big = {
+    type: 'object',
+    properties: Object.fromEntries(
+      Array.from({ length: 200 }, (_, i) => [`field${i}`, { $ref: '#/components/schemas/Part' }]),
+    ),
+  };
+  const paths = Object.fromEntries(
+    Array.from({ length: 50 }, (_, i) => [
+      `/things${i}`,
+      {
+        post: {
+          operationId: `create${i}`,
+          requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Big' } } } },
+          responses: { '204': { description: 'done' } },
+        },
+      },
+    ]),
+  );
+  const document = {
+    openapi: '3.0.3',
+    info: { title: 'shared', version: '1' },
+    paths,
+    components: {
+      schemas: {
+        Big: big,
+        Part: { type: 'object', description: 'x'.repeat(200), properties: { a: { type: 'string' } } },
+      },
+    },
+  };
+  const full = buildCatalog(document, { upstream: 'http://127.0.0.1:9' });
+  const fullBytes = JSON.stringify(full.tools).length;
+  const bounded = buildCatalog(document, { upstream: 'http://127.0.0.1:9', maxListBytes: fullBytes / 4 });
+  const boundedBytes = JSON.stringify(bounded.tools).length;
+  assert.ok(boundedBytes < fullBytes / 2, `${boundedBytes} of ${fullBytes}`);
+  assert.equal(bounded.tools.length, 50);
+  assertAllValid('bounded', bounded);
+  const defs = bounded.tools[0]!.inputSchema.$defs as Record<string, { description?: string }>;
+  assert.match(defs.Big!.description!, /not expanded: too large/);
+  assert.ok(bounded.warnings.some((w) => /the tool list would exceed/.test(w)));
+  assert.ok(!full.warnings.some((w) => /the tool list would exceed/.test(w)));
+});
 
 const GRAPH_POLICY_TOOLS = [
   'policies_GetCrossTenantAccessPolicy',

@@ -10,7 +10,10 @@ import { SchemaChecker } from './meta.js';
 import { securitySchemes } from './security.js';
 import { isObject } from './pointer.js';
 import { SchemaConverter, type Dialect } from './schema.js';
+import { listBudget, listBytes } from './list-budget.js';
 import { buildTool, type BuiltTool } from './tool.js';
+
+export const DEFAULT_MAX_LIST_BYTES = 20_000_000;
 
 export interface OperationFilter {
   tags?: string[];
@@ -40,6 +43,12 @@ export interface CatalogOptions extends Omit<InvokeOptions, 'upstream' | 'creden
    * credentials). A name the document does not declare is listed in `unknownCredentials`.
    */
   credentials?: Record<string, string>;
+  /**
+   * About how large the whole tool list may be, in bytes of JSON (default 20 MB). Above it, each
+   * tool carries fewer of the shared schemas it reaches (see listBudget); GitHub's 4 MB list is
+   * untouched, Microsoft Graph's 117 MB one is brought near it.
+   */
+  maxListBytes?: number;
 }
 
 export interface OpenApiCatalog extends ToolCatalog {
@@ -66,11 +75,43 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
 
   const operationCount = operations.length + skipped.length;
   const names = toolNames(operations);
-  const built: BuiltTool[] = [];
-  const checker = new SchemaChecker();
+  const withOutput = options.outputSchemas !== false;
+  let built: Array<{ op: OperationModel; tool: BuiltTool }> = [];
   for (const op of operations) {
     if (!selected(op, names.get(op)!, options)) continue;
-    const tool = buildTool(names.get(op)!, op, schemas, options.outputSchemas !== false);
+    built.push({ op, tool: buildTool(names.get(op)!, op, schemas, withOutput) });
+  }
+  // A huge document's list is bounded: tools reaching many shared schemas carry fewer of them. The
+  // estimate cannot know how many stubs a smaller budget adds, so the target is corrected from the
+  // measured size (at most three rounds).
+  const maxListBytes = options.maxListBytes ?? DEFAULT_MAX_LIST_BYTES;
+  const first = built;
+  let target = maxListBytes;
+  let previous: number | undefined;
+  for (let round = 0; round < 3; round++) {
+    const budget = listBudget(
+      first.map((b) => b.tool),
+      target,
+    );
+    if (!budget || budget.input === previous) break; // fits, or at the smallest budget already
+    previous = budget.input;
+    built = first.map(({ op, tool }) =>
+      tool.defsBytes.input > budget.input || tool.defsBytes.output > budget.output
+        ? { op, tool: buildTool(tool.definition.name, op, schemas, withOutput, budget) }
+        : { op, tool },
+    );
+    const measured = listBytes(built.map((b) => b.tool));
+    if (round === 0 || measured > maxListBytes)
+      schemas.warn(
+        `the tool list would exceed ${maxListBytes} bytes; $defs per tool limited to ${budget.input} bytes (input) and ${budget.output} (output), about ${measured} bytes in all`,
+        '/paths',
+      );
+    if (measured <= maxListBytes) break;
+    target = Math.floor((target * maxListBytes) / measured);
+  }
+  const checker = new SchemaChecker();
+  const listed: BuiltTool[] = [];
+  for (const { op, tool } of built) {
     // No listed schema may fail the meta-schema: one bad tool can make a client refuse the whole list.
     const inputProblem = checker.problem(tool.definition.inputSchema);
     if (inputProblem) {
@@ -82,13 +123,13 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
       schemas.warn(`output schema dropped, it is invalid: ${outputProblem}`, op.pointer);
       delete tool.definition.outputSchema;
     }
-    built.push(tool);
+    listed.push(tool);
   }
-  built.sort((a, b) => (a.definition.name < b.definition.name ? -1 : 1));
-  const tools: ToolDefinition[] = built.map((b) => b.definition);
+  listed.sort((a, b) => (a.definition.name < b.definition.name ? -1 : 1));
+  const tools: ToolDefinition[] = listed.map((b) => b.definition);
   const schemes = securitySchemes(doc);
   const values = options.credentials ?? {};
-  const invoker = createInvoker(new Map(built.map((b) => [b.definition.name, b])), {
+  const invoker = createInvoker(new Map(listed.map((b) => [b.definition.name, b])), {
     ...options,
     upstream: options.upstream,
     credentials: { schemes, values },

@@ -173,7 +173,7 @@ export class SchemaConverter {
   withDefs<T extends Record<string, unknown>>(
     root: T,
     budgetBytes: number,
-  ): { schema: T; defs?: Record<string, JsonSchema> } {
+  ): { schema: T; defs?: Record<string, JsonSchema>; bytes: number } {
     const included = new Map<string, JsonSchema>();
     const excluded = new Set<string>();
     const seen = new Set<string>();
@@ -195,13 +195,16 @@ export class SchemaConverter {
       def.deps ??= directRefs(def.schema);
       queue.push(...def.deps);
     }
-    if (included.size === 0 && excluded.size === 0) return { schema: root };
+    if (included.size === 0 && excluded.size === 0) return { schema: root, bytes: 0 };
     // A definition past the budget is carried as a small stub (shared by every tool that cuts it), so
     // references stay valid and nothing already converted is copied per tool.
     const defs: Record<string, JsonSchema> = {};
-    for (const key of [...included.keys(), ...excluded].sort())
+    let bytes = total;
+    for (const key of [...included.keys(), ...excluded].sort()) {
       put(defs, key, included.has(key) ? included.get(key)! : this.stub(key));
-    return { schema: root, defs };
+      bytes += key.length + 4 + (included.has(key) ? 0 : key.length + 50); // the key, and a stub's text
+    }
+    return { schema: root, defs, bytes };
   }
 
   private readonly stubs = new Map<string, JsonSchema>();

@@ -12,13 +12,18 @@ const MAX_DESCRIPTION = 1024;
  * Size budgets (bytes of JSON) for the `$defs` one tool carries. Inputs get more room because they are
  * also what arguments are validated against; outputs only guide the model and the client's check.
  */
-const INPUT_DEFS_BUDGET = 128 * 1024;
-const OUTPUT_DEFS_BUDGET = 32 * 1024;
+export interface DefsBudget {
+  input: number;
+  output: number;
+}
+export const DEFAULT_DEFS_BUDGET: DefsBudget = { input: 128 * 1024, output: 32 * 1024 };
 const LOCATION_ORDER: ParamLocation[] = ['path', 'query', 'header', 'cookie'];
 
 export interface BuiltTool {
   definition: ToolDefinition;
   plan: OperationPlan;
+  /** Bytes of JSON of the `$defs` the input and output schemas carry. */
+  defsBytes: DefsBudget;
 }
 
 /**
@@ -34,6 +39,7 @@ export function buildTool(
   op: OperationModel,
   schemas: SchemaConverter,
   withOutputSchema = true,
+  budget: DefsBudget = DEFAULT_DEFS_BUDGET,
 ): BuiltTool {
   const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
@@ -76,7 +82,7 @@ export function buildTool(
       ...(required.length > 0 ? { required } : {}),
       additionalProperties: false,
     },
-    INPUT_DEFS_BUDGET,
+    budget.input,
   );
   const inputSchema: ToolDefinition['inputSchema'] = bounded.defs
     ? { ...bounded.schema, $defs: bounded.defs }
@@ -89,11 +95,12 @@ export function buildTool(
     inputSchema,
     annotations: annotations(op.method),
   };
-  const outputSchema = withOutputSchema ? objectSchema(op.output, schemas) : undefined;
-  if (outputSchema) definition.outputSchema = outputSchema;
+  const output = withOutputSchema ? objectSchema(op.output, schemas, budget.output) : undefined;
+  if (output) definition.outputSchema = output.schema;
 
   return {
     definition,
+    defsBytes: { input: bounded.bytes, output: output?.bytes ?? 0 },
     plan: {
       method: op.method.toUpperCase(),
       pathTemplate: op.path,
@@ -164,15 +171,22 @@ function originalName(name: string, location: string, own: string | undefined): 
 function objectSchema(
   output: JsonSchema | undefined,
   schemas: SchemaConverter,
-): ToolDefinition['outputSchema'] {
+  budget: number,
+): { schema: NonNullable<ToolDefinition['outputSchema']>; bytes: number } | undefined {
   if (output === undefined) return undefined;
   const root = schemas.resolveRoot(output);
   if (!isObject(root)) return undefined;
   const isObjectType = root.type === 'object' || (root.type === undefined && isObject(root.properties));
   if (!isObjectType) return undefined;
   const { $defs: _inline, ...rest } = root;
-  const bounded = schemas.withDefs({ ...rest, type: 'object' as const }, OUTPUT_DEFS_BUDGET);
-  return bounded.defs ? { ...bounded.schema, $defs: bounded.defs } : bounded.schema;
+  // With a reduced budget (a huge document), an output schema whose own root is many times the budget
+  // is left out: its shape would be mostly stubs, and it alone would outweigh the list's bound.
+  if (budget < DEFAULT_DEFS_BUDGET.output && JSON.stringify(rest).length > budget * 8) return undefined;
+  const bounded = schemas.withDefs({ ...rest, type: 'object' as const }, budget);
+  return {
+    schema: bounded.defs ? { ...bounded.schema, $defs: bounded.defs } : bounded.schema,
+    bytes: bounded.bytes,
+  };
 }
 
 /** JSON first and preferred (q=1), so an operation documented in JSON and XML answers in JSON. */
