@@ -105,7 +105,20 @@ test('security schemes are filled from environment variables, through all three 
     },
     env,
   );
-  const server = await startMcpServer({ spec, upstream: upstream.url, credentials, watch: false });
+  // Records what callers presented, to prove the token did reach Berth (and then went no further).
+  const presented: Array<string | undefined> = [];
+  const server = await startMcpServer({
+    spec,
+    upstream: upstream.url,
+    credentials,
+    watch: false,
+    handler: {
+      callerFrom: (req) => {
+        presented.push(req.headers.authorization);
+        return undefined;
+      },
+    },
+  });
   t.after(async () => {
     await server.close();
     await upstream.close();
@@ -136,6 +149,7 @@ test('security schemes are filled from environment variables, through all three 
   // One token for every OAuth call (cached until it expires), asked for with the operation's scope.
   assert.equal(tokens.issued, 1);
   assert.equal(new URLSearchParams(tokens.requests[0]!.body).get('scope'), 'read');
+  assert.ok(presented.length > 0 && presented.every((a) => a === 'Bearer caller-token'));
   for (const request of upstream.requests)
     assert.ok(!JSON.stringify(request.headers).includes('caller-token'), 'the MCP caller token never leaves');
 });
