@@ -10,7 +10,7 @@ import { SchemaChecker } from './meta.js';
 import { securitySchemes } from './security.js';
 import { isObject } from './pointer.js';
 import { SchemaConverter, type Dialect } from './schema.js';
-import { listBudget, listBytes } from './list-budget.js';
+import { listBudget, toolSize } from './list-budget.js';
 import { buildTool, type BuiltTool } from './tool.js';
 
 export const DEFAULT_MAX_LIST_BYTES = 20_000_000;
@@ -85,22 +85,25 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
   // estimate cannot know how many stubs a smaller budget adds, so the target is corrected from the
   // measured size (at most three rounds).
   const maxListBytes = options.maxListBytes ?? DEFAULT_MAX_LIST_BYTES;
-  const first = built;
+  const sizes = built.map((b) => toolSize(b.tool)); // at the default budgets
   let target = maxListBytes;
   let previous: number | undefined;
   for (let round = 0; round < 3; round++) {
-    const budget = listBudget(
-      first.map((b) => b.tool),
-      target,
-    );
+    const budget = listBudget(sizes, target);
     if (!budget || budget.input === previous) break; // fits, or at the smallest budget already
     previous = budget.input;
-    built = first.map(({ op, tool }) =>
-      tool.defsBytes.input > budget.input || tool.defsBytes.output > budget.output
-        ? { op, tool: buildTool(tool.definition.name, op, schemas, withOutput, budget) }
-        : { op, tool },
-    );
-    const measured = listBytes(built.map((b) => b.tool));
+    let measured = 0;
+    built = built.map(({ op, tool }, i) => {
+      const size = sizes[i]!;
+      if (size.input <= budget.input && size.output <= budget.output) {
+        measured += size.root + size.input + size.output;
+        return { op, tool };
+      }
+      const rebuilt = buildTool(tool.definition.name, op, schemas, withOutput, budget);
+      const now = toolSize(rebuilt);
+      measured += now.root + now.input + now.output;
+      return { op, tool: rebuilt };
+    });
     if (round === 0 || measured > maxListBytes)
       schemas.warn(
         `the tool list would exceed ${maxListBytes} bytes; $defs per tool limited to ${budget.input} bytes (input) and ${budget.output} (output), about ${measured} bytes in all`,

@@ -15,15 +15,11 @@ const MIN_INPUT_BUDGET = 1024;
  * fits; tools that carry more are rebuilt with it, so the schemas nearest each tool stay and the far
  * ones become stubs. Small tools are untouched.
  */
-export function listBudget(tools: BuiltTool[], maxListBytes: number): DefsBudget | undefined {
-  const roots = tools.map((tool) => rootBytes(tool));
+export function listBudget(tools: ToolSize[], maxListBytes: number): DefsBudget | undefined {
   const size = (budget: DefsBudget) =>
     tools.reduce(
-      (sum, tool, i) =>
-        sum +
-        roots[i]! +
-        Math.min(tool.defsBytes.input, budget.input) +
-        Math.min(tool.defsBytes.output, budget.output),
+      (sum, tool) =>
+        sum + tool.root + Math.min(tool.input, budget.input) + Math.min(tool.output, budget.output),
       0,
     );
   if (size(DEFAULT_DEFS_BUDGET) <= maxListBytes) return undefined;
@@ -38,9 +34,16 @@ export function listBudget(tools: BuiltTool[], maxListBytes: number): DefsBudget
   return of(low);
 }
 
-/** About how many bytes of JSON a list of tools is (roots plus the `$defs` each carries). */
-export function listBytes(tools: BuiltTool[]): number {
-  return tools.reduce((sum, tool) => sum + rootBytes(tool) + tool.defsBytes.input + tool.defsBytes.output, 0);
+/** How many bytes of JSON a tool is: without its `$defs`, and the `$defs` of its input and output. */
+export interface ToolSize {
+  root: number;
+  input: number;
+  output: number;
+}
+
+/** Measured once per tool: serializing Graph's 11,422 roots costs about 20 MB of strings each time. */
+export function toolSize(tool: BuiltTool): ToolSize {
+  return { root: rootBytes(tool), input: tool.defsBytes.input, output: tool.defsBytes.output };
 }
 
 /** Bytes of JSON of a tool without its `$defs`. */
