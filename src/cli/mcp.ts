@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { fail, printResult, withExample, withOutput } from './common.js';
+import { join, resolve } from 'node:path';
+import { fail, loadConfigOrExit, printResult, table, withExample, withOutput } from './common.js';
 
 interface ServeOptions {
   spec?: string;
@@ -11,6 +12,9 @@ interface ServeOptions {
   fixture?: string;
   poll: string;
   output: string;
+  dataDir?: string;
+  config?: string;
+  credential: string[];
 }
 
 export function registerMcpCommands(program: Command): void {
@@ -40,14 +44,24 @@ export function registerMcpCommands(program: Command): void {
       '--fixture <name>',
       'serve built-in test tools instead of a spec ("conformance": the MCP conformance suite\'s tools)',
     )
-    .option('--data-dir <dir>', 'unused by this command (accepted for the common server shape)')
-    .option('--config <file>', 'unused by this command (accepted for the common server shape)');
+    .option(
+      '--data-dir <dir>',
+      "where the session key is kept (default: the config's dataDir, else .berth in the working directory)",
+    )
+    .option('--config <file>', 'berth.yaml to read dataDir and mcp.credentials from')
+    .option(
+      '--credential <scheme=env:VAR>',
+      'fill a security scheme of the document from an environment variable (repeatable; value: API key or token, user:password for basic, client_id:client_secret for OAuth2 client credentials)',
+      (value: string, all: string[]) => [...all, value],
+      [] as string[],
+    );
   withOutput(serve);
   withExample(
     serve,
     'berth mcp serve --spec examples/petstore/openapi.yaml --upstream http://127.0.0.1:3000 --listen 127.0.0.1:8080',
     'berth mcp serve --spec https://api.example.com/openapi.json --upstream https://api.example.com --poll 60',
     'berth mcp serve --fixture conformance --listen 127.0.0.1:3001 --output json',
+    'PETSTORE_KEY=... berth mcp serve --spec openapi.json --upstream https://api.example.com --credential api_key=env:PETSTORE_KEY',
   );
   serve.action(async (opts: ServeOptions) => {
     if (opts.fixture !== undefined && opts.fixture !== 'conformance')
@@ -64,11 +78,35 @@ export function registerMcpCommands(program: Command): void {
       fail(`--upstream must be an http(s) URL, got "${opts.upstream}"`);
 
     // Loaded here, not at the top: every `berth` command builds the whole command tree.
-    const [{ createLogger }, { runUntilSignal }, { conformanceCatalog, startMcpServer }] = await Promise.all([
+    const [
+      { createLogger },
+      { runUntilSignal },
+      { conformanceCatalog, startMcpServer },
+      { readOrCreateSecret },
+    ] = await Promise.all([
       import('../lib/logger.js'),
       import('../lib/service.js'),
       import('../mcp/index.js'),
+      import('../lib/secret.js'),
     ]);
+    const config = opts.config ? (await loadConfigOrExit(opts.config)).config : undefined;
+    const { parseCredentialFlag, resolveCredentials } = await import('../mcp/index.js');
+    let credentials: Record<string, string>;
+    try {
+      const references = { ...(config?.mcp.credentials ?? {}) };
+      for (const flag of opts.credential) {
+        const [scheme, reference] = parseCredentialFlag(flag);
+        references[scheme] = reference;
+      }
+      credentials = await resolveCredentials(references);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+    const dataDir = resolve(opts.dataDir ?? config?.dataDir ?? '.berth');
+    // 2025-era session ids are signed: keeping the key in the data folder (as `berth up` does) keeps
+    // them valid across a restart. BERTH_MCP_SECRET, when set, is shared by several instances instead.
+    const handleSecret =
+      process.env.BERTH_MCP_SECRET || (await readOrCreateSecret(join(dataDir, 'secrets', 'mcp-session.key')));
     const logger = createLogger({ name: 'mcp' });
     let service: Awaited<ReturnType<typeof startMcpServer>> | undefined;
     // The fixture's test_trigger_tool_change swaps the tool list; route that through hot reload.
@@ -90,7 +128,8 @@ export function registerMcpCommands(program: Command): void {
                 .map((t) => t.trim())
                 .filter((t) => t !== ''),
         description: opts.description,
-        handleSecret: process.env.BERTH_MCP_SECRET,
+        handleSecret,
+        credentials,
         pollIntervalMs: poll * 1000,
         logger,
       });
@@ -111,5 +150,58 @@ export function registerMcpCommands(program: Command): void {
       process.stderr.write(`serving ${service.handler.catalog.tools.length} tools\n`);
     }
     await runUntilSignal([service], logger);
+  });
+
+  const check = mcp
+    .command('check')
+    .description(
+      'convert an OpenAPI document and report, per tool, what a strict model host (Anthropic, Bedrock) would refuse; exits 1 when something would be',
+    )
+    .requiredOption('--spec <file|url>', 'OpenAPI 3.0/3.1 or Swagger 2.0 document')
+    .option('--tools <ids>', 'comma-separated operation ids to check ("*" all; default all)');
+  withOutput(check);
+  withExample(
+    check,
+    'berth mcp check --spec openapi.json',
+    'berth mcp check --spec openapi.json --output json',
+  );
+  check.action(async (opts: { spec: string; tools?: string; output: string }) => {
+    const { buildCatalog, loadSpec, strictHostReport } = await import('../mcp/index.js');
+    let report: ReturnType<typeof strictHostReport>;
+    try {
+      const { document } = await loadSpec(opts.spec);
+      const tools = opts.tools
+        ?.split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '');
+      // The upstream is never called here; the catalog only needs a syntactically valid one.
+      report = strictHostReport(buildCatalog(document, { upstream: 'http://127.0.0.1:9', tools }));
+    } catch (error) {
+      fail((error as Error).message);
+    }
+    const errors = report.problems.filter((p) => p.severity === 'error').length;
+    printResult('json' === opts.output ? 'json' : 'text', report, () => {
+      const lines = [
+        `${report.tools} tools from ${report.operations} operations; ${report.skipped.length} operations skipped; ${errors} errors, ${report.problems.length - errors} warnings`,
+      ];
+      if (report.problems.length > 0)
+        lines.push(
+          '',
+          table(
+            ['TOOL', 'SEVERITY', 'PROBLEM'],
+            report.problems.map((p) => [p.tool, p.severity, p.message]),
+          ),
+        );
+      if (report.skipped.length > 0)
+        lines.push(
+          '',
+          table(
+            ['METHOD', 'PATH', 'SKIPPED BECAUSE'],
+            report.skipped.map((s) => [s.method.toUpperCase(), s.path, s.reason]),
+          ),
+        );
+      return lines.join('\n');
+    });
+    if (errors > 0) process.exitCode = 1;
   });
 }

@@ -17,3 +17,24 @@ export const siteMcpSchema = z
   .prefault({});
 
 export type SiteMcpConfig = z.infer<typeof siteMcpSchema>;
+
+/**
+ * `mcp` in berth.yaml: settings of `berth mcp serve`. `credentials` maps a security scheme of the
+ * document (its name under `components.securitySchemes`) to where its secret is: `env:VAR`, or
+ * `@secret(name)` once the secret store exists. `--credential scheme=env:VAR` overrides an entry.
+ */
+export const mcpServeSchema = z
+  .strictObject({
+    credentials: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a security scheme name'),
+        z
+          .string()
+          .regex(
+            /^(env:[A-Za-z_][A-Za-z0-9_]*|@secret\([A-Za-z0-9_./-]+\))$/,
+            'must be env:VAR or @secret(name)',
+          ),
+      )
+      .default({}),
+  })
+  .prefault({});

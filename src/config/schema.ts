@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { consoleSchema } from './console.js';
 import { frontdoorSchema } from './frontdoor.js';
 import { logsSchema } from './logs.js';
+import { mcpServeSchema } from './mcp.js';
 import { registrySchema } from './registry.js';
 import { siteSchema } from './sites.js';
 
@@ -23,6 +24,8 @@ export const configSchema = z
     console: consoleSchema,
     logs: logsSchema,
     sites: z.array(siteSchema).default([]),
+    /** `berth mcp serve` (the standalone MCP server); sites' built-in MCP is under sites[].mcp. */
+    mcp: mcpServeSchema,
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

@@ -15,9 +15,21 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sorted(value, new WeakMap())) ?? 'null';
 }
 
-/** SHA-256 (hex) of the canonical JSON of a value. */
+/**
+ * SHA-256 (hex) of the canonical JSON of a value (the MCP ToolCatalog hash). An array is hashed item by item
+ * (`[`, items joined by `,`, `]`: the same bytes, so the same digest), so Microsoft Graph's 100 MB
+ * list is never one string in memory.
+ */
 export function canonicalHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+  const hash = createHash('sha256');
+  if (!Array.isArray(value)) return hash.update(canonicalJson(value)).digest('hex');
+  const memo = new WeakMap<object, unknown>();
+  hash.update('[');
+  value.forEach((item, i) => {
+    if (i > 0) hash.update(',');
+    hash.update(JSON.stringify(sorted(item, memo)) ?? 'null');
+  });
+  return hash.update(']').digest('hex');
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   META_CLIENT_CAPABILITIES,
   META_PROTOCOL_VERSION,
   MODERN_VERSIONS,
+  SUPPORTED_VERSIONS,
   isModernVersion,
 } from './protocol/constants.js';
 import { checkModernHeaders, headerValue } from './protocol/headers.js';
@@ -32,7 +33,7 @@ import {
   type RequestScope,
   type ServerInfo,
 } from './protocol/methods.js';
-import { Reply } from './protocol/reply.js';
+import { Reply, acceptsGzip } from './protocol/reply.js';
 import { SessionSigner, type SessionClaims } from './protocol/session.js';
 import { StreamHub } from './protocol/streams.js';
 
@@ -65,6 +66,12 @@ export interface McpHandlerOptions {
   allowedOrigins?: string[];
   /** SSE keep-alive comment interval on long-lived streams (ms, default 15000; 0 turns it off). */
   keepAliveMs?: number;
+  /**
+   * Tools per `tools/list` page (default 100: most APIs fit in one page; GitHub's 1,223 take 13,
+   * Microsoft Graph's 11,422 take 115; smaller pages keep the server's peak memory down). Clients
+   * follow `nextCursor`.
+   */
+  pageSize?: number;
   /** Who is calling, as vouched for by whatever authenticated the request (default: X-MS-CLIENT-PRINCIPAL-ID). */
   callerFrom?: (req: IncomingMessage) => string | undefined;
 }
@@ -81,6 +88,8 @@ export interface McpHandler {
   /** Ends open streams (modern listen streams get their final result) and refuses new requests. */
   close(): Promise<void>;
 }
+
+export const DEFAULT_PAGE_SIZE = 100;
 
 const DEFAULT_SERVER_INFO: ServerInfo = { name: 'berth-mcp', version: '0.1.0' };
 
@@ -125,6 +134,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     streams,
     logger,
     keepAliveMs: options.keepAliveMs ?? 15_000,
+    pageSize: Math.max(1, Math.floor(options.pageSize ?? DEFAULT_PAGE_SIZE)),
   };
 
   function refuse(
@@ -260,7 +270,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
         era: 'modern',
         version,
         clientCapabilities: capabilities,
-        reply: new Reply(res),
+        reply: new Reply(res, {}, acceptsGzip(req.headers)),
         signal: controller.signal,
         ...traceFrom(meta, req),
         callerAuthorization: headerValue(req.headers, 'authorization'),
@@ -343,7 +353,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
           version: claims.v,
           // Without a session store the initialize capabilities are not kept; 2025 tools here need none.
           clientCapabilities: {},
-          reply: new Reply(res, { 'mcp-session-id': sessionId }),
+          reply: new Reply(res, { 'mcp-session-id': sessionId }, acceptsGzip(req.headers)),
           signal: controller.signal,
           ...traceFrom(meta, req),
           callerAuthorization: headerValue(req.headers, 'authorization'),
@@ -480,6 +490,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
       }
       const id = parsed.kind === 'request' ? parsed.message.id : null;
       try {
+        checkVersionHeader(req, parsed);
         if (isModern(req, parsed)) await handleModern(req, res, parsed);
         else await handleLegacy(req, res, parsed);
       } catch (error) {
@@ -525,6 +536,27 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
       for (const controller of inflight.values()) controller.abort(new Error('server shutting down'));
     },
   };
+}
+
+/**
+ * An `MCP-Protocol-Version` header naming no version this endpoint serves is refused as such (HTTP 400,
+ * -32022 with the supported list): without `_meta` it is neither a modern request that forgot it (the
+ * precise -32602 is for modern versions) nor a legacy one.
+ */
+function checkVersionHeader(req: IncomingMessage, parsed: ReturnType<typeof classifyMessage>): void {
+  const header = headerValue(req.headers, 'mcp-protocol-version');
+  if (header === undefined || SUPPORTED_VERSIONS.includes(header)) return;
+  // A request that names its version in `_meta` is modern: the modern checks (header = body, then
+  // supported) answer it, with the modern versions as the supported list.
+  if (parsed.kind !== 'response' && isObject(parsed.message.params?._meta)) {
+    if (META_PROTOCOL_VERSION in parsed.message.params._meta) return;
+  }
+  throw new RpcError(
+    ErrorCode.UnsupportedProtocolVersion,
+    `Unsupported protocol version: ${JSON.stringify(header)}; this server supports ${SUPPORTED_VERSIONS.join(', ')}`,
+    400,
+    { supported: [...SUPPORTED_VERSIONS], requested: header },
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { realpathSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 
@@ -52,11 +52,19 @@ export function watchSpec(options: SpecWatcherOptions): SpecWatcher {
 
   const file = isAbsolute(options.source) ? options.source : resolve(options.source);
   const name = basename(file);
+  // A Kubernetes ConfigMap volume updates by swapping a symlink: `spec.yaml` → `..data/spec.yaml`, and
+  // `..data` is renamed to point at a new folder. The event names `..data`, not the spec, so any event
+  // in the folder that changes where the spec resolves to is a change too.
+  let target = resolvedPath(file);
   let timer: NodeJS.Timeout | undefined;
   let watcher: FSWatcher | undefined;
   try {
     watcher = watch(dirname(file), (_event, changed) => {
-      if (changed !== null && changed !== name) return;
+      if (changed !== null && changed !== name) {
+        const now = resolvedPath(file);
+        if (now === target) return;
+        target = now;
+      }
       clearTimeout(timer);
       timer = setTimeout(reload, options.debounceMs ?? 100);
     });
@@ -72,4 +80,13 @@ export function watchSpec(options: SpecWatcherOptions): SpecWatcher {
       watcher?.close();
     },
   };
+}
+
+/** Where a path resolves through its symlinks now (undefined while it does not exist). */
+function resolvedPath(file: string): string | undefined {
+  try {
+    return realpathSync(file);
+  } catch {
+    return undefined;
+  }
 }

@@ -24,7 +24,7 @@ export interface McpServerOptions {
   tools?: string[];
   description?: string;
   /** Shared HMAC key so several instances accept each other's sessions (and handles). */
-  handleSecret?: string;
+  handleSecret?: string | Buffer;
   /** How often a spec URL is polled for changes (ms, default 30000). */
   pollIntervalMs?: number;
   /** Whether to watch/poll the spec at all (default true). */
@@ -33,6 +33,11 @@ export interface McpServerOptions {
   timeoutMs?: number;
   /** How long close() lets in-flight requests finish before cutting connections (ms, default 10000). */
   shutdownGraceMs?: number;
+  /**
+   * Secret values for the document's security schemes, by scheme name (see `resolveCredentials`). A
+   * name the document does not declare is an error at start, a warning after a reload.
+   */
+  credentials?: Record<string, string>;
   /** Passed through to the handler. */
   handler?: Partial<Omit<McpHandlerOptions, 'catalog'>>;
 }
@@ -54,6 +59,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     throw new Error('startMcpServer needs a spec and an upstream (or a ready catalog)');
   }
   let etag: string | undefined;
+  let started = false;
 
   const build = async (): Promise<ToolCatalog | undefined> => {
     if (options.catalog) return options.catalog;
@@ -63,7 +69,13 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
       upstream: options.upstream!,
       tools: options.tools,
       timeoutMs: options.timeoutMs,
+      credentials: options.credentials,
     });
+    if (catalog.unknownCredentials.length > 0) {
+      const message = `credentials for ${catalog.unknownCredentials.map((n) => `"${n}"`).join(', ')} match no security scheme of the document (it declares: ${catalog.securitySchemes.join(', ') || 'none'})`;
+      if (!started) throw new Error(message); // at start: a typo must not go unnoticed
+      logger.warn(message);
+    }
     etag = loaded.etag;
     for (const skipped of catalog.skipped) logger.warn({ skipped }, 'operation not converted to a tool');
     logger.info(
@@ -74,6 +86,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
   };
 
   const initial = (await build())!;
+  started = true;
   const listen = parseListen(options.listen ?? `${LOOPBACK}:0`);
   const loopback = LOOPBACK_HOSTS.includes(listen.host) || listen.host === LOOPBACK;
   const handler = createMcpHandler({

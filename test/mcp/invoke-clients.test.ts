@@ -57,7 +57,10 @@ test('SDK v2 client in the 2026-07-28 and 2025-11-25 eras: list and call Petstor
     const missing = await client.callTool({ name: 'getPetById', arguments: { petId: 12345 } });
     assert.equal(missing.isError, true);
 
-    await assert.rejects(client.callTool({ name: 'getPetById', arguments: { petId: 'x' } }), /petId/);
+    // Invalid arguments are a result the model can read and fix, not a protocol error.
+    const invalid = await client.callTool({ name: 'getPetById', arguments: { petId: 'x' } });
+    assert.equal(invalid.isError, true);
+    assert.match((invalid.content as Array<{ text: string }>)[0]!.text, /"petId" must be integer/);
   }
 });
 

@@ -258,44 +258,28 @@ test('allOf is merged into one object; nullable becomes a type union; exclusiveM
   });
 });
 
-test('outputSchema comes from the first 2xx JSON object response only', () => {
+test('outputSchema only when every documented success answer is JSON with the same object schema', () => {
   const object = { type: 'object', properties: { id: { type: 'integer' } } };
+  const json = (schema: object) => ({ description: 'd', content: { 'application/json': { schema } } });
+  const op = (operationId: string, responses: object) => ({ get: { operationId, responses } });
   const catalog = build(
     doc({
-      '/o': {
-        get: {
-          operationId: 'objectOut',
-          responses: {
-            '201': { description: 'c', content: { 'application/json': { schema: { type: 'string' } } } },
-            '200': { description: 'ok', content: { 'application/json': { schema: object } } },
-          },
-        },
-      },
-      '/a': {
-        get: {
-          operationId: 'arrayOut',
-          responses: {
-            '200': {
-              description: 'ok',
-              content: { 'application/json': { schema: { type: 'array', items: object } } },
-            },
-          },
-        },
-      },
-      '/t': {
-        get: {
-          operationId: 'textOut',
-          responses: {
-            '200': { description: 'ok', content: { 'text/plain': { schema: { type: 'string' } } } },
-          },
-        },
-      },
+      '/o': op('objectOut', { '200': json(object), '404': json({ type: 'string' }) }),
+      '/same': op('sameTwice', { '200': json(object), '201': json(object) }),
+      '/m': op('mixed', { '200': json(object), '201': json({ type: 'string' }) }),
+      '/n': op('withNoContent', { '200': json(object), '204': { description: 'none' } }),
+      '/r': op('withRedirect', { '200': json(object), '302': { description: 'moved' } }),
+      '/a': op('arrayOut', { '200': json({ type: 'array', items: object }) }),
+      '/t': op('textOut', {
+        '200': { description: 'ok', content: { 'text/plain': { schema: { type: 'string' } } } },
+      }),
     }),
   );
   const by = Object.fromEntries(catalog.tools.map((t) => [t.name, t]));
   assert.deepEqual(by.objectOut!.outputSchema, object);
-  assert.equal(by.arrayOut!.outputSchema, undefined);
-  assert.equal(by.textOut!.outputSchema, undefined);
+  assert.deepEqual(by.sameTwice!.outputSchema, object);
+  for (const name of ['mixed', 'withNoContent', 'withRedirect', 'arrayOut', 'textOut'])
+    assert.equal(by[name]!.outputSchema, undefined, name);
 });
 
 test('filters: ToolList ["*"], [], allow-list (unknown ids ignored); include/exclude by tag and operation id', () => {

@@ -81,17 +81,31 @@ test('unknown tool: -32602 naming the tool', async (t) => {
   assert.match(answer.json!.error!.message, /Unknown tool: nope/);
 });
 
-test('arguments that fail the schema: -32602 naming the field, and nothing is sent upstream', async (t) => {
+test('arguments that fail the schema: an isError result naming every field, and nothing is sent upstream', async (t) => {
   const { url, upstream } = await setup(t);
-  const wrongType = await modernRequest(url, 'tools/call', { name: 'getItem', arguments: { id: 'seven' } });
-  assert.equal(wrongType.json?.error?.code, -32602);
-  assert.match(wrongType.json!.error!.message, /arguments\/id must be integer/);
+  const text = (answer: Awaited<ReturnType<typeof modernRequest>>) => {
+    assert.equal(answer.json?.error, undefined, 'a tool result, not a protocol error');
+    assert.equal(answer.json?.result?.isError, true);
+    return (answer.json!.result!.content as Array<{ text: string }>)[0]!.text;
+  };
+  const both = await modernRequest(url, 'tools/call', {
+    name: 'getItem',
+    arguments: { id: 'seven', evil: true },
+  });
+  assert.equal(
+    text(both),
+    'Invalid arguments for tool getItem:\n- unknown argument "evil"\n- "id" must be integer',
+  );
   const missing = await modernRequest(url, 'tools/call', { name: 'getItem', arguments: {} });
-  assert.match(missing.json!.error!.message, /required property 'id'/);
-  const extra = await modernRequest(url, 'tools/call', { name: 'getItem', arguments: { id: 1, evil: true } });
-  assert.match(extra.json!.error!.message, /additional properties/);
+  assert.match(text(missing), /missing required argument "id"/);
+  const small = await modernRequest(url, 'tools/call', { name: 'getItem', arguments: { id: 0 } });
+  assert.match(text(small), /"id" must be >= 1/);
+  // A malformed request (arguments not an object) and an unknown tool stay protocol errors.
   const notObject = await modernRequest(url, 'tools/call', { name: 'getItem', arguments: [1] });
+  assert.equal(notObject.json?.error?.code, -32602);
   assert.match(notObject.json!.error!.message, /must be an object/);
+  const unknown = await modernRequest(url, 'tools/call', { name: 'nope', arguments: {} });
+  assert.equal(unknown.json?.error?.code, -32602);
   assert.equal(upstream.seen.length, 0);
 });
 

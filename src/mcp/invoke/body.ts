@@ -1,5 +1,6 @@
 import { InvalidToolCall } from '../types.js';
 import type { BodyPlan } from './plan.js';
+import { encodeMultipart, type Part } from './multipart.js';
 import { deepPairs, encodeComponent, scalar } from './serialize.js';
 
 export interface EncodedBody {
@@ -20,11 +21,13 @@ export async function encodeBody(plan: BodyPlan, value: unknown): Promise<Encode
       return { body: decodeBase64(value, plan.arg), contentType: plan.mediaType };
     case 'form':
       return {
-        body: formUrlEncoded(plan, asObject(value, plan.arg)),
+        // A form body whose schema is not an object is taken as already-encoded text (`a=1&b=2`).
+        body:
+          plan.whole === 'text' ? formText(value, plan.arg) : formUrlEncoded(plan, asObject(value, plan.arg)),
         contentType: 'application/x-www-form-urlencoded',
       };
     case 'multipart':
-      return multipart(plan, asObject(value, plan.arg));
+      return multipart(plan, value);
   }
 }
 
@@ -37,7 +40,7 @@ function formUrlEncoded(plan: BodyPlan, value: Record<string, unknown>): string 
   const pairs: string[] = [];
   for (const [field, v] of Object.entries(value)) {
     if (v === undefined) continue;
-    const encoding = plan.encoding[field] ?? {};
+    const encoding = Object.hasOwn(plan.encoding, field) ? plan.encoding[field]! : {};
     if (encoding.style === 'deepObject' || (v !== null && typeof v === 'object' && !Array.isArray(v))) {
       pairs.push(...deepPairs(field, v));
     } else if (Array.isArray(v)) {
@@ -54,41 +57,55 @@ function formUrlEncoded(plan: BodyPlan, value: Record<string, unknown>): string 
   return pairs.join('&');
 }
 
-/** multipart/form-data: file fields carry base64 bytes (+ media type, file name); objects are JSON. */
-async function multipart(plan: BodyPlan, value: Record<string, unknown>): Promise<EncodedBody> {
-  const form = new FormData();
-  for (const [field, v] of Object.entries(value)) {
-    if (v === undefined) continue;
-    const fileKind = plan.fileFields[field];
+/**
+ * multipart/form-data. File fields carry base64 bytes (+ media type, file name) and are the only parts
+ * with a filename; an object (or an array of objects, or any field whose encoding says JSON) is one
+ * `application/json` part; an array of scalars repeats the field; a scalar is a text part. A body whose
+ * schema is not an object (a single file, a list of files) is sent as parts named `file`.
+ */
+async function multipart(plan: BodyPlan, value: unknown): Promise<EncodedBody> {
+  const parts: Part[] = [];
+  if (plan.whole === 'file' || plan.whole === 'files') {
+    const files = plan.whole === 'files' ? (Array.isArray(value) ? value : [value]) : [value];
+    for (const file of files) parts.push(filePart('file', file, undefined, plan.arg));
+    return encodeMultipart(parts);
+  }
+  const fields = asObject(value, plan.arg);
+  for (const [field, v] of Object.entries(fields)) {
+    if (v === undefined || v === null) continue;
+    const fileKind = Object.hasOwn(plan.fileFields, field) ? plan.fileFields[field] : undefined;
+    const declared = Object.hasOwn(plan.encoding, field) ? plan.encoding[field]!.contentType : undefined;
     if (fileKind) {
       const files = fileKind === 'array' ? (Array.isArray(v) ? v : [v]) : [v];
-      for (const file of files) {
-        const f = asObject(file, `${plan.arg}.${field}`);
-        const type =
-          typeof f.contentType === 'string'
-            ? f.contentType
-            : (plan.encoding[field]?.contentType ?? 'application/octet-stream');
-        const bytes = decodeBase64(f.data, `${plan.arg}.${field}.data`);
-        form.append(
-          field,
-          new Blob([new Uint8Array(bytes)], { type }),
-          typeof f.filename === 'string' ? f.filename : field,
-        );
-      }
+      for (const file of files) parts.push(filePart(field, file, declared, `${plan.arg}.${field}`));
+    } else if (
+      (declared && bodyKindOf(declared) === 'json') ||
+      (v !== null && typeof v === 'object' && !Array.isArray(v)) ||
+      (Array.isArray(v) && v.some((x) => x !== null && typeof x === 'object'))
+    ) {
+      parts.push({ name: field, body: JSON.stringify(v), contentType: declared ?? 'application/json' });
     } else if (Array.isArray(v)) {
-      for (const item of v) form.append(field, scalar(item));
-    } else if (v !== null && typeof v === 'object') {
-      form.append(field, new Blob([JSON.stringify(v)], { type: 'application/json' }));
+      for (const item of v) parts.push({ name: field, body: scalar(item), contentType: declared });
     } else {
-      form.append(field, scalar(v));
+      parts.push({ name: field, body: scalar(v), contentType: declared });
     }
   }
-  // Response serializes a FormData with a fresh boundary, the same way fetch would send it.
-  const encoded = new Response(form);
+  return encodeMultipart(parts);
+}
+
+function filePart(name: string, file: unknown, declared: string | undefined, arg: string): Part {
+  const f = asObject(file, arg);
   return {
-    body: Buffer.from(await encoded.arrayBuffer()),
-    contentType: encoded.headers.get('content-type')!,
+    name,
+    body: decodeBase64(f.data, `${arg}.data`),
+    contentType: typeof f.contentType === 'string' ? f.contentType : (declared ?? 'application/octet-stream'),
+    filename: typeof f.filename === 'string' ? f.filename : name,
   };
+}
+
+function bodyKindOf(mediaType: string): 'json' | 'other' {
+  const type = mediaType.split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || type.endsWith('+json') ? 'json' : 'other';
 }
 
 function asObject(value: unknown, arg: string): Record<string, unknown> {
@@ -105,4 +122,9 @@ function decodeBase64(value: unknown, arg: string): Buffer {
 
 function withCharset(mediaType: string): string {
   return /charset=/i.test(mediaType) ? mediaType : `${mediaType}; charset=utf-8`;
+}
+
+function formText(value: unknown, arg: string): string {
+  if (typeof value !== 'string') throw new InvalidToolCall(`argument "${arg}" must be a string`);
+  return value;
 }

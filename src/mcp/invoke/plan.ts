@@ -28,16 +28,39 @@ export interface BodyEncoding {
   contentType?: string;
 }
 
-export interface BodyPlan {
-  /** Always `body`: the request body travels as one argument. */
-  arg: string;
+/** How to send the body in one media type. */
+export interface BodyOption {
   mediaType: string;
   kind: BodyKind;
   /** Top-level form fields that carry files ({data: base64, contentType?, filename?}), and whether they are arrays. */
   fileFields: Record<string, 'single' | 'array'>;
   /** OpenAPI `encoding` per form field (style/explode for urlencoded, contentType for multipart). */
   encoding: Record<string, BodyEncoding>;
+  /**
+   * Set when a form or multipart schema is not an object, so the argument is the whole body: `file` /
+   * `files` (multipart: one file, a list of files, sent as parts named `file`), `text` (urlencoded:
+   * the encoded text itself).
+   */
+  whole?: 'file' | 'files' | 'text';
+  /** With a choice of media types whose shapes differ: this type's member of the body argument's anyOf. */
+  variant?: number;
 }
+
+export interface BodyPlan extends BodyOption {
+  /** The argument carrying the body: `body` (or `body__body` after a clash). */
+  arg: string;
+  /** When the operation accepts several media types: the argument naming the chosen one, and each option. */
+  choice?: { arg: string; options: BodyOption[] };
+}
+
+/** A security scheme the invoker can fill from a configured credential. */
+export type SecurityScheme =
+  | { type: 'apiKey'; in: 'header' | 'query' | 'cookie'; name: string }
+  | { type: 'http'; scheme: 'bearer' | 'basic' }
+  | { type: 'oauth2'; tokenUrl: string };
+
+/** One way to authenticate an operation: every listed scheme together (none: anonymous). */
+export type SecurityRequirement = Array<{ scheme: string; scopes: string[] }>;
 
 export interface OperationPlan {
   method: string;
@@ -49,4 +72,6 @@ export interface OperationPlan {
   body?: BodyPlan;
   /** The Accept header to send (from the documented response media types). */
   accept: string;
+  /** The operation's security requirements (alternatives), when the document states any. */
+  security?: SecurityRequirement[];
 }

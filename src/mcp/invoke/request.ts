@@ -28,8 +28,10 @@ export async function buildRequest(
   const headers: Record<string, string> = { accept: plan.accept };
 
   for (const param of plan.params) {
-    const value = args[param.arg];
-    if (value === undefined) continue;
+    // Own properties only: an argument named `constructor` must not find Object.prototype's.
+    const value = own(args, param.arg);
+    // null for an optional parameter means "leave it out" (models send it for arguments they skip).
+    if (value === undefined || value === null) continue;
     switch (param.in) {
       case 'path': {
         const text = pathValue(param, value);
@@ -50,6 +52,14 @@ export async function buildRequest(
         break;
     }
   }
+  const dotted = dotSegment(path);
+  if (dotted !== undefined) {
+    // label and matrix styles put literal dots and separators in the path, so an empty string, array
+    // or object can still produce `.` or `..`, which a server or proxy would resolve upward.
+    throw new InvalidToolCall(
+      `the path arguments would produce the segment "${dotted}" in ${plan.pathTemplate}; give non-empty values`,
+    );
+  }
   if (/\{[^}]*\}/.test(path)) {
     // A path parameter that is declared in the template but not in `parameters`: nothing can fill it.
     throw new InvalidToolCall(
@@ -59,8 +69,9 @@ export async function buildRequest(
   if (cookies.length > 0) headers.cookie = cookies.join('; ');
 
   let body: Buffer | string | undefined;
-  if (plan.body && args[plan.body.arg] !== undefined) {
-    const encoded = await encodeBody(plan.body, args[plan.body.arg]);
+  const bodyValue = plan.body ? own(args, plan.body.arg) : undefined;
+  if (plan.body && bodyValue !== undefined && bodyValue !== null) {
+    const encoded = await encodeBody(plan.body, bodyValue);
     body = encoded.body;
     headers['content-type'] = encoded.contentType;
   }
@@ -73,4 +84,17 @@ export async function buildRequest(
     headers,
     body,
   };
+}
+
+export function own(record: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** A `.` or `..` segment (also percent-encoded, which servers decode before resolving), if any. */
+function dotSegment(path: string): string | undefined {
+  for (const segment of path.split('/')) {
+    const decoded = segment.replace(/%2e/gi, '.');
+    if (decoded === '.' || decoded === '..') return segment;
+  }
+  return undefined;
 }

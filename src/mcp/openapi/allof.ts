@@ -1,4 +1,4 @@
-import { isObject } from './pointer.js';
+import { isObject, put } from './pointer.js';
 
 /**
  * Merges `allOf` into one schema where that is safe, so tools see plain objects (clients and models
@@ -42,10 +42,12 @@ function mergeInto(into: Record<string, unknown>, from: Record<string, unknown>)
   for (const [keyword, value] of Object.entries(from)) {
     if (keyword === 'type') continue;
     if (keyword === 'properties' && isObject(value)) {
-      const properties = { ...(isObject(into.properties) ? into.properties : {}) };
+      const properties: Record<string, unknown> = {};
+      for (const [name, sub] of Object.entries(isObject(into.properties) ? into.properties : {}))
+        put(properties, name, sub);
       for (const [name, sub] of Object.entries(value)) {
-        properties[name] =
-          name in properties && properties[name] !== sub ? { allOf: [properties[name], sub] } : sub;
+        const both = Object.hasOwn(properties, name) && properties[name] !== sub;
+        put(properties, name, both ? { allOf: [properties[name], sub] } : sub);
       }
       into.properties = properties;
     } else if (keyword === 'required' && Array.isArray(value)) {

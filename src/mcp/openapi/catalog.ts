@@ -6,16 +6,21 @@ import type { OperationModel } from './model.js';
 import { toolNames } from './names.js';
 import { operations2 } from './operations2.js';
 import { operations3, type Skipped } from './operations3.js';
+import { SchemaChecker } from './meta.js';
+import { securitySchemes } from './security.js';
 import { isObject } from './pointer.js';
 import { SchemaConverter, type Dialect } from './schema.js';
+import { listBudget, toolSize } from './list-budget.js';
 import { buildTool, type BuiltTool } from './tool.js';
+
+export const DEFAULT_MAX_LIST_BYTES = 20_000_000;
 
 export interface OperationFilter {
   tags?: string[];
   operationIds?: string[];
 }
 
-export interface CatalogOptions extends Omit<InvokeOptions, 'upstream'> {
+export interface CatalogOptions extends Omit<InvokeOptions, 'upstream' | 'credentials'> {
   /** Base URL of the REST API the tools call, e.g. http://127.0.0.1:3000 (its path, if any, replaces the spec's server path). */
   upstream: string;
   /** Keep only operations with one of these tags or operation ids (both lists together: either matches). */
@@ -32,6 +37,18 @@ export interface CatalogOptions extends Omit<InvokeOptions, 'upstream'> {
    * returns data its document does not describe fails there; false turns the schemas off.
    */
   outputSchemas?: boolean;
+  /**
+   * Secret values for the document's security schemes, by scheme name (already resolved: an API key
+   * or bearer token as sent, `user:password` for basic, `client_id:client_secret` for OAuth2 client
+   * credentials). A name the document does not declare is listed in `unknownCredentials`.
+   */
+  credentials?: Record<string, string>;
+  /**
+   * About how large the whole tool list may be, in bytes of JSON (default 20 MB). Above it, each
+   * tool carries fewer of the shared schemas it reaches (see listBudget); GitHub's 4 MB list is
+   * untouched, Microsoft Graph's 117 MB one is brought near it.
+   */
+  maxListBytes?: number;
 }
 
 export interface OpenApiCatalog extends ToolCatalog {
@@ -41,6 +58,10 @@ export interface OpenApiCatalog extends ToolCatalog {
   warnings: string[];
   /** Operations in the document before filtering. */
   operationCount: number;
+  /** Security schemes the document declares that configured credentials can fill. */
+  securitySchemes: string[];
+  /** Configured credential names that match no usable security scheme of the document. */
+  unknownCredentials: string[];
 }
 
 /** Turns an OpenAPI 3.0/3.1 or Swagger 2.0 document into an MCP tool catalog whose calls reach `upstream`. */
@@ -52,17 +73,69 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
   const { operations, skipped } =
     dialect === 'swagger2' ? operations2(doc, schemas) : operations3(doc, schemas);
 
+  const operationCount = operations.length + skipped.length;
   const names = toolNames(operations);
-  const built: BuiltTool[] = [];
+  const withOutput = options.outputSchemas !== false;
+  let built: Array<{ op: OperationModel; tool: BuiltTool }> = [];
   for (const op of operations) {
     if (!selected(op, names.get(op)!, options)) continue;
-    built.push(buildTool(names.get(op)!, op, schemas, options.outputSchemas !== false));
+    built.push({ op, tool: buildTool(names.get(op)!, op, schemas, withOutput) });
   }
-  built.sort((a, b) => (a.definition.name < b.definition.name ? -1 : 1));
-  const tools: ToolDefinition[] = built.map((b) => b.definition);
-  const invoker = createInvoker(new Map(built.map((b) => [b.definition.name, b])), {
+  // A huge document's list is bounded: tools reaching many shared schemas carry fewer of them. The
+  // estimate cannot know how many stubs a smaller budget adds, so the target is corrected from the
+  // measured size (at most three rounds).
+  const maxListBytes = options.maxListBytes ?? DEFAULT_MAX_LIST_BYTES;
+  const sizes = built.map((b) => toolSize(b.tool)); // at the default budgets
+  let target = maxListBytes;
+  let previous: number | undefined;
+  for (let round = 0; round < 3; round++) {
+    const budget = listBudget(sizes, target);
+    if (!budget || budget.input === previous) break; // fits, or at the smallest budget already
+    previous = budget.input;
+    let measured = 0;
+    built = built.map(({ op, tool }, i) => {
+      const size = sizes[i]!;
+      if (size.input <= budget.input && size.output <= budget.output) {
+        measured += size.root + size.input + size.output;
+        return { op, tool };
+      }
+      const rebuilt = buildTool(tool.definition.name, op, schemas, withOutput, budget);
+      const now = toolSize(rebuilt);
+      measured += now.root + now.input + now.output;
+      return { op, tool: rebuilt };
+    });
+    if (round === 0 || measured > maxListBytes)
+      schemas.warn(
+        `the tool list would exceed ${maxListBytes} bytes; $defs per tool limited to ${budget.input} bytes (input) and ${budget.output} (output), about ${measured} bytes in all`,
+        '/paths',
+      );
+    if (measured <= maxListBytes) break;
+    target = Math.floor((target * maxListBytes) / measured);
+  }
+  const checker = new SchemaChecker();
+  const listed: BuiltTool[] = [];
+  for (const { op, tool } of built) {
+    // No listed schema may fail the meta-schema: one bad tool can make a client refuse the whole list.
+    const inputProblem = checker.problem(tool.definition.inputSchema);
+    if (inputProblem) {
+      skipped.push({ method: op.method, path: op.path, reason: `invalid input schema: ${inputProblem}` });
+      continue;
+    }
+    const outputProblem = tool.definition.outputSchema && checker.problem(tool.definition.outputSchema);
+    if (outputProblem) {
+      schemas.warn(`output schema dropped, it is invalid: ${outputProblem}`, op.pointer);
+      delete tool.definition.outputSchema;
+    }
+    listed.push(tool);
+  }
+  listed.sort((a, b) => (a.definition.name < b.definition.name ? -1 : 1));
+  const tools: ToolDefinition[] = listed.map((b) => b.definition);
+  const schemes = securitySchemes(doc);
+  const values = options.credentials ?? {};
+  const invoker = createInvoker(new Map(listed.map((b) => [b.definition.name, b])), {
     ...options,
     upstream: options.upstream,
+    credentials: { schemes, values },
   });
 
   return {
@@ -71,7 +144,9 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
     call: invoker,
     skipped,
     warnings: schemas.warnings,
-    operationCount: operations.length + skipped.length,
+    operationCount,
+    securitySchemes: Object.keys(schemes),
+    unknownCredentials: Object.keys(values).filter((name) => !Object.hasOwn(schemes, name)),
   };
 }
 

@@ -6,3 +6,6 @@ export type { LoadOptions, LoadedSpec } from './load.js';
 export { SpecError } from './errors.js';
 export type { Skipped } from './operations3.js';
 export { canonicalHash, canonicalJson } from '../../lib/canonical-json.js';
+export { strictHostReport, toolProblems, STRICT_TOOL_NAME } from './check.js';
+export type { StrictHostReport, ToolProblem } from './check.js';
+export { ARGUMENT_NAME } from './arguments.js';

@@ -1,4 +1,10 @@
-import type { BodyEncoding, BodyKind, ParamLocation, ParamStyle } from '../invoke/plan.js';
+import type {
+  BodyEncoding,
+  BodyKind,
+  ParamLocation,
+  ParamStyle,
+  SecurityRequirement,
+} from '../invoke/plan.js';
 import type { JsonSchema } from './schema.js';
 
 /** One operation, normalized from OpenAPI 3.x or Swagger 2.0, with schemas already converted. */
@@ -18,6 +24,8 @@ export interface OperationModel {
   output?: JsonSchema;
   responseTypes: string[];
   basePath: string;
+  /** The operation's security requirements (its own, else the document's). */
+  security?: SecurityRequirement[];
 }
 
 export interface ParamModel {
@@ -40,6 +48,8 @@ export interface BodyModel {
   required: boolean;
   description?: string;
   encoding: Record<string, BodyEncoding>;
+  /** The other media types the operation accepts, which the caller may choose instead. */
+  alternatives?: BodyModel[];
 }
 
 export const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;

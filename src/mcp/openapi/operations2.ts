@@ -11,9 +11,10 @@ import {
   withUndeclaredPathParams,
 } from './model.js';
 import type { Skipped } from './operations3.js';
-import { successCodes } from './operations3.js';
-import { isObject, pointerOf } from './pointer.js';
+import { sameSchema, successCodes } from './operations3.js';
+import { isObject, pointerOf, put } from './pointer.js';
 import { deref } from './refs.js';
+import { securityOf } from './security.js';
 import type { JsonSchema, SchemaConverter } from './schema.js';
 
 /** Keywords of a Swagger 2.0 non-body parameter that describe its value (the rest describe the parameter). */
@@ -46,6 +47,7 @@ export function operations2(
   const paths = isObject(document.paths) ? document.paths : {};
   const basePath = typeof document.basePath === 'string' ? document.basePath.replace(/\/+$/, '') : '';
   for (const [path, rawItem] of Object.entries(paths)) {
+    if (path.startsWith('x-')) continue; // Paths Object extensions are not operations
     let item: Record<string, unknown>;
     try {
       item = deref(document, rawItem, pointerOf('paths', path));
@@ -138,6 +140,7 @@ function operation(
     output: output(document, schemas, op, produces, at),
     responseTypes: produces,
     basePath,
+    security: securityOf(document, op),
   };
 }
 
@@ -190,14 +193,17 @@ function formBody(
   for (const { param, at } of fields) {
     const name = param.name as string;
     const schema = valueSchema(schemas, param, at);
-    properties[name] =
+    put(
+      properties,
+      name,
       typeof schema === 'object' && text(param.description)
         ? { ...schema, description: text(param.description) }
-        : schema;
+        : schema,
+    );
     if (param.required === true) required.push(name);
-    if (param.collectionFormat === 'multi') encoding[name] = { style: 'form', explode: true };
+    if (param.collectionFormat === 'multi') put(encoding, name, { style: 'form', explode: true });
     else if (param.type === 'array')
-      encoding[name] = { style: collectionStyle(param.collectionFormat, 'query').style, explode: false };
+      put(encoding, name, { style: collectionStyle(param.collectionFormat, 'query').style, explode: false });
   }
   return {
     mediaType: multipart ? 'multipart/form-data' : 'application/x-www-form-urlencoded',
@@ -208,6 +214,7 @@ function formBody(
   };
 }
 
+/** As in 3.x: an output schema only when every documented success answer is JSON with the same schema. */
 function output(
   document: unknown,
   schemas: SchemaConverter,
@@ -217,16 +224,17 @@ function output(
 ): JsonSchema | undefined {
   if (!isObject(op.responses)) return undefined;
   if (produces.length > 0 && !produces.some(isJsonMediaType)) return undefined;
-  const code = successCodes(Object.keys(op.responses))[0];
-  if (!code) return undefined;
-  try {
-    const response = deref(document, op.responses[code], `${at}/responses/${code}`);
-    return response.schema === undefined
-      ? undefined
-      : schemas.convert(response.schema, `${at}/responses/${code}/schema`);
-  } catch {
-    return undefined;
+  const outputs: JsonSchema[] = [];
+  for (const code of successCodes(Object.keys(op.responses), true)) {
+    try {
+      const response = deref(document, op.responses[code], `${at}/responses/${code}`);
+      if (response.schema === undefined) return undefined;
+      outputs.push(schemas.convert(response.schema, `${at}/responses/${code}/schema`));
+    } catch {
+      return undefined;
+    }
   }
+  return sameSchema(outputs);
 }
 
 function mediaTypes(value: unknown): string[] {

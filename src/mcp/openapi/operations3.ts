@@ -1,6 +1,6 @@
 import type { BodyEncoding, ParamLocation, ParamStyle } from '../invoke/plan.js';
 import { OperationError } from './errors.js';
-import { bodyKind, isJsonMediaType, preferredRequestType } from './media.js';
+import { bodyKind, isJsonMediaType, orderedRequestTypes } from './media.js';
 import {
   defaultStyle,
   IGNORED_HEADERS,
@@ -11,9 +11,11 @@ import {
   type ParamModel,
   withUndeclaredPathParams,
 } from './model.js';
-import { isObject, pointerOf } from './pointer.js';
+import { isObject, pointerOf, put } from './pointer.js';
+import { canonicalJson } from '../../lib/canonical-json.js';
 import { deref } from './refs.js';
-import type { SchemaConverter } from './schema.js';
+import { securityOf } from './security.js';
+import type { JsonSchema, SchemaConverter } from './schema.js';
 
 const LOCATIONS = new Set<ParamLocation>(['path', 'query', 'header', 'cookie']);
 const STYLES = new Set<ParamStyle>([
@@ -41,6 +43,7 @@ export function operations3(
   const skipped: Skipped[] = [];
   const paths = isObject(document.paths) ? document.paths : {};
   for (const [path, rawItem] of Object.entries(paths)) {
+    if (path.startsWith('x-')) continue; // Paths Object extensions are not operations
     const itemAt = pointerOf('paths', path);
     let item: Record<string, unknown>;
     try {
@@ -92,6 +95,7 @@ function operation(
     output: responses.output,
     responseTypes: responses.types,
     basePath: basePath(op.servers ?? item.servers ?? document.servers),
+    security: securityOf(document, op),
   };
 }
 
@@ -152,6 +156,10 @@ function parameter(
   };
 }
 
+/**
+ * The request body: one BodyModel per offered media type, the preferred one (the most structured)
+ * first, the others as `alternatives` the caller may choose among.
+ */
 function requestBody(
   document: unknown,
   schemas: SchemaConverter,
@@ -160,27 +168,38 @@ function requestBody(
 ): BodyModel | undefined {
   const body = deref(document, raw, at);
   if (!isObject(body.content)) return undefined;
-  const mediaType = preferredRequestType(Object.keys(body.content));
-  if (!mediaType) return undefined;
-  const media = body.content[mediaType];
+  const ordered = orderedRequestTypes(Object.keys(body.content));
+  if (ordered.length === 0) return undefined;
+  const models = ordered.map((mediaType) => mediaModel(schemas, body, mediaType, at));
+  const [preferred, ...others] = models;
+  return others.length > 0 ? { ...preferred!, alternatives: others } : preferred;
+}
+
+function mediaModel(
+  schemas: SchemaConverter,
+  body: Record<string, unknown>,
+  mediaType: string,
+  at: string,
+): BodyModel {
+  const content = body.content as Record<string, unknown>;
+  const media = content[mediaType];
   const mediaAt = `${at}/content/${mediaType.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-  const kind = bodyKind(mediaType);
   const schema =
     isObject(media) && media.schema !== undefined ? schemas.convert(media.schema, `${mediaAt}/schema`) : {};
   const encoding: Record<string, BodyEncoding> = {};
   if (isObject(media) && isObject(media.encoding)) {
     for (const [field, enc] of Object.entries(media.encoding)) {
       if (!isObject(enc)) continue;
-      encoding[field] = {
+      put(encoding, field, {
         style: STYLES.has(enc.style as ParamStyle) ? (enc.style as ParamStyle) : undefined,
         explode: typeof enc.explode === 'boolean' ? enc.explode : undefined,
         contentType: typeof enc.contentType === 'string' ? enc.contentType : undefined,
-      };
+      });
     }
   }
   return {
     mediaType,
-    kind,
+    kind: bodyKind(mediaType),
     schema,
     required: body.required === true,
     description: text(body.description),
@@ -188,33 +207,52 @@ function requestBody(
   };
 }
 
+/**
+ * The documented response media types, and the output schema: set only when *every* documented
+ * success answer (2xx, 2XX and 3xx) is JSON with one and the same schema. An operation that also
+ * documents a 204, a non-JSON success or a redirect gets none, because a client checks every result
+ * of a tool with an outputSchema against it (and throws when structured content is missing).
+ */
 function responseInfo(document: unknown, schemas: SchemaConverter, op: Record<string, unknown>, at: string) {
   const types = new Set<string>();
-  let output: OperationModel['output'];
-  if (!isObject(op.responses)) return { types: [], output };
-  for (const code of successCodes(Object.keys(op.responses))) {
+  if (!isObject(op.responses)) return { types: [], output: undefined };
+  const outputs: JsonSchema[] = [];
+  let uniform = true;
+  for (const code of successCodes(Object.keys(op.responses), true)) {
     let response: Record<string, unknown>;
     try {
       response = deref(document, op.responses[code], `${at}/responses/${code}`);
     } catch {
-      continue; // a broken response only costs the output schema
+      uniform = false; // a broken response only costs the output schema
+      continue;
     }
-    if (!isObject(response.content)) continue;
-    for (const mediaType of Object.keys(response.content)) types.add(mediaType);
-    if (output !== undefined) continue;
-    const jsonType = Object.keys(response.content).find(isJsonMediaType);
-    const media = jsonType ? response.content[jsonType] : undefined;
-    if (isObject(media) && media.schema !== undefined)
-      output = schemas.convert(media.schema, `${at}/responses/${code}/content`);
-    else if (jsonType) output = false; // first 2xx JSON response has no schema: no outputSchema
+    const content = isObject(response.content) ? response.content : {};
+    for (const mediaType of Object.keys(content)) types.add(mediaType);
+    // The request asks for JSON first, so a response that also offers XML still answers in JSON.
+    const jsonType = Object.keys(content).find(isJsonMediaType);
+    const media = jsonType ? content[jsonType] : undefined;
+    const schema = isObject(media) ? media.schema : undefined;
+    if (schema === undefined) {
+      uniform = false;
+      continue;
+    }
+    if (uniform) outputs.push(schemas.convert(schema, `${at}/responses/${code}/content`));
   }
-  return { types: [...types], output: output === false ? undefined : output };
+  return { types: [...types], output: uniform ? sameSchema(outputs) : undefined };
+}
+
+/** The schema all of them are, or undefined when there are none or they differ. */
+export function sameSchema(outputs: JsonSchema[]): JsonSchema | undefined {
+  if (outputs.length === 0) return undefined;
+  const first = canonicalJson(outputs[0]);
+  return outputs.every((o, i) => i === 0 || canonicalJson(o) === first) ? outputs[0] : undefined;
 }
 
 /** 2xx codes in order: 200, 201, ..., then the 2XX range. */
-export function successCodes(codes: string[]): string[] {
-  const exact = codes.filter((c) => /^2\d\d$/.test(c)).sort();
-  return [...exact, ...codes.filter((c) => /^2XX$/i.test(c))];
+export function successCodes(codes: string[], withRedirects = false): string[] {
+  const pattern = withRedirects ? /^[23]\d\d$/ : /^2\d\d$/;
+  const exact = codes.filter((c) => pattern.test(c)).sort();
+  return [...exact, ...codes.filter((c) => (withRedirects ? /^[23]XX$/i : /^2XX$/i).test(c))];
 }
 
 /** The path of the first server URL (`https://host/v2` → `/v2`), server variables at their defaults. */

@@ -38,3 +38,13 @@ export function resolveTokens(document: unknown, tokens: string[]): unknown {
 export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
+
+/**
+ * `record[key] = value` that stays data for every key: a property named `__proto__` (legal in JSON,
+ * and in a hostile document) would otherwise replace the object's prototype.
+ */
+export function put<T>(record: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__')
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  else record[key] = value;
+}

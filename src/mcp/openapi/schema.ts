@@ -1,5 +1,7 @@
 import { mergeAllOf } from './allof.js';
-import { isObject, refTokens, resolveTokens } from './pointer.js';
+import { isObject, put, refTokens, resolveTokens } from './pointer.js';
+import { repairKeyword } from './repair.js';
+import { forEachSchema, SCHEMA_LIST_KEYWORDS, SCHEMA_MAP_KEYWORDS } from './walk.js';
 
 /** A JSON Schema (2020-12) node as produced here: an object or a boolean. */
 export type JsonSchema = Record<string, unknown> | boolean;
@@ -19,8 +21,9 @@ const DROPPED = new Set([
   '$schema',
   '$comment',
 ]);
-const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
-const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
+const SCHEMA_MAPS = SCHEMA_MAP_KEYWORDS;
+const SCHEMA_LISTS = SCHEMA_LIST_KEYWORDS;
+/** Single-schema keywords other than `items` (which has a draft-04 list form handled on its own). */
 const SCHEMA_SINGLES = new Set([
   'additionalProperties',
   'not',
@@ -76,20 +79,41 @@ export class SchemaConverter {
     const out: Record<string, unknown> = {};
     for (const [keyword, value] of Object.entries(node)) {
       if (DROPPED.has(keyword) || keyword.startsWith('x-')) continue;
-      if (SCHEMA_MAPS.has(keyword) && isObject(value)) {
+      if (SCHEMA_MAPS.has(keyword)) {
+        if (!isObject(value)) {
+          this.warn(`${keyword} must be an object of schemas; dropped`, at);
+          continue;
+        }
         const map: Record<string, JsonSchema> = {};
-        for (const [name, sub] of Object.entries(value))
-          map[name] = this.convert(sub, `${at}/${keyword}/${name}`, depth + 1);
+        for (const [name, sub] of Object.entries(value)) {
+          if (keyword === 'patternProperties' && !validPattern(name)) {
+            this.warn(
+              `patternProperties key ${JSON.stringify(name)} is not a valid regular expression; dropped`,
+              at,
+            );
+            continue;
+          }
+          put(map, name, this.convert(sub, `${at}/${keyword}/${name}`, depth + 1));
+        }
         out[keyword === 'definitions' ? '$defs' : keyword] = map;
-      } else if (SCHEMA_LISTS.has(keyword) && Array.isArray(value)) {
+      } else if (SCHEMA_LISTS.has(keyword)) {
+        if (!Array.isArray(value) || value.length === 0) {
+          this.warn(`${keyword} must be a non-empty array of schemas; dropped`, at);
+          continue;
+        }
         out[keyword] = value.map((sub, i) => this.convert(sub, `${at}/${keyword}/${i}`, depth + 1));
-      } else if (SCHEMA_SINGLES.has(keyword) && (isObject(value) || typeof value === 'boolean')) {
+      } else if (SCHEMA_SINGLES.has(keyword)) {
+        if (!isObject(value) && typeof value !== 'boolean') {
+          this.warn(`${keyword} must be a schema; dropped`, at);
+          continue;
+        }
         out[keyword] = this.convert(value, `${at}/${keyword}`, depth + 1);
       } else if (keyword === 'items') {
         // Draft-04 tuple form (an array) is prefixItems in 2020-12.
-        if (Array.isArray(value))
-          out.prefixItems = value.map((sub, i) => this.convert(sub, `${at}/items/${i}`, depth + 1));
-        else out.items = this.convert(value, `${at}/items`, depth + 1);
+        if (Array.isArray(value)) {
+          if (value.length > 0)
+            out.prefixItems = value.map((sub, i) => this.convert(sub, `${at}/items/${i}`, depth + 1));
+        } else out.items = this.convert(value, `${at}/items`, depth + 1);
       } else if (keyword === 'type' && value === 'file') {
         // Swagger 2.0 file parameters: binary content, carried as base64 by the tool.
         out.type = 'string';
@@ -107,7 +131,9 @@ export class SchemaConverter {
         // `required: true` on a property (a common mistake) is not JSON Schema; drop it.
         continue;
       } else {
-        out[keyword] = value;
+        const repair = repairKeyword(keyword, value);
+        if (repair && 'drop' in repair) this.warn(`${repair.drop}; dropped`, at);
+        else out[keyword] = repair ? repair.value : value;
       }
     }
     for (const bound of ['minimum', 'maximum'] as const) {
@@ -147,7 +173,7 @@ export class SchemaConverter {
   withDefs<T extends Record<string, unknown>>(
     root: T,
     budgetBytes: number,
-  ): { schema: T; defs?: Record<string, JsonSchema> } {
+  ): { schema: T; defs?: Record<string, JsonSchema>; bytes: number } {
     const included = new Map<string, JsonSchema>();
     const excluded = new Set<string>();
     const seen = new Set<string>();
@@ -169,12 +195,27 @@ export class SchemaConverter {
       def.deps ??= directRefs(def.schema);
       queue.push(...def.deps);
     }
-    if (included.size === 0 && excluded.size === 0) return { schema: root };
-    const cut = (schema: JsonSchema) =>
-      excluded.size > 0 ? (replaceRefs(schema, excluded) as JsonSchema) : schema;
+    if (included.size === 0 && excluded.size === 0) return { schema: root, bytes: 0 };
+    // A definition past the budget is carried as a small stub (shared by every tool that cuts it), so
+    // references stay valid and nothing already converted is copied per tool.
     const defs: Record<string, JsonSchema> = {};
-    for (const key of [...included.keys()].sort()) defs[key] = cut(included.get(key)!);
-    return { schema: cut(root) as T, defs: included.size > 0 ? defs : undefined };
+    let bytes = total;
+    for (const key of [...included.keys(), ...excluded].sort()) {
+      put(defs, key, included.has(key) ? included.get(key)! : this.stub(key));
+      bytes += key.length + 4 + (included.has(key) ? 0 : key.length + 50); // the key, and a stub's text
+    }
+    return { schema: root, defs, bytes };
+  }
+
+  private readonly stubs = new Map<string, JsonSchema>();
+
+  private stub(key: string): JsonSchema {
+    let stub = this.stubs.get(key);
+    if (!stub) {
+      stub = { description: `A ${key} (schema not expanded: too large)` };
+      this.stubs.set(key, stub);
+    }
+    return stub;
   }
 
   warn(message: string, at: string): void {
@@ -243,38 +284,11 @@ function addNull(schema: Record<string, unknown>): void {
   if (Array.isArray(schema.enum) && !schema.enum.includes(null)) schema.enum = [...schema.enum, null];
 }
 
+/** The `$defs` keys a schema refers to directly, found by walking schemas (not data such as `enum`). */
 function directRefs(schema: JsonSchema): string[] {
   const found: string[] = [];
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      for (const item of node) walk(item);
-    } else if (isObject(node)) {
-      for (const [key, value] of Object.entries(node)) {
-        if (key === '$ref' && typeof value === 'string' && value.startsWith('#/$defs/'))
-          found.push(value.slice(8));
-        else if (key !== 'enum' && key !== 'const' && key !== 'default') walk(value);
-      }
-    }
-  };
-  walk(schema);
+  forEachSchema(schema, (node) => {
+    if (typeof node.$ref === 'string' && node.$ref.startsWith('#/$defs/')) found.push(node.$ref.slice(8));
+  });
   return found;
-}
-
-/** A copy of `schema` where references to the given `$defs` keys become `{}` with a note. */
-function replaceRefs(node: unknown, keys: Set<string>): unknown {
-  if (Array.isArray(node)) return node.map((item) => replaceRefs(item, keys));
-  if (!isObject(node)) return node;
-  if (typeof node.$ref === 'string' && node.$ref.startsWith('#/$defs/') && keys.has(node.$ref.slice(8))) {
-    const name = node.$ref.slice(8);
-    return {
-      description:
-        typeof node.description === 'string'
-          ? `${node.description} (schema ${name} not expanded: too large)`
-          : `A ${name} (schema not expanded: too large)`,
-    };
-  }
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node))
-    out[key] = key === 'enum' || key === 'const' || key === 'default' ? value : replaceRefs(value, keys);
-  return out;
 }

@@ -1,7 +1,9 @@
 import type { ToolAnnotations, ToolDefinition } from '../types.js';
 import type { BodyPlan, OperationPlan, ParamLocation, ParamPlan } from '../invoke/plan.js';
-import type { BodyModel, OperationModel } from './model.js';
-import { isObject } from './pointer.js';
+import { buildBody } from './body.js';
+import type { OperationModel } from './model.js';
+import { argumentNames } from './arguments.js';
+import { isObject, put } from './pointer.js';
 import type { JsonSchema, SchemaConverter } from './schema.js';
 
 /** Long descriptions cost every client context on every tools/list; beyond this they are cut. */
@@ -10,25 +12,18 @@ const MAX_DESCRIPTION = 1024;
  * Size budgets (bytes of JSON) for the `$defs` one tool carries. Inputs get more room because they are
  * also what arguments are validated against; outputs only guide the model and the client's check.
  */
-const INPUT_DEFS_BUDGET = 128 * 1024;
-const OUTPUT_DEFS_BUDGET = 32 * 1024;
+export interface DefsBudget {
+  input: number;
+  output: number;
+}
+export const DEFAULT_DEFS_BUDGET: DefsBudget = { input: 128 * 1024, output: 32 * 1024 };
 const LOCATION_ORDER: ParamLocation[] = ['path', 'query', 'header', 'cookie'];
-
-const FILE_SCHEMA = {
-  type: 'object',
-  description: 'A file: its bytes in base64, optionally its media type and file name.',
-  properties: {
-    data: { type: 'string', contentEncoding: 'base64' },
-    contentType: { type: 'string' },
-    filename: { type: 'string' },
-  },
-  required: ['data'],
-  additionalProperties: false,
-};
 
 export interface BuiltTool {
   definition: ToolDefinition;
   plan: OperationPlan;
+  /** Bytes of JSON of the `$defs` the input and output schemas carry. */
+  defsBytes: DefsBudget;
 }
 
 /**
@@ -44,14 +39,22 @@ export function buildTool(
   op: OperationModel,
   schemas: SchemaConverter,
   withOutputSchema = true,
+  budget: DefsBudget = DEFAULT_DEFS_BUDGET,
 ): BuiltTool {
   const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
   const params: ParamPlan[] = [];
   const ordered = [...op.params].sort((a, b) => LOCATION_ORDER.indexOf(a.in) - LOCATION_ORDER.indexOf(b.in));
-  for (const param of ordered) {
-    const arg = param.name in properties ? `${param.name}__${param.in}` : param.name;
-    properties[arg] = describe(param.schema, param.description, param.deprecated);
+  const args = argumentNames([
+    ...ordered.map((p) => ({ name: p.name, in: p.in })),
+    ...(op.body ? [{ name: 'body', in: 'body' as const }] : []),
+    ...(op.body?.alternatives ? [{ name: 'contentType', in: 'body' as const }] : []),
+  ]);
+  ordered.forEach((param, i) => {
+    const arg = args[i]!;
+    const renamed = arg !== param.name && arg !== `${param.name}__${param.in}`;
+    const text = renamed ? originalName(param.name, param.in, param.description) : param.description;
+    put(properties, arg, describe(param.schema, text, param.deprecated, renamed));
     if (param.required) required.push(arg);
     params.push({
       arg,
@@ -62,15 +65,14 @@ export function buildTool(
       allowReserved: param.allowReserved,
       contentType: param.contentType,
     });
-  }
+  });
 
   let body: BodyPlan | undefined;
   if (op.body) {
-    const arg = 'body' in properties ? 'body__body' : 'body';
-    const { schema, fileFields } = bodySchema(op.body, schemas);
-    properties[arg] = describe(schema, op.body.description, false);
-    if (op.body.required) required.push(arg);
-    body = { arg, mediaType: op.body.mediaType, kind: op.body.kind, fileFields, encoding: op.body.encoding };
+    const built = buildBody(op.body, schemas, args[ordered.length]!, args[ordered.length + 1]);
+    for (const [arg, schema] of Object.entries(built.properties)) put(properties, arg, schema);
+    if (op.body.required) required.push(built.plan.arg);
+    body = built.plan;
   }
 
   const bounded = schemas.withDefs(
@@ -80,7 +82,7 @@ export function buildTool(
       ...(required.length > 0 ? { required } : {}),
       additionalProperties: false,
     },
-    INPUT_DEFS_BUDGET,
+    budget.input,
   );
   const inputSchema: ToolDefinition['inputSchema'] = bounded.defs
     ? { ...bounded.schema, $defs: bounded.defs }
@@ -93,11 +95,12 @@ export function buildTool(
     inputSchema,
     annotations: annotations(op.method),
   };
-  const outputSchema = withOutputSchema ? objectSchema(op.output, schemas) : undefined;
-  if (outputSchema) definition.outputSchema = outputSchema;
+  const output = withOutputSchema ? objectSchema(op.output, schemas, budget.output) : undefined;
+  if (output) definition.outputSchema = output.schema;
 
   return {
     definition,
+    defsBytes: { input: bounded.bytes, output: output?.bytes ?? 0 },
     plan: {
       method: op.method.toUpperCase(),
       pathTemplate: op.path,
@@ -105,6 +108,7 @@ export function buildTool(
       params,
       body,
       accept: accept(op.responseTypes),
+      ...(op.security ? { security: op.security } : {}),
     },
   };
 }
@@ -136,102 +140,61 @@ function description(op: OperationModel): string | undefined {
   return text || undefined;
 }
 
-function describe(schema: JsonSchema, text: string | undefined, deprecated: boolean): JsonSchema {
-  if (typeof schema === 'boolean' || (!text && !deprecated)) return schema;
+/**
+ * Sets a schema's description (and deprecated flag). `force` puts the text first even when the schema
+ * has a description of its own: a renamed argument must always say what it is called on the wire.
+ */
+function describe(
+  schema: JsonSchema,
+  text: string | undefined,
+  deprecated: boolean,
+  force = false,
+): JsonSchema {
+  if (!text && !deprecated) return schema;
+  const base = typeof schema === 'boolean' ? (schema ? {} : { not: {} }) : schema;
+  const own = typeof base.description === 'string' ? base.description : undefined;
+  const description = force && own && text !== own ? `${text} ${own}` : (own ?? text);
   return {
-    ...schema,
-    ...(text && !schema.description ? { description: text } : {}),
+    ...base,
+    ...(description ? { description } : {}),
     ...(deprecated ? { deprecated: true } : {}),
   };
 }
 
-function bodySchema(
-  body: BodyModel,
-  schemas: SchemaConverter,
-): { schema: JsonSchema; fileFields: BodyPlan['fileFields'] } {
-  if (body.kind === 'binary') {
-    return {
-      schema: {
-        type: 'string',
-        contentEncoding: 'base64',
-        description: `The ${body.mediaType} body, base64-encoded.`,
-      },
-      fileFields: {},
-    };
-  }
-  if (body.kind === 'text') {
-    const root = schemas.resolveRoot(body.schema);
-    return {
-      schema: isObject(root) && root.type === 'string' ? body.schema : { type: 'string' },
-      fileFields: {},
-    };
-  }
-  if (body.kind !== 'multipart' && body.kind !== 'form') return { schema: body.schema, fileFields: {} };
-
-  // Form bodies: inline the root so each field can be examined, and turn binary fields into file objects.
-  const root = schemas.resolveRoot(body.schema);
-  if (!isObject(root) || !isObject(root.properties)) return { schema: body.schema, fileFields: {} };
-  const fileFields: BodyPlan['fileFields'] = {};
-  const properties: Record<string, JsonSchema> = {};
-  for (const [field, raw] of Object.entries(root.properties)) {
-    const sub = schemas.resolveRoot(raw as JsonSchema);
-    const encodingType = body.encoding[field]?.contentType;
-    if (body.kind === 'multipart' && isBinary(sub, encodingType)) {
-      fileFields[field] = 'single';
-      properties[field] = withDescription(FILE_SCHEMA, sub);
-    } else if (
-      body.kind === 'multipart' &&
-      isObject(sub) &&
-      sub.type === 'array' &&
-      isBinary(schemas.resolveRoot(sub.items as JsonSchema), encodingType)
-    ) {
-      fileFields[field] = 'array';
-      properties[field] = {
-        type: 'array',
-        items: FILE_SCHEMA,
-        ...(typeof sub.description === 'string' ? { description: sub.description } : {}),
-      };
-    } else {
-      properties[field] = raw as JsonSchema;
-    }
-  }
-  return { schema: { ...root, type: 'object', properties }, fileFields };
-}
-
-function isBinary(schema: JsonSchema, encodingType: string | undefined): boolean {
-  if (!isObject(schema)) return false;
-  if (schema.format === 'binary') return true;
-  if (typeof schema.contentMediaType === 'string' && !schema.contentMediaType.startsWith('text/'))
-    return true;
-  if (schema.contentEncoding === 'base64' && schema.type === 'string') return true;
-  return !!encodingType && schema.type === 'string' && !/^(text\/|application\/json)/.test(encodingType);
-}
-
-function withDescription(base: Record<string, unknown>, from: JsonSchema): Record<string, unknown> {
-  return isObject(from) && typeof from.description === 'string'
-    ? { ...base, description: from.description }
-    : base;
+/** `The "$top" query parameter.` + its own description: the original name, for the model and for people. */
+function originalName(name: string, location: string, own: string | undefined): string {
+  const text = `The ${JSON.stringify(name)} ${location} parameter.`;
+  return own ? `${text} ${own}` : text;
 }
 
 /** outputSchema: only for an object response (MCP requires `type: "object"` at the root). */
 function objectSchema(
   output: JsonSchema | undefined,
   schemas: SchemaConverter,
-): ToolDefinition['outputSchema'] {
+  budget: number,
+): { schema: NonNullable<ToolDefinition['outputSchema']>; bytes: number } | undefined {
   if (output === undefined) return undefined;
   const root = schemas.resolveRoot(output);
   if (!isObject(root)) return undefined;
   const isObjectType = root.type === 'object' || (root.type === undefined && isObject(root.properties));
   if (!isObjectType) return undefined;
   const { $defs: _inline, ...rest } = root;
-  const bounded = schemas.withDefs({ ...rest, type: 'object' as const }, OUTPUT_DEFS_BUDGET);
-  return bounded.defs ? { ...bounded.schema, $defs: bounded.defs } : bounded.schema;
+  // With a reduced budget (a huge document), an output schema whose own root is many times the budget
+  // is left out: its shape would be mostly stubs, and it alone would outweigh the list's bound.
+  if (budget < DEFAULT_DEFS_BUDGET.output && JSON.stringify(rest).length > budget * 8) return undefined;
+  const bounded = schemas.withDefs({ ...rest, type: 'object' as const }, budget);
+  return {
+    schema: bounded.defs ? { ...bounded.schema, $defs: bounded.defs } : bounded.schema,
+    bytes: bounded.bytes,
+  };
 }
 
+/** JSON first and preferred (q=1), so an operation documented in JSON and XML answers in JSON. */
 function accept(types: string[]): string {
   if (types.length === 0) return 'application/json, */*;q=0.5';
-  const sorted = [...new Set(types)].sort(
-    (a, b) => Number(!a.includes('json')) - Number(!b.includes('json')),
-  );
-  return sorted.join(', ');
+  const unique = [...new Set(types)];
+  const json = unique.filter((t) => t.includes('json'));
+  const other = unique.filter((t) => !t.includes('json'));
+  if (json.length === 0) return other.join(', ');
+  return [...json, ...other.map((t) => `${t};q=0.5`)].join(', ');
 }

@@ -1,7 +1,11 @@
 /** Protocol revisions this endpoint serves, newest first, and the `_meta` keys of the modern era. */
 export const MODERN_VERSIONS = ['2026-07-28'] as const;
-/** 2025-03-26 is accepted for clients that only know it; its wire shape matches 2025-06-18 for tools. */
-export const LEGACY_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
+/**
+ * 2025-03-26 is not offered: its rules include JSON-RPC batches, which this endpoint does not accept.
+ * A client asking for it is answered with 2025-11-25 (initialize negotiation), which current clients
+ * of that era also speak.
+ */
+export const LEGACY_VERSIONS = ['2025-11-25', '2025-06-18'] as const;
 export const SUPPORTED_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...LEGACY_VERSIONS];
 export const LATEST_LEGACY_VERSION = LEGACY_VERSIONS[0];
 

@@ -7,7 +7,9 @@ import {
   type ToolCatalog,
   type ToolDefinition,
 } from '../types.js';
+import { withoutOptionalNulls } from '../validate.js';
 import type { ArgumentChecker } from './arguments.js';
+import { toolsPage } from './pages.js';
 import {
   ErrorCode,
   META_SERVER_INFO,
@@ -58,6 +60,8 @@ export interface MethodEnvironment {
   streams: StreamHub;
   logger: Logger;
   keepAliveMs: number;
+  /** Tools per tools/list page. */
+  pageSize: number;
 }
 
 /** A method's outcome: a result to send, or "already answered" (a stream that ends on its own). */
@@ -115,15 +119,14 @@ async function callTool(
   if (!tool) {
     throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`, 200, { name: params.name });
   }
-  const args = params.arguments ?? {};
-  if (!isObject(args))
+  const given = params.arguments ?? {};
+  if (!isObject(given))
     throw new RpcError(ErrorCode.InvalidParams, `arguments of tool ${tool.name} must be an object`);
-  const problem = env.checker.check(tool, args);
-  if (problem) {
-    throw new RpcError(ErrorCode.InvalidParams, `Invalid arguments for tool ${tool.name}: ${problem}`, 200, {
-      tool: tool.name,
-    });
-  }
+  const args = withoutOptionalNulls(tool.inputSchema, given);
+  // Arguments that do not fit the schema are the model's to fix: a tool result it can read (as
+  // 2025-11-25 recommends), naming every failing field, rather than a protocol error.
+  const problems = env.checker.check(tool, args);
+  if (problems) return { result: finishResult(env, scope, invalidArguments(tool.name, problems), false) };
 
   const meta = isObject(params._meta) ? params._meta : {};
   const progressToken =
@@ -164,7 +167,7 @@ async function callTool(
     result = await catalog.call(tool.name, args, context);
   } catch (error) {
     if (error instanceof InvalidToolCall)
-      throw new RpcError(ErrorCode.InvalidParams, error.message, 200, { tool: tool.name });
+      return { result: finishResult(env, scope, invalidArguments(tool.name, [error.message]), false) };
     if (error instanceof MissingClientCapability) {
       throw new RpcError(ErrorCode.MissingRequiredClientCapability, error.message, 400, {
         requiredCapabilities: error.requiredCapabilities,
@@ -179,6 +182,18 @@ async function callTool(
     };
   }
   return { result: finishResult(env, scope, result as unknown as Record<string, unknown>, false) };
+}
+
+function invalidArguments(tool: string, problems: string[]): Record<string, unknown> {
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text: `Invalid arguments for tool ${tool}:\n${problems.map((p) => `- ${p}`).join('\n')}`,
+      },
+    ],
+  };
 }
 
 /** Modern `subscriptions/listen`: an SSE stream that carries list-changed notifications until closed. */
@@ -261,7 +276,14 @@ export async function runMethod(
       if (modern) break;
       return { result: {} };
     case 'tools/list':
-      return { result: finishResult(env, scope, { tools: env.catalog().tools }, true) };
+      return {
+        result: finishResult(
+          env,
+          scope,
+          toolsPage(env.catalog(), request.params?.cursor, env.pageSize),
+          true,
+        ),
+      };
     case 'tools/call':
       return callTool(env, scope, request);
     case 'subscriptions/listen':

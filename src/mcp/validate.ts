@@ -1,6 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { InvalidToolCall } from '../types.js';
+import { InvalidToolCall } from './types.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object in some loaders.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
@@ -22,7 +22,14 @@ export class ArgumentValidator {
     if (!validate) {
       if (!this.ajv) {
         // strict: false because OpenAPI documents carry annotations ajv does not know (legal in JSON Schema).
-        this.ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true, logger: false });
+        // ownProperties: an argument named `toString` or `constructor` must not be found on Object.prototype.
+        this.ajv = new Ajv2020({
+          strict: false,
+          allErrors: true,
+          ownProperties: true,
+          validateFormats: true,
+          logger: false,
+        });
         addFormats(this.ajv);
       }
       validate = this.ajv.compile(schema);
@@ -34,8 +41,21 @@ export class ArgumentValidator {
   check(tool: string, schema: object, args: Record<string, unknown>): void {
     const validate = this.compile(schema);
     if (validate(args)) return;
-    throw new InvalidToolCall(`invalid arguments for tool "${tool}": ${describeError(validate.errors?.[0])}`);
+    throw new InvalidToolCall(
+      `invalid arguments for tool "${tool}": ${describeErrors(validate.errors ?? []).join('; ')}`,
+    );
   }
+}
+
+/**
+ * Every failing field once, each naming the field and what it expected: `"body.name" must be string`,
+ * `missing required argument "petId"`. Ajv's bookkeeping errors (the `anyOf`/`if` that merely
+ * summarize the errors of their branches) are left out when more precise ones exist.
+ */
+export function describeErrors(errors: ErrorObject[]): string[] {
+  const precise = errors.filter((e) => !['anyOf', 'oneOf', 'if', 'allOf'].includes(e.keyword));
+  const lines = (precise.length > 0 ? precise : errors).map(describeError);
+  return lines.length > 0 ? [...new Set(lines)] : [describeError(undefined)];
 }
 
 /** One error, naming the field: `body.name must be string`, `missing required argument "petId"`. */
@@ -60,4 +80,22 @@ export function describeError(error: ErrorObject | undefined): string {
       ? ` (${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')})`
       : '';
   return `${field ? `"${field}"` : 'arguments'} ${error.message ?? 'is invalid'}${allowed}`;
+}
+
+/**
+ * `null` for an argument the tool does not require means "not given" (models send it for arguments
+ * they skip): it is left out rather than failing a schema that does not allow null.
+ */
+export function withoutOptionalNulls(
+  schema: Record<string, unknown>,
+  args: Record<string, unknown>,
+): Record<string, unknown> {
+  const required = Array.isArray(schema.required) ? (schema.required as unknown[]) : [];
+  let out: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(args)) {
+    if (value !== null || required.includes(key)) continue;
+    out ??= { ...args };
+    delete out[key];
+  }
+  return out ?? args;
 }
