@@ -112,6 +112,9 @@ export function fakeSitesPlugin(): ConsolePlugin {
   };
 }
 
+/** What a non-browser client of the console's /api/* sends (the page's own requests send it too). */
+export const consoleHeaders = { 'x-requested-by': 'berth' } as const;
+
 /** A console on an ephemeral port over a fresh log store. */
 export async function startTestConsole(
   options: { console?: Record<string, unknown>; plugins?: ConsolePlugin[] } = {},
