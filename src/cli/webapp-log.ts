@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import type { LogEntry } from '../logs/index.js';
 import type { StartupLogInfo } from '../sites/index.js';
 import { fail, printResult, table, withExample } from './common.js';
-import { consoleAuth, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
+import { consoleHeaders, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 
 async function request(options: ConsoleOptions, url: string, accept: string): Promise<Response> {
   try {
-    return await fetch(url, { headers: { accept, ...consoleAuth(options) } });
+    return await fetch(url, { headers: { accept, ...consoleHeaders(options) } });
   } catch (error) {
     fail(
       `cannot reach the console at ${new URL(url).origin}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is \`berth up\` running?`,
@@ -57,7 +57,7 @@ async function tail(options: TailOptions): Promise<void> {
   let lastId: string | undefined;
   let failures = 0;
   for (;;) {
-    const headers: Record<string, string> = { accept: 'text/event-stream', ...consoleAuth(options) };
+    const headers: Record<string, string> = { accept: 'text/event-stream', ...consoleHeaders(options) };
     if (lastId) headers['last-event-id'] = lastId;
     let response: Response;
     try {

@@ -3,6 +3,7 @@ import { hostNameOf, isLoopbackHost } from '../lib/listen.js';
 import type { Logger } from '../lib/logger.js';
 import { readCredentials } from '../lib/credentials.js';
 import { HtpasswdUsers } from '../lib/htpasswd.js';
+import { PAGE_PATHS } from './static.js';
 
 export interface ConsoleGuardOptions {
   /** The address the console binds; on loopback only loopback Host names (and allowedHosts) are answered. */
@@ -20,6 +21,7 @@ const REALM = 'Basic realm="berth console", charset="UTF-8"';
  * The console deploys sites and reads every log, so it refuses, before any route runs:
  * - a Host it does not serve (DNS rebinding: a web page whose name resolves to 127.0.0.1);
  * - a browser request from another origin (cross-site requests carry an Origin the page cannot fake);
+ * - an API request a browser made for another site (see `crossSiteRefusal`);
  * - with an htpasswd file, a request without valid Basic credentials.
  * Bound to a non-loopback address without an htpasswd file, it does not start at all (fail closed).
  */
@@ -37,7 +39,9 @@ export function consoleGuard(options: ConsoleGuardOptions): onRequestAsyncHookHa
     : undefined;
 
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const refusal = hostOrOriginRefusal(request.headers.host, request.headers.origin, loopback, allowed);
+    const refusal =
+      hostOrOriginRefusal(request.headers.host, request.headers.origin, loopback, allowed) ??
+      crossSiteRefusal(request.url, request.headers);
     const denied = refusal ?? (users ? await credentialsRefusal(request.headers, users) : undefined);
     if (!denied) return;
     if (denied.status === 401) reply.header('www-authenticate', REALM);
@@ -74,6 +78,40 @@ export function hostOrOriginRefusal(
     return { status: 403, detail: 'cross-origin requests to the console are refused' };
   }
   return undefined;
+}
+
+/** The header the console's page and the CLI send on every API request; its value is not checked. */
+export const REQUESTED_BY = 'x-requested-by';
+
+/**
+ * A simple GET (an `<img>` or `<script>` on a hosted site) carries no Origin, so the check above
+ * cannot see it. Browsers say where a request comes from in `Sec-Fetch-Site`: the API answers only
+ * `same-origin` (the console's own page, its fetch and its EventSource) and `none` (the address bar).
+ * `same-site` is refused too: sites on `*.localhost` are the same site as a console on `localhost`.
+ * A request without `Sec-Fetch-Site` (a browser too old to send it, or curl and the CLI) must carry
+ * `X-Requested-By`; a page cannot add a custom header to another origin's request without a CORS
+ * preflight, which the console never answers.
+ */
+export function crossSiteRefusal(url: string, headers: FastifyRequest['headers']): Refusal | undefined {
+  if (!isApiPath(url)) return undefined;
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined) {
+    if (site === 'same-origin' || site === 'none') return undefined;
+    return {
+      status: 403,
+      detail: `the console API refuses requests from other sites (Sec-Fetch-Site: ${site === 'cross-site' || site === 'same-site' ? site : 'unrecognised'})`,
+    };
+  }
+  if (headers[REQUESTED_BY]) return undefined;
+  return {
+    status: 403,
+    detail: 'the console API needs an X-Requested-By header (for example X-Requested-By: berth)',
+  };
+}
+
+/** `/api/...`, Kudu's `/logstream...`: everything but the page and its assets (so fail closed). */
+function isApiPath(url: string): boolean {
+  return !PAGE_PATHS.has(url.split('?')[0]!);
 }
 
 async function credentialsRefusal(

@@ -9,6 +9,9 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/assets/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
 
+/** The page and its assets: the only paths a browser may load from another site or the address bar. */
+export const PAGE_PATHS: ReadonlySet<string> = new Set(Object.keys(FILES));
+
 /** Log lines are untrusted: the page builds DOM with textContent only, and this policy forbids any inline script. */
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";

@@ -6,6 +6,11 @@ import { highlightParts, searchPattern } from './highlight.js';
 const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 5000;
 const MAX_PAUSED = 10000;
+/**
+ * Sent on every API fetch. The console also takes its own page's requests by Sec-Fetch-Site; the
+ * header covers browsers that do not send it (EventSource cannot set headers, and relies on that).
+ */
+const API_HEADERS = { 'x-requested-by': 'berth' };
 
 /** Creates an element; children are strings (set as text) or elements. */
 function el(tag, attrs = {}, ...children) {
@@ -27,7 +32,7 @@ function showError(message) {
 }
 
 async function getJson(url) {
-  const response = await fetch(url, { headers: { accept: 'application/json' } });
+  const response = await fetch(url, { headers: { accept: 'application/json', ...API_HEADERS } });
   const body = await response.json().catch(() => undefined);
   if (!response.ok)
     throw Object.assign(new Error(body?.detail ?? `${response.status} ${response.statusText}`), {
@@ -313,7 +318,7 @@ async function loadStartup() {
 async function showStartupLog(url, row) {
   const latest = take('startup-log');
   for (const r of $('startup-files').rows) r.classList.toggle('selected', r === row);
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: API_HEADERS });
   const text = await response.text();
   if (!latest()) return;
   if (!response.ok) {
