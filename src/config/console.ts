@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema, listenSchema, sizeSchema } from './common.js';
+import { durationSchema, failureLimitSchema, listenSchema, sizeSchema } from './common.js';
 
 /** `console:` in berth.yaml: the SCM site (log stream, startup logs, sites). Owned by the console part. */
 export const consoleSchema = z
@@ -26,6 +26,8 @@ export const consoleSchema = z
      * console can deploy and read every log, so it never faces a network without authentication.
      */
     htpasswd: z.string().min(1).optional(),
+    /** Wrong passwords per client before it gets 429 until the window ends (with `htpasswd`). */
+    authFailureLimit: failureLimitSchema,
     /**
      * Host names (without port) the console answers besides the loopback names. Requests naming any
      * other Host get 403, so a DNS-rebinding page cannot reach a console bound to loopback.

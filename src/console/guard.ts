@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fa
 import { hostNameOf, isLoopbackHost } from '../lib/listen.js';
 import type { Logger } from '../lib/logger.js';
 import { readCredentials } from '../lib/credentials.js';
-import { HtpasswdUsers } from '../lib/htpasswd.js';
+import type { FailureLimitConfig } from '../lib/failure-limit.js';
+import { HtpasswdUsers, PasswordCheckRefused } from '../lib/htpasswd.js';
 import { PAGE_PATHS } from './static.js';
 
 export interface ConsoleGuardOptions {
@@ -11,11 +12,19 @@ export interface ConsoleGuardOptions {
   allowedHosts: string[];
   /** Absolute path of the htpasswd file; unset means no authentication (loopback only). */
   htpasswd?: string;
+  /** console.authFailureLimit: wrong passwords per client address before 429. */
+  authFailureLimit?: FailureLimitConfig;
   logger: Logger;
 }
 
-export type Refusal = { status: 401 | 403; detail: string };
+export type Refusal = { status: 401 | 403 | 429 | 503; detail: string; retryAfter?: number };
 const REALM = 'Basic realm="berth console", charset="UTF-8"';
+const TITLES = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+} as const;
 
 /**
  * The console deploys sites and reads every log, so it refuses, before any route runs:
@@ -35,25 +44,26 @@ export function consoleGuard(options: ConsoleGuardOptions): onRequestAsyncHookHa
   }
   const allowed = new Set(options.allowedHosts.map((h) => h.toLowerCase()));
   const users = options.htpasswd
-    ? new HtpasswdUsers(options.htpasswd, options.logger, 'console.htpasswd')
+    ? new HtpasswdUsers(options.htpasswd, options.logger, 'console.htpasswd', {
+        failureLimit: options.authFailureLimit,
+      })
     : undefined;
 
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const refusal =
       hostOrOriginRefusal(request.headers.host, request.headers.origin, loopback, allowed) ??
       crossSiteRefusal(request.url, request.headers);
-    const denied = refusal ?? (users ? await credentialsRefusal(request.headers, users) : undefined);
+    const denied =
+      refusal ?? (users ? await credentialsRefusal(request.headers, users, request.ip) : undefined);
     if (!denied) return;
     if (denied.status === 401) reply.header('www-authenticate', REALM);
-    reply
-      .code(denied.status)
-      .type('application/problem+json')
-      .send({
-        type: 'about:blank',
-        title: denied.status === 401 ? 'Unauthorized' : 'Forbidden',
-        status: denied.status,
-        detail: denied.detail,
-      });
+    if (denied.retryAfter !== undefined) reply.header('retry-after', String(denied.retryAfter));
+    reply.code(denied.status).type('application/problem+json').send({
+      type: 'about:blank',
+      title: TITLES[denied.status],
+      status: denied.status,
+      detail: denied.detail,
+    });
     return reply;
   };
 }
@@ -117,13 +127,20 @@ function isApiPath(url: string): boolean {
 async function credentialsRefusal(
   headers: FastifyRequest['headers'],
   users: HtpasswdUsers,
+  client: string,
 ): Promise<Refusal | undefined> {
   const credentials = readCredentials(headers);
   if (credentials.kind === 'none') {
     return { status: 401, detail: 'the console needs a user name and password (HTTP Basic)' };
   }
-  const ok = credentials.kind === 'basic' && (await users.verify(credentials.user, credentials.password));
-  return ok ? undefined : { status: 401, detail: 'wrong user name or password' };
+  if (credentials.kind !== 'basic') return { status: 401, detail: 'wrong user name or password' };
+  try {
+    const ok = await users.verify(credentials.user, credentials.password, client);
+    return ok ? undefined : { status: 401, detail: 'wrong user name or password' };
+  } catch (error) {
+    if (!(error instanceof PasswordCheckRefused)) throw error;
+    return { status: error.status, detail: error.message, retryAfter: error.retryAfter };
+  }
 }
 
 /** "http://127.0.0.1:8090" → "127.0.0.1:8090"; "null" and garbage → "" (never equal to a Host). */
