@@ -77,12 +77,12 @@ export class HtpasswdUsers {
   }
 
   /**
-   * True when the user exists and the password matches its bcrypt hash. `client` (the remote address)
-   * counts failures against the failure limit. Throws PasswordCheckRefused when the client is over the
+   * True when the user exists and the password matches its bcrypt hash. `client` (the remote address;
+   * callers that cannot tell pass one shared name, so the limit still holds) counts failures. Throws PasswordCheckRefused when the client is over the
    * limit (no bcrypt work is done) or every bcrypt worker is busy and the queue is full.
    */
-  async verify(user: string, password: string, client?: string): Promise<boolean> {
-    const wait = client !== undefined ? (this.limiter?.retryAfter(client) ?? 0) : 0;
+  async verify(user: string, password: string, client: string): Promise<boolean> {
+    const wait = this.limiter?.retryAfter(client) ?? 0;
     if (wait > 0) {
       throw new PasswordCheckRefused(
         429,
@@ -91,7 +91,7 @@ export class HtpasswdUsers {
       );
     }
     const ok = await this.check(user, password);
-    if (!ok && client !== undefined) this.limiter?.failed(client);
+    if (!ok) this.limiter?.failed(client);
     return ok;
   }
 

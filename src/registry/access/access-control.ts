@@ -90,7 +90,7 @@ export function createAccessControl(
         return { kind: 'rejected', decision: unauthorized(challenge(request), credentials.reason) };
       case 'basic':
         try {
-          if (await users.verify(credentials.user, credentials.password, request.client))
+          if (await users.verify(credentials.user, credentials.password, request.client ?? 'unknown'))
             return { kind: 'user', user: credentials.user };
         } catch (error) {
           if (!(error instanceof PasswordCheckRefused)) throw error;
