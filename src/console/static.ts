@@ -6,6 +6,7 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/assets/highlight.js': { file: 'highlight.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/event-stream.js': { file: 'event-stream.js', type: 'text/javascript; charset=utf-8' },
   '/assets/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
 

@@ -1,14 +1,15 @@
 /* global Node, URLSearchParams */
 // The Log stream page. Plain DOM, no framework. Every value shown comes from logs or sites, which are
 // untrusted: text goes through textContent, never innerHTML.
+import { HeaderEventSource } from './event-stream.js';
 import { highlightParts, searchPattern } from './highlight.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 5000;
 const MAX_PAUSED = 10000;
 /**
- * Sent on every API fetch. The console also takes its own page's requests by Sec-Fetch-Site; the
- * header covers browsers that do not send it (EventSource cannot set headers, and relies on that).
+ * Sent on every API request, the live stream included (HeaderEventSource: EventSource cannot send
+ * headers). The console also takes its own page's requests by Sec-Fetch-Site where browsers send it.
  */
 const API_HEADERS = { 'x-requested-by': 'berth' };
 
@@ -175,7 +176,7 @@ async function apply() {
   }
   const newest = page.entries[0]?.id;
   if (newest) params.set('lastEventId', String(newest));
-  const source = new EventSource(`/api/logs/stream?${params}`);
+  const source = new HeaderEventSource(`/api/logs/stream?${params}`, API_HEADERS);
   state.source = source;
   source.addEventListener('open', () => ($('status').textContent = state.paused ? 'Paused' : 'Live'));
   source.addEventListener('error', () => ($('status').textContent = 'Reconnecting…'));
