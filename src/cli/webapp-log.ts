@@ -76,6 +76,9 @@ async function tail(options: TailOptions): Promise<void> {
     failures = 0;
     for await (const event of sseEvents(response.body!)) {
       if (event.id) lastId = event.id;
+      // The console ended this stream for good (its regex cost too much): reconnecting would repeat it.
+      if (event.event === 'ended')
+        fail(`the console ended the stream: ${(JSON.parse(event.data) as { reason: string }).reason}`);
       if (event.event === 'dropped')
         process.stderr.write(
           `berth: the stream skipped ${(JSON.parse(event.data) as { count: number }).count} line(s)\n`,

@@ -58,7 +58,11 @@ export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Pr
       sse.send('log', entry, entry.id);
     };
     backlog.forEach(send);
-    const unsubscribe = store.subscribe(filter, send);
+    // Ended by the store (its regex took too much of the event loop): said once, not to be retried.
+    const unsubscribe = store.subscribe(filter, send, (reason) => {
+      sse.send('ended', { reason });
+      sse.end();
+    });
     track(streams, sse);
     sse.onClose(unsubscribe);
   });
@@ -118,11 +122,15 @@ export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Pr
     }, config.logstreamTimeout);
     heartbeat.unref();
     timeout.unref();
-    const unsubscribe = store.subscribe(filter, (entry) => {
-      if (substring !== undefined && !entry.message.toLowerCase().includes(substring)) return;
-      lastLine = Date.now();
-      write(formatKuduLine(entry));
-    });
+    const unsubscribe = store.subscribe(
+      filter,
+      (entry) => {
+        if (substring !== undefined && !entry.message.toLowerCase().includes(substring)) return;
+        lastLine = Date.now();
+        write(formatKuduLine(entry));
+      },
+      (reason) => res.end(`${new Date().toISOString()}  Stream terminated: ${reason}.\n`),
+    );
     const stream = { end: () => res.end() };
     streams.add(stream);
     res.on('close', () => {

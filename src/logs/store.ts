@@ -383,8 +383,8 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
         throw error;
       }
     },
-    subscribe(filter: LogFilter, listener: (entry: LogEntry) => void) {
-      return hub.subscribe(filter, listener);
+    subscribe(filter: LogFilter, listener: (entry: LogEntry) => void, onEnd?: (reason: string) => void) {
+      return hub.subscribe(filter, listener, onEnd);
     },
     stats(): LogStoreStats {
       return {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { line, tempStore } from '../logs/helpers.js';
-import { consoleHeaders, startTestConsole } from '../console/helpers.js';
+import { consoleHeaders, openSse, startTestConsole } from '../console/helpers.js';
 
 const ISSUE_PATTERN = '.*.*.*.*.*.*.*=';
 /** An ordinary access-log line with no `=`: V8 tries every way of splitting it among the seven `.*`. */
@@ -73,17 +73,53 @@ test('patterns RE2 cannot run in linear time are refused with a 400 that says wh
   );
 });
 
-test('a history query whose regex runs past logs.query.regexTimeout is refused, not left to run', async (t) => {
-  const { store, cleanup } = tempStore({ query: { regexTimeout: '1ms' } });
-  t.after(cleanup);
-  // Lines on which RE2's DFA gives up (the pattern needs 2^20 states) and its NFA takes many
-  // milliseconds each: the deadline is passed after the first line, whatever the machine's speed.
-  // Pseudo-random a/b (a fixed LCG): on a periodic text the DFA would get by with few states.
+/** 64 KiB of pseudo-random a/b (a fixed LCG): on a periodic text RE2's DFA would get by with few states. */
+function randomAb(): string {
   let text = '';
   for (let i = 0, x = 1; i < 65_536; i++) {
     x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
     text += x < 1_073_741_824 ? 'a' : 'b';
   }
+  return text;
+}
+
+test(
+  'a live stream whose regex takes too much of the event loop is ended with the reason, not kept',
+  {
+    timeout: 120_000,
+  },
+  async (t) => {
+    const c = await startTestConsole();
+    t.after(c.close);
+    // RE2's DFA gives up on this pattern (it needs 2^20 states); its NFA takes milliseconds per line.
+    const sse = await openSse(`${c.url}/api/logs/stream?regex=${encodeURIComponent('[ab]*a[ab]{20}[cd]')}`);
+    t.after(() => sse.stop());
+    const plain: string[] = [];
+    t.after(c.store.subscribe({ q: 'after' }, (entry) => plain.push(entry.message)));
+    const text = randomAb();
+    const ended = () => sse.events.some((e) => e.event === 'ended');
+    for (let i = 0; i < 300 && !ended(); i++) {
+      c.store.write(line(text));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await sse.done; // the console closes the stream after saying why
+    const event = sse.events.find((e) => e.event === 'ended');
+    assert.ok(event, 'the stream was ended');
+    assert.match(
+      (JSON.parse(event.data) as { reason: string }).reason,
+      /^regex: took more than 100 ms of every 1000 ms on new lines; narrow it/,
+    );
+    c.store.write(line('after the stream ended'));
+    assert.deepEqual(plain, ['after the stream ended'], 'other readers go on');
+  },
+);
+
+test('a history query whose regex runs past logs.query.regexTimeout is refused, not left to run', async (t) => {
+  const { store, cleanup } = tempStore({ query: { regexTimeout: '1ms' } });
+  t.after(cleanup);
+  // Lines on which RE2's DFA gives up (the pattern needs 2^20 states) and its NFA takes many
+  // milliseconds each: the deadline is passed after the first line, whatever the machine's speed.
+  const text = randomAb();
   for (let i = 0; i < 3; i++) store.write(line(text));
   assert.throws(
     () => store.query({ regex: '[ab]*a[ab]{20}[cd]' }),

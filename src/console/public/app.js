@@ -189,6 +189,12 @@ async function apply() {
       appendLines([entry]);
     }
   });
+  // The console ended the stream for good (its regex cost too much): reconnecting would repeat it.
+  source.addEventListener('ended', (event) => {
+    stopLive();
+    $('status').textContent = 'Not connected';
+    showError(`The live stream ended: ${JSON.parse(event.data).reason}`);
+  });
   source.addEventListener('dropped', (event) =>
     showError(`The stream skipped ${JSON.parse(event.data).count} line(s): this page could not keep up.`),
   );
