@@ -33,6 +33,11 @@ export class SseStream {
     this.ping.unref();
   }
 
+  /** Bytes held for a reader that is not keeping up: what Node's socket buffer has, plus what waits here. */
+  get heldBytes(): number {
+    return this.res.writableLength + this.bufferedBytes;
+  }
+
   onClose(callback: () => void): void {
     if (this.closed) callback();
     else this.onCloseCallbacks.push(callback);
@@ -46,7 +51,8 @@ export class SseStream {
     if (this.closed) return;
     if (this.blocked) {
       // Counted in UTF-16 units: at most 3 bytes each, and what V8 holds is 1–2 bytes each.
-      if (this.bufferedBytes + chunk.length <= this.maxBuffered) {
+      // What Node's stream still holds counts too: the held chunks go to it in one write on drain.
+      if (this.heldBytes + chunk.length <= this.maxBuffered) {
         this.buffered.push(chunk);
         this.bufferedBytes += chunk.length;
       } else this.dropped++;

@@ -4,10 +4,12 @@
 // ever closed; the lines piled up in Berth's memory), the second got 200 for every stream.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { consoleSchema } from '../../src/config/console.js';
 import { startConsole } from '../../src/console/index.js';
+import { SseStream } from '../../src/console/sse.js';
 import { consoleHeaders, openSse } from '../console/helpers.js';
 import { line, tempStore } from '../logs/helpers.js';
 
@@ -114,4 +116,54 @@ test('console.maxStreams caps live streams (SSE and Kudu together); the next get
     if (status === 503) await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.equal(status, 200);
+});
+
+test('an SSE stream holds at most console.streamBuffer for a reader that stops, then says how much it dropped', async (t) => {
+  const cap = 64 * 1024;
+  let stream: SseStream | undefined;
+  const ready = new Promise<void>((resolve) => {
+    const server = createServer((_req, res) => {
+      stream = new SseStream(res, 60_000, cap);
+      resolve();
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      const socket = connect({ host: '127.0.0.1', port });
+      t.after(() => socket.destroy());
+      socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      socket.once('data', () => socket.pause());
+      reader = socket;
+    });
+    t.after(() => {
+      stream?.end();
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
+  });
+  let reader: Socket | undefined;
+  await ready;
+  const data = 'y'.repeat(8 * 1024);
+  let most = 0;
+  // 40 MB of events at a reader that reads nothing: past the socket buffers, Berth holds at most the cap.
+  for (let i = 0; i < 5000; i++) {
+    stream!.send('log', data, i);
+    most = Math.max(most, stream!.heldBytes);
+    if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+  }
+  // The write that found the socket full is the one thing past the cap.
+  assert.ok(most <= cap + data.length + 64, `held ${most} bytes`);
+  // The reader comes back: it gets what was held, then the count of what was not.
+  let text = '';
+  reader!.setEncoding('utf8');
+  await new Promise<void>((resolve) => {
+    reader!.on('data', (chunk: string) => {
+      text += chunk;
+      if (/event: dropped\ndata: \{"count":\d+/.test(text)) resolve();
+    });
+    reader!.resume();
+  });
+  const dropped = Number(/event: dropped\ndata: \{"count":(\d+)/.exec(text)![1]);
+  const received = text.split('event: log\n').length - 1;
+  assert.ok(dropped > 0, 'events were dropped, and the reader was told');
+  assert.ok(received + dropped <= 5000);
 });
