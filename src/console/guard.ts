@@ -91,12 +91,12 @@ export function hostOrOriginRefusal(
 }
 
 /** The header the console's page and the CLI send on every API request; its value is not checked. */
-export const REQUESTED_BY = 'x-requested-by';
+const REQUESTED_BY = 'x-requested-by';
 
 /**
  * A simple GET (an `<img>` or `<script>` on a hosted site) carries no Origin, so the check above
  * cannot see it. Browsers say where a request comes from in `Sec-Fetch-Site`: the API answers only
- * `same-origin` (the console's own page, its fetch and its EventSource) and `none` (the address bar).
+ * `same-origin` (the console's own page: its fetches and its live stream) and `none` (the address bar).
  * `same-site` is refused too: sites on `*.localhost` are the same site as a console on `localhost`.
  * A request without `Sec-Fetch-Site` (a browser too old to send it, or curl and the CLI) must carry
  * `X-Requested-By`; a page cannot add a custom header to another origin's request without a CORS
