@@ -47,6 +47,15 @@ export function consoleAuth(options: ConsoleOptions): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
 }
 
+/**
+ * Headers for every request to the console's API: `X-Requested-By` (the console refuses API requests
+ * that carry neither it nor a browser's `Sec-Fetch-Site`, so no web page can make a browser call it)
+ * and the credentials of `consoleAuth`.
+ */
+export function consoleHeaders(options: ConsoleOptions): Record<string, string> {
+  return { 'x-requested-by': 'berth', ...consoleAuth(options) };
+}
+
 function parseConsoleUrl(value: string): URL {
   try {
     return new URL(value);

@@ -3,11 +3,11 @@ import type { LogEntry } from '../logs/index.js';
 import type { StartupLogInfo } from '../sites/index.js';
 import type { escapeControls as Escape } from '../lib/terminal-text.js';
 import { fail, loadTerminalText, printResult, table, withExample } from './common.js';
-import { consoleAuth, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
+import { consoleHeaders, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 
 async function request(options: ConsoleOptions, url: string, accept: string): Promise<Response> {
   try {
-    return await fetch(url, { headers: { accept, ...consoleAuth(options) } });
+    return await fetch(url, { headers: { accept, ...consoleHeaders(options) } });
   } catch (error) {
     fail(
       `cannot reach the console at ${new URL(url).origin}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is \`berth up\` running?`,
@@ -62,7 +62,7 @@ async function tail(options: TailOptions): Promise<void> {
   let lastId: string | undefined;
   let failures = 0;
   for (;;) {
-    const headers: Record<string, string> = { accept: 'text/event-stream', ...consoleAuth(options) };
+    const headers: Record<string, string> = { accept: 'text/event-stream', ...consoleHeaders(options) };
     if (lastId) headers['last-event-id'] = lastId;
     let response: Response;
     try {
@@ -81,6 +81,9 @@ async function tail(options: TailOptions): Promise<void> {
     failures = 0;
     for await (const event of sseEvents(response.body!)) {
       if (event.id) lastId = event.id;
+      // The console ended this stream for good (its regex cost too much): reconnecting would repeat it.
+      if (event.event === 'ended')
+        fail(`the console ended the stream: ${(JSON.parse(event.data) as { reason: string }).reason}`);
       if (event.event === 'dropped')
         process.stderr.write(
           `berth: the stream skipped ${(JSON.parse(event.data) as { count: number }).count} line(s)\n`,

@@ -8,7 +8,7 @@ import type { Agent, Response } from 'undici';
 import type { SiteStatus, SlotStatus } from '../sites/index.js';
 import { fail, printResult, table, withExample } from './common.js';
 import { registerWebappLogCommands } from './webapp-log.js';
-import { consoleAuth, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
+import { consoleHeaders, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 
 /** Calls the sites API; a problem+json answer becomes `berth: <detail>` (with hints) and exit 1. */
 async function api<T>(
@@ -23,7 +23,7 @@ async function api<T>(
   // Its own agent, closed after the call: a kept-alive socket would hold the command open for a minute.
   const dispatcher = new Agent();
   try {
-    return await callApi<T>(dispatcher, url, method, body, contentType, consoleAuth(options));
+    return await callApi<T>(dispatcher, url, method, body, contentType, consoleHeaders(options));
   } finally {
     await dispatcher.close();
   }

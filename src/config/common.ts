@@ -48,3 +48,14 @@ export const sizeSchema = z.union([z.number().int().nonnegative(), z.string()]).
   };
   return Math.round(Number(match[1]) * (units[match[2]!.toLowerCase()] ?? 1));
 });
+
+/**
+ * `{count, window}`: failed password checks one client (remote address) may make in `window`; past
+ * them it gets 429 with Retry-After until the window ends. Successes are not counted.
+ */
+export const failureLimitSchema = z
+  .strictObject({
+    count: z.number().int().min(1).default(10),
+    window: durationSchema.pipe(z.number().int().min(1000, 'must be at least 1s')).default(60_000),
+  })
+  .prefault({});

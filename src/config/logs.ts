@@ -44,6 +44,11 @@ export const logsSchema = z
       .strictObject({
         /** Lines one query may test with a regular expression before it is refused (400) as too broad. */
         maxRegexScan: z.number().int().min(1000).default(2_000_000),
+        /**
+         * Time one query's regular expression may run on the event loop before the query is refused (400)
+         * as too broad. RE2 bounds the time per line; this bounds the lines.
+         */
+        regexTimeout: durationSchema.pipe(z.number().min(1, 'must be at least 1ms')).default(500),
       })
       .prefault({}),
     otlp: otlpSchema.optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema } from './common.js';
+import { durationSchema, failureLimitSchema } from './common.js';
 
 const actionSchema = z.enum(['pull', 'push', 'delete']);
 
@@ -53,6 +53,8 @@ export const registryAuthSchema = z
     scheme: z.enum(['basic', 'token']).default('basic'),
     /** htpasswd file with bcrypt entries (`htpasswd -B`), relative to the config file's folder. */
     htpasswd: z.string().optional(),
+    /** Wrong passwords per client (Basic and the token endpoint) before it gets 429 until the window ends. */
+    failureLimit: failureLimitSchema,
     /**
      * A registry without an htpasswd file lets anyone push and delete. On loopback that is the local
      * default; on an address other machines can reach it refuses to start unless this says so.

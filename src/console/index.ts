@@ -37,13 +37,14 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningServ
   const address = parseListen(options.listen ?? options.config.listen);
   const app = Fastify({ loggerInstance: log.child({ part: 'console' }), return503OnClosing: true });
   const streams = new Set<{ end(): void }>();
-  const { htpasswd, allowedHosts } = options.config;
+  const { htpasswd, allowedHosts, authFailureLimit } = options.config;
   app.addHook(
     'onRequest',
     consoleGuard({
       listenHost: address.host,
       allowedHosts,
       htpasswd: htpasswd ? resolve(options.baseDir ?? process.cwd(), htpasswd) : undefined,
+      authFailureLimit,
       logger: log,
     }),
   );

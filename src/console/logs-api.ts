@@ -8,10 +8,13 @@ import {
   type LogFilter,
   type LogStore,
 } from '../logs/index.js';
+import { PROBLEM_CONTENT_TYPE, problem } from '../lib/problem.js';
 import { SseStream } from './sse.js';
 
 /** Backlog a reconnecting stream gets at most (Last-Event-ID resume), so one reconnect cannot flood it. */
 const MAX_RESUME = 10_000;
+/** What a client refused for console.maxStreams is told to wait (seconds). */
+const STREAM_RETRY_AFTER_S = 5;
 
 export interface LogsApiOptions {
   store: LogStore;
@@ -31,6 +34,7 @@ export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Pr
   app.get('/api/logs/sources', async () => store.sources());
 
   app.get('/api/logs/stream', async (request, reply) => {
+    if (refuseOverStreamCap(reply)) return reply;
     const params = request.query as Record<string, unknown>;
     const filter = filterFromParams(params);
     const tail = intParam(params, 'tail', 0, 1000);
@@ -46,7 +50,7 @@ export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Pr
           ? store.query({ ...filter, limit: tail }).entries.reverse()
           : [];
     reply.hijack();
-    const sse = new SseStream(reply.raw, config.ssePing);
+    const sse = new SseStream(reply.raw, config.ssePing, config.streamBuffer);
     let lastSent = 0;
     const send = (entry: LogEntry) => {
       if (entry.id <= lastSent) return;
@@ -54,7 +58,11 @@ export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Pr
       sse.send('log', entry, entry.id);
     };
     backlog.forEach(send);
-    const unsubscribe = store.subscribe(filter, send);
+    // Ended by the store (its regex took too much of the event loop): said once, not to be retried.
+    const unsubscribe = store.subscribe(filter, send, (reason) => {
+      sse.send('ended', { reason });
+      sse.end();
+    });
     track(streams, sse);
     sse.onClose(unsubscribe);
   });
@@ -64,6 +72,7 @@ export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Pr
     if (request.method !== 'GET') {
       return reply.code(400).type('text/plain').send('The log stream accepts GET only.\n');
     }
+    if (refuseOverStreamCap(reply)) return reply;
     const params = request.query as Record<string, unknown>;
     const filter: LogFilter = filterFromParams(params);
     const path = (request.params as { '*'?: string })['*'] ?? '';
@@ -81,12 +90,27 @@ export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Pr
       'cache-control': 'no-cache',
       'x-accel-buffering': 'no',
     });
-    res.write(`${new Date().toISOString()}  Welcome, you are now connected to log-streaming service.\n`);
+    /**
+     * Plain lines cannot say "n lines were dropped", and Kudu's clients do not resume, so a reader that
+     * lets more than console.streamBuffer pile up is cut off (it frees its slot under maxStreams).
+     */
+    const write = (text: string) => {
+      if (res.destroyed) return;
+      res.write(text);
+      if (res.writableLength > config.streamBuffer) {
+        request.log.warn(
+          { buffered: res.writableLength, limit: config.streamBuffer },
+          'closed a Kudu log stream whose reader fell behind (console.streamBuffer)',
+        );
+        res.destroy();
+      }
+    };
+    write(`${new Date().toISOString()}  Welcome, you are now connected to log-streaming service.\n`);
     let lastLine = Date.now();
     const minutes = (ms: number) => Math.max(1, Math.round(ms / 60_000));
     const heartbeat = setInterval(() => {
       if (Date.now() - lastLine >= config.heartbeat) {
-        res.write(
+        write(
           `${new Date().toISOString()}  No new trace in the past ${minutes(Date.now() - lastLine)} min(s).\n`,
         );
       }
@@ -98,11 +122,15 @@ export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Pr
     }, config.logstreamTimeout);
     heartbeat.unref();
     timeout.unref();
-    const unsubscribe = store.subscribe(filter, (entry) => {
-      if (substring !== undefined && !entry.message.toLowerCase().includes(substring)) return;
-      lastLine = Date.now();
-      res.write(formatKuduLine(entry));
-    });
+    const unsubscribe = store.subscribe(
+      filter,
+      (entry) => {
+        if (substring !== undefined && !entry.message.toLowerCase().includes(substring)) return;
+        lastLine = Date.now();
+        write(formatKuduLine(entry));
+      },
+      (reason) => res.end(`${new Date().toISOString()}  Stream terminated: ${reason}.\n`),
+    );
     const stream = { end: () => res.end() };
     streams.add(stream);
     res.on('close', () => {
@@ -112,6 +140,23 @@ export async function logsApi(app: FastifyInstance, options: LogsApiOptions): Pr
       clearTimeout(timeout);
     });
   };
+  /** 503 when console.maxStreams streams are open; true when it answered. */
+  function refuseOverStreamCap(reply: FastifyReply): boolean {
+    if (streams.size < config.maxStreams) return false;
+    void reply
+      .code(503)
+      .header('retry-after', String(STREAM_RETRY_AFTER_S))
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(
+        problem(
+          503,
+          'Service Unavailable',
+          `${config.maxStreams} log streams are open (console.maxStreams); try again later`,
+        ),
+      );
+    return true;
+  }
+
   for (const url of ['/api/logstream', '/api/logstream/*', '/logstream', '/logstream/*']) {
     app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url, handler: kudu });
   }

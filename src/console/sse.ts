@@ -1,14 +1,13 @@
 import type { ServerResponse } from 'node:http';
 
-/** Events held for a reader whose socket is full; past this, events are dropped and the reader told. */
-const MAX_BUFFERED = 10_000;
-
 /**
  * One Server-Sent Events response. Writes go straight to the socket (no Nagle, no proxy buffering);
- * a slow reader gets a bounded buffer and then a `dropped` event instead of growing memory.
+ * a slow reader gets a buffer of at most `maxBuffered` bytes (console.streamBuffer) and then a
+ * `dropped` event instead of growing memory.
  */
 export class SseStream {
   private buffered: string[] = [];
+  private bufferedBytes = 0;
   private blocked = false;
   private dropped = 0;
   private closed = false;
@@ -18,6 +17,7 @@ export class SseStream {
   constructor(
     private readonly res: ServerResponse,
     pingMs: number,
+    private readonly maxBuffered: number,
   ) {
     res.socket?.setNoDelay(true);
     res.writeHead(200, {
@@ -33,6 +33,11 @@ export class SseStream {
     this.ping.unref();
   }
 
+  /** Bytes held for a reader that is not keeping up: what Node's socket buffer has, plus what waits here. */
+  get heldBytes(): number {
+    return this.res.writableLength + this.bufferedBytes;
+  }
+
   onClose(callback: () => void): void {
     if (this.closed) callback();
     else this.onCloseCallbacks.push(callback);
@@ -45,8 +50,12 @@ export class SseStream {
   private raw(chunk: string): void {
     if (this.closed) return;
     if (this.blocked) {
-      if (this.buffered.length < MAX_BUFFERED) this.buffered.push(chunk);
-      else this.dropped++;
+      // Counted in UTF-16 units: at most 3 bytes each, and what V8 holds is 1–2 bytes each.
+      // What Node's stream still holds counts too: the held chunks go to it in one write on drain.
+      if (this.heldBytes + chunk.length <= this.maxBuffered) {
+        this.buffered.push(chunk);
+        this.bufferedBytes += chunk.length;
+      } else this.dropped++;
       return;
     }
     if (!this.res.write(chunk)) this.blocked = true;
@@ -56,6 +65,7 @@ export class SseStream {
     this.blocked = false;
     const chunks = this.buffered;
     this.buffered = [];
+    this.bufferedBytes = 0;
     if (chunks.length > 0) this.raw(chunks.join(''));
     if (this.dropped > 0 && !this.blocked) {
       const count = this.dropped;

@@ -6,8 +6,12 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/assets/highlight.js': { file: 'highlight.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/event-stream.js': { file: 'event-stream.js', type: 'text/javascript; charset=utf-8' },
   '/assets/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
+
+/** The page and its assets: the only paths a browser may load from another site or the address bar. */
+export const PAGE_PATHS: ReadonlySet<string> = new Set(Object.keys(FILES));
 
 /** Log lines are untrusted: the page builds DOM with textContent only, and this policy forbids any inline script. */
 const CSP =

@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import bcrypt from 'bcryptjs';
+import { BcryptBusyError, bcryptPool, type BcryptPool } from './bcrypt-pool.js';
+import { FailureLimiter, type FailureLimitConfig } from './failure-limit.js';
 import type { Logger } from './logger.js';
 
 /** How long a successful password check is remembered. bcrypt is slow by design (tens of ms per check
@@ -9,8 +10,39 @@ const VERIFIED_TTL_MS = 60_000;
 const MAX_CACHED = 1000;
 /** The file is re-read when its mtime or size changes, looked at no more often than this. */
 const RECHECK_MS = 1000;
-/** A bcrypt hash (cost 10, the usual htpasswd -B cost) of a random string nobody knows; made on first use. */
-let unknownUserHash: Promise<string> | undefined;
+/** Seconds a client refused because every bcrypt worker is busy is told to wait. */
+const BUSY_RETRY_AFTER_S = 2;
+const BCRYPT_ALPHABET = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A password check that was not made: too many failures from the client (429) or no worker free (503). */
+export class PasswordCheckRefused extends Error {
+  constructor(
+    readonly status: 429 | 503,
+    readonly retryAfter: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PasswordCheckRefused';
+  }
+}
+
+export interface HtpasswdOptions {
+  /** Failed checks per client before it is refused (429) until the window ends; none: unlimited. */
+  failureLimit?: FailureLimitConfig;
+  /** Where bcrypt runs; the process-wide pool unless a test passes its own. */
+  pool?: BcryptPool;
+}
+
+/** A well-formed bcrypt hash of nothing anyone knows: checking against it costs what a real one does. */
+function dummyHash(cost: number): string {
+  let rest = '';
+  for (let i = 0; i < 53; i++) rest += BCRYPT_ALPHABET[randomInt(BCRYPT_ALPHABET.length)];
+  return `$2b$${String(cost).padStart(2, '0')}$${rest}`;
+}
+
+function costOf(hash: string): number {
+  return Number(hash.slice(4, 6));
+}
 
 /**
  * Users from an htpasswd file with bcrypt entries (`htpasswd -B`, `$2y$`/`$2a$`/`$2b$`). Other hash
@@ -22,13 +54,20 @@ export class HtpasswdUsers {
   private lastCheck = 0;
   /** sha256(user, password, hash) → expiry time. Stores no password, only a digest of a verified one. */
   private verified = new Map<string, number>();
+  /** What an unknown user name is checked against: the highest cost in the file (10 when empty). */
+  private unknownUserHash = dummyHash(10);
+  private readonly limiter: FailureLimiter | undefined;
+  private readonly pool: BcryptPool;
 
   constructor(
     private readonly file: string,
     private readonly log: Logger,
     /** The config key that names the file, for the error when it cannot be read. */
     private readonly setting = 'registry.auth.htpasswd',
+    options: HtpasswdOptions = {},
   ) {
+    this.limiter = options.failureLimit ? new FailureLimiter(options.failureLimit) : undefined;
+    this.pool = options.pool ?? bcryptPool;
     this.reload(true);
   }
 
@@ -37,14 +76,31 @@ export class HtpasswdUsers {
     return this.users.has(user);
   }
 
-  /** True when the user exists and the password matches its bcrypt hash. */
-  async verify(user: string, password: string): Promise<boolean> {
+  /**
+   * True when the user exists and the password matches its bcrypt hash. `client` (the remote address;
+   * callers that cannot tell pass one shared name, so the limit still holds) counts failures. Throws PasswordCheckRefused when the client is over the
+   * limit (no bcrypt work is done) or every bcrypt worker is busy and the queue is full.
+   */
+  async verify(user: string, password: string, client: string): Promise<boolean> {
+    const wait = this.limiter?.retryAfter(client) ?? 0;
+    if (wait > 0) {
+      throw new PasswordCheckRefused(
+        429,
+        wait,
+        `too many failed password checks from this address; try again in ${wait} s`,
+      );
+    }
+    const ok = await this.check(user, password);
+    if (!ok) this.limiter?.failed(client);
+    return ok;
+  }
+
+  private async check(user: string, password: string): Promise<boolean> {
     this.reloadIfChanged();
     const hash = this.users.get(user);
     if (!hash) {
       // Spend the same bcrypt time as for a real user, so response times do not reveal which names exist.
-      unknownUserHash ??= bcrypt.hash(randomBytes(16).toString('hex'), 10);
-      await bcrypt.compare(password, await unknownUserHash);
+      await this.compare(password, this.unknownUserHash);
       return false;
     }
     const key = createHash('sha256')
@@ -57,12 +113,25 @@ export class HtpasswdUsers {
     const until = this.verified.get(key);
     if (until !== undefined && until > Date.now()) return true;
     // bcryptjs understands $2a$ and $2b$; $2y$ (Apache's htpasswd -B) is the same algorithm.
-    const ok = await bcrypt.compare(password, hash.replace(/^\$2y\$/, '$2b$'));
+    const ok = await this.compare(password, hash.replace(/^\$2y\$/, '$2b$'));
     if (ok) {
       if (this.verified.size >= MAX_CACHED) this.verified.clear();
       this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
     }
     return ok;
+  }
+
+  private async compare(password: string, hash: string): Promise<boolean> {
+    try {
+      return await this.pool.compare(password, hash);
+    } catch (error) {
+      if (!(error instanceof BcryptBusyError)) throw error;
+      throw new PasswordCheckRefused(
+        503,
+        BUSY_RETRY_AFTER_S,
+        'too many password checks are waiting; try again shortly',
+      );
+    }
   }
 
   private reloadIfChanged(): void {
@@ -88,6 +157,8 @@ export class HtpasswdUsers {
       return;
     }
     this.users = parseHtpasswd(text, this.file, this.log);
+    const costs = [...this.users.values()].map(costOf);
+    this.unknownUserHash = dummyHash(costs.length > 0 ? Math.max(...costs) : 10);
     this.stamp = stamp;
     this.verified.clear();
     if (!first) this.log.info({ file: this.file, users: this.users.size }, 'htpasswd file reloaded');

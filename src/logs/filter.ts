@@ -1,35 +1,14 @@
 import { LEVEL_RANK } from './levels.js';
+import { LogQueryError } from './query-error.js';
+import { compileRegex, type LineRegex } from './regex.js';
 import { matchesSearch, parseSearch, type SearchTerm } from './search-text.js';
 import { LOG_LEVELS, type LogEntry, type LogFilter, type LogLevel, type LogQuery } from './types.js';
-
-/** A query the caller got wrong; the message says what and is safe to show (HTTP 400). */
-export class LogQueryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LogQueryError';
-  }
-}
-
-const MAX_REGEX_LENGTH = 1000;
-
-/** Compiles a user's regular expression; `(?i)` at the start (Go/Loki style) means case-insensitive. */
-export function compileRegex(source: string): RegExp {
-  if (source.length > MAX_REGEX_LENGTH)
-    throw new LogQueryError(`regex: longer than ${MAX_REGEX_LENGTH} characters`);
-  const insensitive = source.startsWith('(?i)');
-  try {
-    return new RegExp(insensitive ? source.slice(4) : source, insensitive ? 'i' : '');
-  } catch (error) {
-    // V8's message names the problem: "Invalid regular expression: /a(/: Unterminated group".
-    throw new LogQueryError(`regex: ${(error as Error).message}`);
-  }
-}
 
 /** A filter checked once and turned into what both the live stream and the store need. */
 export interface CompiledFilter {
   filter: LogFilter;
   terms: SearchTerm[];
-  regex?: RegExp;
+  regex?: LineRegex;
   minRank: number;
   matches(entry: LogEntry): boolean;
 }

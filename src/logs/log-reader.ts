@@ -1,5 +1,7 @@
 import type { Database as Db } from 'better-sqlite3';
-import { compileRegex, LogQueryError, type CompiledFilter } from './filter.js';
+import type { CompiledFilter } from './filter.js';
+import { LogQueryError } from './query-error.js';
+import { compileRegex, type LineRegex } from './regex.js';
 import { levelOfRank } from './levels.js';
 import { toFtsExpression } from './search-text.js';
 import { ID_PER_MS, STREAMS, usedBytes } from './sqlite-schema.js';
@@ -26,22 +28,31 @@ interface Row {
  * has the other). It sees every batch the writer has committed.
  */
 export class LogReader {
-  private readonly regexCache = new Map<string, RegExp>();
+  private readonly regexCache = new Map<string, LineRegex>();
   /** Rows a regex may still test in the running query; a regex alone cannot use any index. */
   private regexBudget = Infinity;
+  /** `performance.now()` past which the running query's regex stops (the query is refused). */
+  private regexDeadline: number | undefined = Infinity;
 
   /**
    * `maxLead()`: how far an id can run ahead of its line's time (the store tracks it as it hands out ids).
-   * `maxRegexScan`: lines one query may test with a regular expression, so one request cannot hold the event loop for long.
+   * `maxRegexScan`: lines one query may test with a regular expression, and `regexTimeout`: the time
+   * its regex may take (ms), so one request cannot hold the event loop for long. RE2 bounds each line;
+   * these bound the lines.
    */
   constructor(
     private readonly db: Db,
     private readonly sources: SourceRegistry,
     private readonly maxLead: () => number,
     private readonly maxRegexScan = 2_000_000,
+    private readonly regexTimeout = 500,
   ) {
     this.db.function('regexp', { deterministic: true }, (pattern: unknown, message: unknown) => {
       if (--this.regexBudget < 0) throw new RegexBudgetExceeded();
+      // The clock starts at the query's first regex test, so reading rows before it costs nothing.
+      const now = performance.now();
+      if (this.regexDeadline === undefined) this.regexDeadline = now + this.regexTimeout;
+      else if (now > this.regexDeadline) throw new RegexBudgetExceeded();
       const source = String(pattern);
       let regex = this.regexCache.get(source);
       if (!regex) {
@@ -119,18 +130,24 @@ export class LogReader {
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${id} ${order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
     params.push(limit + 1);
     this.regexBudget = this.maxRegexScan;
+    this.regexDeadline = undefined;
     let rows: Row[];
     try {
       rows = this.db.prepare(sql).all(...params) as Row[];
     } catch (error) {
-      if (error instanceof RegexBudgetExceeded || (error as Error).message?.includes('regex scan limit')) {
-        throw new LogQueryError(
-          `regex: tested ${this.maxRegexScan} lines without filling a page; narrow the search with a time range, level, site or keyword`,
-        );
-      }
-      throw error;
+      if (!(error instanceof RegexBudgetExceeded || (error as Error).message?.includes('regex scan limit')))
+        throw error;
+      // Which budget ran out is read from what is left of the line budget.
+      const spent =
+        this.regexBudget < 0
+          ? `tested ${this.maxRegexScan} lines`
+          : `ran for ${this.regexTimeout} ms (logs.query.regexTimeout)`;
+      throw new LogQueryError(
+        `regex: ${spent} without filling a page; narrow the search with a time range, level, site or keyword`,
+      );
     } finally {
       this.regexBudget = Infinity;
+      this.regexDeadline = Infinity;
     }
     const more = rows.length > limit;
     const entries = rows.slice(0, limit).map((row) => this.toEntry(row));

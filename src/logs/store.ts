@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LogsConfig } from '../config/index.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
-import { compileFilter, LogQueryError } from './filter.js';
+import { compileFilter } from './filter.js';
+import { LogQueryError } from './query-error.js';
 import { InFlightBatches } from './in-flight.js';
 import { detectLevel, LEVEL_RANK } from './levels.js';
 import { LiveHub } from './live.js';
@@ -63,7 +64,13 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
   const readDb = openLogFile(file, 'reader');
   const sources = new SourceRegistry(readSources(readDb));
   let maxLead = 0;
-  const reader = new LogReader(readDb, sources, () => maxLead, config.query.maxRegexScan);
+  const reader = new LogReader(
+    readDb,
+    sources,
+    () => maxLead,
+    config.query.maxRegexScan,
+    config.query.regexTimeout,
+  );
   maxLead = reader.storedMaxLead();
   const hub = new LiveHub();
   const otlp = config.otlp ? new OtlpExporter(config.otlp, log) : undefined;
@@ -376,8 +383,8 @@ export function createLogStore(options: LogStoreOptions): EmbeddedLogStore {
         throw error;
       }
     },
-    subscribe(filter: LogFilter, listener: (entry: LogEntry) => void) {
-      return hub.subscribe(filter, listener);
+    subscribe(filter: LogFilter, listener: (entry: LogEntry) => void, onEnd?: (reason: string) => void) {
+      return hub.subscribe(filter, listener, onEnd);
     },
     stats(): LogStoreStats {
       return {

@@ -75,8 +75,15 @@ export interface LogPage {
 /** The store the logs part gives `berth up`: producers write to it, the console reads from it. */
 export interface LogStore extends LogSink {
   query(query: LogQuery): LogPage;
-  /** Calls `listener` with every new line that matches, as it is written; returns the unsubscribe function. */
-  subscribe(filter: LogFilter, listener: (entry: LogEntry) => void): () => void;
+  /**
+   * Calls `listener` with every new line that matches, as it is written; returns the unsubscribe
+   * function. A reader whose regex takes too much of the event loop is ended: `onEnd` says why.
+   */
+  subscribe(
+    filter: LogFilter,
+    listener: (entry: LogEntry) => void,
+    onEnd?: (reason: string) => void,
+  ): () => void;
   /** Writes what is queued now (queries see every line written before a flush). */
   flush(): void;
   stats(): LogStoreStats;

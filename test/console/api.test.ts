@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { line } from '../logs/helpers.js';
-import { openSse, startTestConsole } from './helpers.js';
+import { consoleHeaders, openSse, startTestConsole } from './helpers.js';
 
 test('GET /api/logs answers history queries and refuses bad input with problem+json', async (t) => {
   const c = await startTestConsole();
   t.after(c.close);
   c.store.write(line('GET /api/orders/1 200'));
   c.store.write(line('ERROR payment declined', { instance: 'i2' }));
-  const ok = await fetch(`${c.url}/api/logs?level=error&q=payment`);
+  const ok = await fetch(`${c.url}/api/logs?level=error&q=payment`, { headers: consoleHeaders });
   assert.equal(ok.status, 200);
   const page = (await ok.json()) as { entries: Array<{ message: string; instance: string }> };
   assert.deepEqual(
@@ -17,7 +17,9 @@ test('GET /api/logs answers history queries and refuses bad input with problem+j
     [['ERROR payment declined', 'i2']],
   );
 
-  const bad = await fetch(`${c.url}/api/logs?regex=${encodeURIComponent('(unclosed')}`);
+  const bad = await fetch(`${c.url}/api/logs?regex=${encodeURIComponent('(unclosed')}`, {
+    headers: consoleHeaders,
+  });
   assert.equal(bad.status, 400);
   assert.match(bad.headers.get('content-type')!, /^application\/problem\+json/);
   const problem = (await bad.json()) as { status: number; detail: string };
@@ -33,13 +35,15 @@ test('GET /api/logs answers history queries and refuses bad input with problem+j
     ['cursor=x1', /cursor: not a cursor/],
     ['since=forever', /since: expected a duration/],
   ] as const) {
-    const response = await fetch(`${c.url}/api/logs?${query}`);
+    const response = await fetch(`${c.url}/api/logs?${query}`, { headers: consoleHeaders });
     assert.equal(response.status, 400, query);
     assert.match(((await response.json()) as { detail: string }).detail, reason, query);
   }
-  const sources = (await (await fetch(`${c.url}/api/logs/sources`)).json()) as Array<{ instance: string }>;
+  const sources = (await (
+    await fetch(`${c.url}/api/logs/sources`, { headers: consoleHeaders })
+  ).json()) as Array<{ instance: string }>;
   assert.deepEqual(sources.map((s) => s.instance).sort(), ['i1', 'i2']);
-  assert.equal((await fetch(`${c.url}/api/nope`)).status, 404);
+  assert.equal((await fetch(`${c.url}/api/nope`, { headers: consoleHeaders })).status, 404);
 });
 
 test('SSE /api/logs/stream delivers matching lines live, and resumes after Last-Event-ID without gaps', async (t) => {
@@ -84,7 +88,7 @@ test('SSE /api/logs/stream delivers matching lines live, and resumes after Last-
   );
   tail.stop();
 
-  const bad = await fetch(`${c.url}/api/logs/stream?regex=*`);
+  const bad = await fetch(`${c.url}/api/logs/stream?regex=*`, { headers: consoleHeaders });
   assert.equal(bad.status, 400);
   assert.match(
     ((await bad.json()) as { detail: string }).detail,
@@ -98,6 +102,7 @@ test('Kudu /api/logstream: welcome line, plain text lines, ?filter=, type paths,
   const controller = new AbortController();
   t.after(() => controller.abort());
   const response = await fetch(`${c.url}/api/logstream/application?filter=orders`, {
+    headers: consoleHeaders,
     signal: controller.signal,
   });
   assert.equal(response.status, 200);
@@ -127,13 +132,15 @@ test('Kudu /api/logstream: welcome line, plain text lines, ?filter=, type paths,
   assert.match(lines[1]!, /api\/production\/i9 application ERROR ERROR orders failed$/);
   await readUntil(/No new trace in the past 1 min\(s\)\.\n/);
 
-  const post = await fetch(`${c.url}/api/logstream`, { method: 'POST' });
+  const post = await fetch(`${c.url}/api/logstream`, { method: 'POST', headers: consoleHeaders });
   assert.equal(post.status, 400);
 });
 
 test('the console mounts plugins (the sites API), serves the page with a strict CSP, and stops with streams open', async () => {
   const c = await startTestConsole();
-  const sites = (await (await fetch(`${c.url}/api/sites`)).json()) as Array<{ name: string }>;
+  const sites = (await (await fetch(`${c.url}/api/sites`, { headers: consoleHeaders })).json()) as Array<{
+    name: string;
+  }>;
   assert.deepEqual(
     sites.map((s) => s.name),
     ['api'],

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,26 +9,9 @@ import bcrypt from 'bcryptjs';
 import { consoleSchema } from '../../src/config/console.js';
 import { startConsole } from '../../src/console/index.js';
 import { tempStore } from '../logs/helpers.js';
-import { startTestConsole } from './helpers.js';
+import { rawGet as get, startTestConsole } from './helpers.js';
 
 const berth = new URL('../../bin/berth', import.meta.url).pathname;
-
-/** GET with exact headers (fetch would not send a Host of our choosing). */
-function get(
-  url: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; body: string; challenge?: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      res.on('end', () =>
-        resolve({ status: res.statusCode!, body, challenge: res.headers['www-authenticate'] }),
-      );
-    });
-    req.on('error', reject).end();
-  });
-}
 
 async function htpasswdFile(t: { after(fn: () => Promise<void>): void }, user: string, password: string) {
   const dir = await mkdtemp(join(tmpdir(), 'berth-console-auth-'));

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { consoleSchema } from '../../src/config/console.js';
 import { startConsole, type ConsolePlugin } from '../../src/console/index.js';
@@ -112,6 +113,9 @@ export function fakeSitesPlugin(): ConsolePlugin {
   };
 }
 
+/** What a non-browser client of the console's /api/* sends (the page's own requests send it too). */
+export const consoleHeaders = { 'x-requested-by': 'berth' } as const;
+
 /** A console on an ephemeral port over a fresh log store. */
 export async function startTestConsole(
   options: { console?: Record<string, unknown>; plugins?: ConsolePlugin[] } = {},
@@ -142,7 +146,7 @@ export interface SseEvent {
 export async function openSse(url: string, headers: Record<string, string> = {}) {
   const controller = new AbortController();
   const response = await fetch(url, {
-    headers: { accept: 'text/event-stream', ...headers },
+    headers: { accept: 'text/event-stream', ...consoleHeaders, ...headers },
     signal: controller.signal,
   });
   const events: SseEvent[] = [];
@@ -197,4 +201,32 @@ export async function openSse(url: string, headers: Record<string, string> = {})
       controller.abort();
     },
   };
+}
+
+/**
+ * GET with exact headers (fetch would not send a Host of our choosing), plus the X-Requested-By
+ * every API client sends unless `headers` sets it to `undefined`.
+ */
+export function rawGet(
+  url: string,
+  headers: Record<string, string | undefined>,
+): Promise<{ status: number; body: string; challenge?: string; headers: Record<string, unknown> }> {
+  const sent = Object.fromEntries(
+    Object.entries({ 'x-requested-by': 'berth', ...headers }).filter(([, v]) => v !== undefined),
+  ) as Record<string, string>;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: sent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          body,
+          challenge: res.headers['www-authenticate'],
+          headers: res.headers,
+        }),
+      );
+    });
+    req.on('error', reject).end();
+  });
 }

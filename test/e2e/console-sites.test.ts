@@ -13,6 +13,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { startConsole } from '../../src/console/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { createSiteManager, sitesApi, type SiteStatus } from '../../src/sites/index.js';
+import { consoleHeaders } from '../console/helpers.js';
 import { tempStore } from '../logs/helpers.js';
 
 const berth = new URL('../../bin/berth', import.meta.url).pathname;
@@ -50,7 +51,7 @@ test('real sites write through the store to the console: app lines, platform eve
   t.after(() => service.close());
   const url = service.urls[0]!.replace(/\/$/, '');
 
-  const sites = (await (await fetch(`${url}/api/sites`)).json()) as SiteStatus[];
+  const sites = (await (await fetch(`${url}/api/sites`, { headers: consoleHeaders })).json()) as SiteStatus[];
   const hello = sites.find((s) => s.name === 'hello')!;
   assert.equal(hello.slots[0]!.instances[0]!.state, 'running');
 
@@ -66,7 +67,9 @@ test('real sites write through the store to the console: app lines, platform eve
   const appLines = await until(
     async () =>
       (
-        (await (await fetch(`${url}/api/logs?site=hello&type=application`)).json()) as {
+        (await (
+          await fetch(`${url}/api/logs?site=hello&type=application`, { headers: consoleHeaders })
+        ).json()) as {
           entries: Array<{ message: string; level: string; stream?: string }>;
         }
       ).entries,
@@ -81,14 +84,18 @@ test('real sites write through the store to the console: app lines, platform eve
     'stderr line with a level word keeps it',
   );
   const platform = (
-    (await (await fetch(`${url}/api/logs?site=hello&type=platform`)).json()) as { entries: unknown[] }
+    (await (await fetch(`${url}/api/logs?site=hello&type=platform`, { headers: consoleHeaders })).json()) as {
+      entries: unknown[];
+    }
   ).entries;
   assert.ok(platform.length > 0, 'platform events are stored');
 
   const failures = await until(
     async () =>
       (
-        (await (await fetch(`${url}/api/startuplogs?site=wrongport&outcome=failure`)).json()) as {
+        (await (
+          await fetch(`${url}/api/startuplogs?site=wrongport&outcome=failure`, { headers: consoleHeaders })
+        ).json()) as {
           files: Array<{ name: string }>;
         }
       ).files,
@@ -108,7 +115,7 @@ test('real sites write through the store to the console: app lines, platform eve
   ]);
   assert.match(stdout, /HINT: Wrong port: .*listens on 3000/);
   const hints = (
-    (await (await fetch(`${url}/api/logs?site=wrongport&q=HINT`)).json()) as {
+    (await (await fetch(`${url}/api/logs?site=wrongport&q=HINT`, { headers: consoleHeaders })).json()) as {
       entries: Array<{ type: string }>;
     }
   ).entries;

@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Agent, fetch as undiciFetch, request } from 'undici';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { consoleHeaders } from '../console/helpers.js';
 import { processesWithEnv, stillRunning } from '../sites/helpers.js';
 
 const berth = resolve('bin/berth');
@@ -138,12 +139,14 @@ test('berth up runs the registry, a site with built-in MCP, and the console; sto
   // A slot gets its own built-in MCP, whose tools call that slot (through <site>-<slot>.localhost).
   const slotResponse = await fetch(`${consoleUrl}api/sites/api/slots`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...consoleHeaders },
     body: JSON.stringify({ name: 'staging' }),
   });
   assert.equal(slotResponse.status, 201, await slotResponse.text());
   for (let i = 0; ; i++) {
-    const status = (await (await fetch(`${consoleUrl}api/sites/api`)).json()) as {
+    const status = (await (
+      await fetch(`${consoleUrl}api/sites/api`, { headers: consoleHeaders })
+    ).json()) as {
       slots: Array<{ name: string; instances: Array<{ state: string }> }>;
     };
     const staging = status.slots.find((s) => s.name === 'staging');
@@ -167,7 +170,7 @@ test('berth up runs the registry, a site with built-in MCP, and the console; sto
   }
 
   // The console knows the site and its instances, and has stored the site's platform events.
-  const sites = (await (await fetch(`${consoleUrl}api/sites`)).json()) as Array<{
+  const sites = (await (await fetch(`${consoleUrl}api/sites`, { headers: consoleHeaders })).json()) as Array<{
     name: string;
     slots: Array<{ instances: Array<{ state: string }> }>;
   }>;
@@ -176,7 +179,9 @@ test('berth up runs the registry, a site with built-in MCP, and the console; sto
     api?.slots[0]?.instances.map((i) => i.state),
     ['running', 'running'],
   );
-  const logs = await (await fetch(`${consoleUrl}api/logs?site=api&type=platform`)).text();
+  const logs = await (
+    await fetch(`${consoleUrl}api/logs?site=api&type=platform`, { headers: consoleHeaders })
+  ).text();
   assert.ok(logs.length > 0);
   assert.doesNotMatch(logs, /do-not-log-me/, 'an app setting value reached the log store');
 

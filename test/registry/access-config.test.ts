@@ -27,6 +27,7 @@ test('registry.auth defaults: open registry, basic scheme, 5 minute tokens', () 
   assert.deepEqual(config.registry.auth, {
     anonymousPull: true,
     scheme: 'basic',
+    failureLimit: { count: 10, window: 60_000 },
     open: false,
     permissions: [],
     token: { issuer: 'berth', service: 'berth-registry', expiry: 300_000, trustForwardedHeaders: false },

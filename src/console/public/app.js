@@ -1,11 +1,17 @@
 /* global Node, URLSearchParams */
 // The Log stream page. Plain DOM, no framework. Every value shown comes from logs or sites, which are
 // untrusted: text goes through textContent, never innerHTML.
+import { HeaderEventSource } from './event-stream.js';
 import { highlightParts, searchPattern } from './highlight.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 5000;
 const MAX_PAUSED = 10000;
+/**
+ * Sent on every API request, the live stream included (HeaderEventSource: EventSource cannot send
+ * headers). The console also takes its own page's requests by Sec-Fetch-Site where browsers send it.
+ */
+const API_HEADERS = { 'x-requested-by': 'berth' };
 
 /** Creates an element; children are strings (set as text) or elements. */
 function el(tag, attrs = {}, ...children) {
@@ -27,7 +33,7 @@ function showError(message) {
 }
 
 async function getJson(url) {
-  const response = await fetch(url, { headers: { accept: 'application/json' } });
+  const response = await fetch(url, { headers: { accept: 'application/json', ...API_HEADERS } });
   const body = await response.json().catch(() => undefined);
   if (!response.ok)
     throw Object.assign(new Error(body?.detail ?? `${response.status} ${response.statusText}`), {
@@ -170,7 +176,7 @@ async function apply() {
   }
   const newest = page.entries[0]?.id;
   if (newest) params.set('lastEventId', String(newest));
-  const source = new EventSource(`/api/logs/stream?${params}`);
+  const source = new HeaderEventSource(`/api/logs/stream?${params}`, API_HEADERS);
   state.source = source;
   source.addEventListener('open', () => ($('status').textContent = state.paused ? 'Paused' : 'Live'));
   source.addEventListener('error', () => ($('status').textContent = 'Reconnecting…'));
@@ -182,6 +188,12 @@ async function apply() {
     } else {
       appendLines([entry]);
     }
+  });
+  // The console ended the stream for good (its regex cost too much): reconnecting would repeat it.
+  source.addEventListener('ended', (event) => {
+    stopLive();
+    $('status').textContent = 'Not connected';
+    showError(`The live stream ended: ${JSON.parse(event.data).reason}`);
   });
   source.addEventListener('dropped', (event) =>
     showError(`The stream skipped ${JSON.parse(event.data).count} line(s): this page could not keep up.`),
@@ -313,7 +325,7 @@ async function loadStartup() {
 async function showStartupLog(url, row) {
   const latest = take('startup-log');
   for (const r of $('startup-files').rows) r.classList.toggle('selected', r === row);
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: API_HEADERS });
   const text = await response.text();
   if (!latest()) return;
   if (!response.ok) {

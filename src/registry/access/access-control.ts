@@ -1,9 +1,9 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { RegistryAuthConfig } from '../../config/index.js';
 import type { Logger } from '../../lib/logger.js';
-import { basicChallenge, bearerChallenge, denied, realmFor, unauthorized } from './challenge.js';
+import { basicChallenge, bearerChallenge, denied, realmFor, throttled, unauthorized } from './challenge.js';
 import { readCredentials } from '../../lib/credentials.js';
-import { HtpasswdUsers } from '../../lib/htpasswd.js';
+import { HtpasswdUsers, PasswordCheckRefused } from '../../lib/htpasswd.js';
 import { Permissions } from './permissions.js';
 import { accessAllows, formatScope, formatScopes, type AccessEntry } from './scope.js';
 import { loadOrCreateSigningKey, type SigningKey } from './signing-key.js';
@@ -45,7 +45,9 @@ export function createAccessControl(
     return { authorize: async () => ({ allowed: true }) };
   }
   const baseDir = options.baseDir ?? process.cwd();
-  const users = new HtpasswdUsers(resolve(baseDir, config.htpasswd), log);
+  const users = new HtpasswdUsers(resolve(baseDir, config.htpasswd), log, 'registry.auth.htpasswd', {
+    failureLimit: config.failureLimit,
+  });
   const permissions = new Permissions(config);
   const settings: TokenSettings = {
     issuer: config.token.issuer,
@@ -87,8 +89,13 @@ export function createAccessControl(
       case 'invalid':
         return { kind: 'rejected', decision: unauthorized(challenge(request), credentials.reason) };
       case 'basic':
-        if (await users.verify(credentials.user, credentials.password))
-          return { kind: 'user', user: credentials.user };
+        try {
+          if (await users.verify(credentials.user, credentials.password, request.client ?? 'unknown'))
+            return { kind: 'user', user: credentials.user };
+        } catch (error) {
+          if (!(error instanceof PasswordCheckRefused)) throw error;
+          return { kind: 'rejected', decision: throttled(error.status, error.retryAfter, error.message) };
+        }
         log.info({ user: credentials.user }, 'registry auth: wrong user name or password');
         return {
           kind: 'rejected',

@@ -33,6 +33,17 @@ export function unauthorized(challenge: string, message: string): Denied {
   };
 }
 
+/** A password check refused before it was made (failure limit, or every bcrypt worker busy). */
+export function throttled(status: 429 | 503, retryAfter: number, message: string): Denied {
+  return {
+    allowed: false,
+    status,
+    code: 'TOOMANYREQUESTS',
+    message,
+    headers: { 'retry-after': String(retryAfter) },
+  };
+}
+
 export function denied(message: string): Denied {
   return { allowed: false, status: 403, code: 'DENIED', message, headers: {} };
 }

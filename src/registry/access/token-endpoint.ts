@@ -3,7 +3,7 @@ import { calculateJwkThumbprint, exportJWK } from 'jose';
 import type { Logger } from '../../lib/logger.js';
 import { basicChallenge } from './challenge.js';
 import { readCredentials } from '../../lib/credentials.js';
-import type { HtpasswdUsers } from '../../lib/htpasswd.js';
+import { PasswordCheckRefused, type HtpasswdUsers } from '../../lib/htpasswd.js';
 import type { Permissions } from './permissions.js';
 import { parseScope, type AccessEntry } from './scope.js';
 import type { SigningKey } from './signing-key.js';
@@ -26,9 +26,11 @@ const REGISTRY_ACTIONS = new Set<string>(['pull', 'push', 'delete']);
 
 class TokenRequestError extends Error {
   constructor(
-    readonly status: 400 | 401,
+    readonly status: 400 | 401 | 429 | 503,
     readonly code: string,
     message: string,
+    /** Seconds, for 429 and 503. */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -73,7 +75,7 @@ async function handleGet(deps: TokenEndpointDeps, request: FastifyRequest, reply
     const credentials = readCredentials(request.headers);
     let subject: string | undefined;
     if (credentials.kind === 'basic')
-      subject = await authenticate(deps, credentials.user, credentials.password);
+      subject = await authenticate(deps, credentials.user, credentials.password, request.ip);
     else if (credentials.kind !== 'none')
       throw new TokenRequestError(401, 'UNAUTHORIZED', 'send Basic credentials to get a token');
     const token = await grant(deps, subject, scopesOf(query.scope));
@@ -101,7 +103,7 @@ async function handlePost(deps: TokenEndpointDeps, request: FastifyRequest, repl
     checkService(deps, form.service);
     if (!form.username || form.password === undefined)
       throw new TokenRequestError(400, 'invalid_request', 'username and password are required');
-    const subject = await authenticate(deps, form.username, form.password);
+    const subject = await authenticate(deps, form.username, form.password, request.ip);
     const token = await grant(deps, subject, scopesOf(form.scope));
     return reply.header('cache-control', 'no-store').send({
       access_token: token.token,
@@ -125,8 +127,20 @@ function checkService(deps: TokenEndpointDeps, service: unknown): void {
   }
 }
 
-async function authenticate(deps: TokenEndpointDeps, user: string, password: string): Promise<string> {
-  if (await deps.users.verify(user, password)) return user;
+async function authenticate(
+  deps: TokenEndpointDeps,
+  user: string,
+  password: string,
+  client: string,
+): Promise<string> {
+  let ok: boolean;
+  try {
+    ok = await deps.users.verify(user, password, client);
+  } catch (error) {
+    if (!(error instanceof PasswordCheckRefused)) throw error;
+    throw new TokenRequestError(error.status, 'TOOMANYREQUESTS', error.message, error.retryAfter);
+  }
+  if (ok) return user;
   deps.log.info({ user }, 'token endpoint: wrong user name or password');
   throw new TokenRequestError(401, 'UNAUTHORIZED', 'wrong user name or password');
 }
@@ -185,6 +199,7 @@ function mergeInto(access: AccessEntry[], name: string, actions: string[]): void
 function sendError(deps: TokenEndpointDeps, reply: FastifyReply, error: unknown) {
   if (!(error instanceof TokenRequestError)) throw error;
   if (error.status === 401) reply.header('www-authenticate', basicChallenge(deps.settings.service));
+  if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
   // Docker clients show `errors[0].message`; OAuth2 clients read `error`/`error_description`.
   return reply
     .status(error.status)

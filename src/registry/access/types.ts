@@ -9,6 +9,8 @@ export type RegistryAction = 'pull' | 'push' | 'delete';
 export interface AccessRequest {
   /** Lower-cased request headers as Node gives them. */
   headers: Record<string, string | string[] | undefined>;
+  /** The client's address (the socket's, never a forwarded header): failed logins are limited per client. */
+  client?: string;
   /** Repository name, or '' for registry-wide endpoints (/v2/ and /v2/_catalog). */
   repository: string;
   /** What the route needs. /v2/ asks for []: only "is this caller known" (or anonymous allowed). */
@@ -32,11 +34,14 @@ export type AccessDecision =
   | { allowed: true; subject?: string }
   | {
       allowed: false;
-      /** 401 with a WWW-Authenticate challenge, or 403 when the caller is known but lacks the scope. */
-      status: 401 | 403;
+      /**
+       * 401 with a WWW-Authenticate challenge, 403 when the caller is known but lacks the scope, 429
+       * when the client failed too many password checks, 503 when no password check could be queued.
+       */
+      status: 401 | 403 | 429 | 503;
       headers: Record<string, string>;
-      /** OCI error code: UNAUTHORIZED or DENIED. */
-      code: 'UNAUTHORIZED' | 'DENIED';
+      /** OCI error code: UNAUTHORIZED, DENIED, or TOOMANYREQUESTS (429 and 503, with Retry-After). */
+      code: 'UNAUTHORIZED' | 'DENIED' | 'TOOMANYREQUESTS';
       message: string;
     };
 

@@ -53,6 +53,7 @@ export function decide(
 ): Promise<AccessDecision> {
   return ctx.access.authorize({
     headers: req.headers,
+    ...(req.socket.remoteAddress ? { client: req.socket.remoteAddress } : {}),
     repository,
     actions,
     ...(options.catalog ? { catalog: true } : {}),
