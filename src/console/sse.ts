@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { SSE_HEADERS, sseComment, sseEvent } from '../lib/sse.js';
 
 /**
  * One Server-Sent Events response. Writes go straight to the socket (no Nagle, no proxy buffering);
@@ -20,16 +21,11 @@ export class SseStream {
     private readonly maxBuffered: number,
   ) {
     res.socket?.setNoDelay(true);
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.write(': connected\n\n');
+    res.writeHead(200, SSE_HEADERS);
+    res.write(sseComment('connected'));
     res.on('drain', () => this.drain());
     res.on('close', () => this.close());
-    this.ping = setInterval(() => this.raw(': ping\n\n'), pingMs);
+    this.ping = setInterval(() => this.raw(sseComment('ping')), pingMs);
     this.ping.unref();
   }
 
@@ -44,7 +40,7 @@ export class SseStream {
   }
 
   send(event: string, data: unknown, id?: number | string): void {
-    this.raw(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.raw(sseEvent({ id, event, data: JSON.stringify(data) }));
   }
 
   private raw(chunk: string): void {

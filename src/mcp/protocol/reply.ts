@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { constants, gzip } from 'node:zlib';
+import { SSE_HEADERS, sseComment, sseEvent } from '../../lib/sse.js';
 
 /** Smaller answers are sent as they are: compressing them costs more than it saves. */
 const COMPRESS_FROM_BYTES = 1024;
@@ -33,33 +34,26 @@ export class Reply {
   stream(): void {
     if (this.streaming || this.closed) return;
     this.streaming = true;
-    this.res.writeHead(200, {
-      ...this.headers,
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      // Reverse proxies such as nginx must not buffer the stream.
-      'x-accel-buffering': 'no',
-    });
+    this.res.writeHead(200, { ...this.headers, ...SSE_HEADERS });
     this.res.flushHeaders();
   }
 
   send(message: string): void {
     if (this.closed) return;
     this.stream();
-    this.res.write(`event: message\ndata: ${message}\n\n`);
+    this.res.write(sseEvent({ event: 'message', data: message }));
   }
 
   /** An SSE comment: keeps idle proxies from cutting a long-lived stream. */
   keepAlive(): void {
-    if (this.streaming && !this.closed) this.res.write(': keep-alive\n\n');
+    if (this.streaming && !this.closed) this.res.write(sseComment('keep-alive'));
   }
 
   /** Sends the final message: as the last SSE event, or as the whole JSON response. */
   finish(message: string, status = 200): void {
     if (this.closed) return;
     if (this.streaming) {
-      this.res.end(`event: message\ndata: ${message}\n\n`);
+      this.res.end(sseEvent({ event: 'message', data: message }));
       return;
     }
     const body = Buffer.from(message);
