@@ -46,7 +46,7 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
   // Loaded here, not at the top: every `berth` command builds the whole command tree.
   const [
     { startConsole },
-    { builtinMcp, startFrontdoor },
+    { builtinAuth, builtinMcp, startFrontdoor },
     { createLogStore },
     { startRegistry },
     { createSiteManager, sitesApi },
@@ -92,6 +92,9 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     await manager.start();
     services.push({ name: 'sites', urls: [], close: () => manager.stop() });
 
+    // Identity providers are discovered before the front door listens: no request waits on them.
+    const auth = builtinAuth({ manager, logger: log.child({ part: 'frontdoor' }) });
+    await auth.start();
     let frontdoorOrigin = '';
     const frontdoor = await startFrontdoor({
       config: config.frontdoor,
@@ -99,6 +102,7 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
       logger: log.child({ part: 'frontdoor' }),
       middlewares: {
         '*': [
+          auth,
           builtinMcp({
             manager,
             frontdoorOrigin: () => frontdoorOrigin,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from './common.js';
+import { siteAuthSchema } from './auth.js';
 import { siteMcpSchema } from './mcp.js';
 
 /** Site names become host names (`<name>.localhost`) and folder names, so they are DNS labels. */
@@ -75,6 +76,8 @@ export const siteSchema = z.strictObject({
   loadBalancing: z.enum(['round-robin', 'least-connections']).default('round-robin'),
   slots: z.array(slotSchema).default([]),
   mcp: siteMcpSchema,
+  /** Built-in authentication (App Service's authsettingsV2); off unless `platform.enabled`. */
+  auth: siteAuthSchema.prefault({}),
 });
 
 export type SiteConfig = z.infer<typeof siteSchema>;

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toolAccessOf } from '../auth/index.js';
 import type { SiteMcpConfig } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import { buildCatalog, createMcpHandler, loadSpec, type McpHandler, type ToolCatalog } from '../mcp/index.js';
@@ -122,6 +123,8 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
       serverInfo: { name: siteName, version: '1.0.0' },
       handleSecret: options.handleSecret,
       logger: log,
+      // Per-tool scopes: the auth middleware before this one decided what the caller may call.
+      toolAccess: toolAccessOf,
     });
     const created: SiteMcp = { key, handler, etag, checkedAt: Date.now() };
     await existing?.handler.close();

@@ -7,3 +7,4 @@ export {
   type RequestContext,
 } from './middleware.js';
 export { builtinMcp, type BuiltinMcpOptions } from './builtin-mcp.js';
+export { builtinAuth, type BuiltinAuth, type BuiltinAuthOptions } from './builtin-auth.js';

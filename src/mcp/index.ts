@@ -10,3 +10,4 @@ export { SessionSigner } from './protocol/session.js';
 export * from './types.js';
 export { buildCatalog, loadSpec, SpecError } from './openapi/index.js';
 export type { CatalogOptions, OpenApiCatalog } from './openapi/index.js';
+export { decodeHeaderValue } from './protocol/headers.js';

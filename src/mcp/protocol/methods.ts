@@ -4,6 +4,7 @@ import {
   MissingClientCapability,
   type CallContext,
   type CallToolResult,
+  type ToolAccess,
   type ToolCatalog,
   type ToolDefinition,
 } from '../types.js';
@@ -44,6 +45,8 @@ export interface RequestScope {
   tracestate?: string;
   callerAuthorization?: string;
   caller?: string;
+  /** What the caller may call (per-tool scopes); every tool when unset. */
+  toolAccess?: ToolAccess;
   /** Legacy era: the client-chosen log level; log messages below it are not sent. */
   logLevel?: string;
 }
@@ -75,6 +78,11 @@ function findTool(catalog: ToolCatalog, name: string): ToolDefinition | undefine
     toolIndex.set(catalog, index);
   }
   return index.get(name);
+}
+
+/** The tools a caller may call: a tool it lacks the scope for is not shown to it. */
+function visibleTools(catalog: ToolCatalog, access: ToolAccess | undefined): ToolDefinition[] {
+  return access ? catalog.tools.filter((tool) => !access.refusal(tool.name)) : catalog.tools;
 }
 
 /**
@@ -115,6 +123,15 @@ async function callTool(
   if (!tool) {
     throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`, 200, { name: params.name });
   }
+  const refusal = scope.toolAccess?.refusal(tool.name);
+  if (refusal)
+    throw new RpcError(
+      ErrorCode.InvalidRequest,
+      refusal.message,
+      refusal.status,
+      { tool: tool.name },
+      refusal.headers,
+    );
   const args = params.arguments ?? {};
   if (!isObject(args))
     throw new RpcError(ErrorCode.InvalidParams, `arguments of tool ${tool.name} must be an object`);
@@ -261,7 +278,9 @@ export async function runMethod(
       if (modern) break;
       return { result: {} };
     case 'tools/list':
-      return { result: finishResult(env, scope, { tools: env.catalog().tools }, true) };
+      return {
+        result: finishResult(env, scope, { tools: visibleTools(env.catalog(), scope.toolAccess) }, true),
+      };
     case 'tools/call':
       return callTool(env, scope, request);
     case 'subscriptions/listen':

@@ -50,7 +50,7 @@ export class Reply {
   }
 
   /** Sends the final message: as the last SSE event, or as the whole JSON response. */
-  finish(message: string, status = 200): void {
+  finish(message: string, status = 200, headers?: Record<string, string>): void {
     if (this.closed) return;
     if (this.streaming) {
       this.res.end(`event: message\ndata: ${message}\n\n`);
@@ -59,6 +59,7 @@ export class Reply {
     const body = Buffer.from(message);
     this.res.writeHead(status, {
       ...this.headers,
+      ...headers,
       'content-type': 'application/json',
       'content-length': body.length,
     });

@@ -1,0 +1,170 @@
+import type { IncomingMessage } from 'node:http';
+import { providersOf, type AuthProvider, type SiteAuthConfig } from '../config/index.js';
+import type { Logger } from '../lib/logger.js';
+import { discoverIssuer, type Issuer } from './issuer.js';
+import { principalFrom, type Principal, type StoredTokens } from './principal.js';
+import { allScopes, toolAccessFor, type ToolAccess, type ToolRefusal } from './tool-scopes.js';
+import { TokenRefused, verifyToken, type TokenPolicy } from './verify.js';
+
+/** App Service's setting that turns on Protected Resource Metadata with these default scopes. */
+export const PRM_SETTING = 'WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES';
+export const PRM_PATH = '/.well-known/oauth-protected-resource';
+
+/** What a site's authentication needs from its definition. */
+export interface SiteAuthSettings {
+  site: string;
+  auth: SiteAuthConfig;
+  appSettings: Record<string, string>;
+  mcp: { enabled: boolean; path: string; scopes: Record<string, string[]> };
+}
+
+/** The outcome of looking at a request's credentials. */
+export type Authentication =
+  | { kind: 'principal'; principal: Principal; provider: AuthProvider; tokens?: StoredTokens }
+  | { kind: 'anonymous' }
+  /** Credentials were sent and are not good: never treated as anonymous. */
+  | { kind: 'refused'; reason: string };
+
+/** `"` and `\` escaped for an RFC 9110 quoted-string. */
+const quoted = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
+
+/** The public origin a request reached the site at (the router matched its Host to this site). */
+export function originOf(req: IncomingMessage): string {
+  return `http://${req.headers.host ?? 'localhost'}`;
+}
+
+/**
+ * One site's built-in authentication: its providers (discovered at start), the token policy, the
+ * MCP resource's metadata and challenges. Requests are checked against what was fetched at start;
+ * nothing is fetched per request (an unknown `kid` refreshes keys at most once per 30 s).
+ */
+export class SiteAuth {
+  private constructor(
+    readonly settings: SiteAuthSettings,
+    readonly issuers: Issuer[],
+  ) {}
+
+  static async start(settings: SiteAuthSettings, logger: Logger): Promise<SiteAuth> {
+    const providers = providersOf(settings.auth).filter((p) => p.enabled);
+    const issuers = await Promise.all(
+      providers.map(async (provider) => {
+        const issuer = await discoverIssuer(provider);
+        logger.info(
+          { site: settings.site, provider: provider.name, issuer: issuer.metadata.issuer },
+          'identity provider metadata and keys loaded',
+        );
+        return issuer;
+      }),
+    );
+    return new SiteAuth(settings, issuers);
+  }
+
+  get mcpPath(): string | undefined {
+    return this.settings.mcp.enabled ? this.settings.mcp.path : undefined;
+  }
+
+  /** PRM is served for a site with built-in MCP or App Service's PRM setting. */
+  get servesPrm(): boolean {
+    return this.settings.mcp.enabled || PRM_SETTING in this.settings.appSettings;
+  }
+
+  /** The scopes a caller needs to reach the resource at all (the PRM setting's list). */
+  get defaultScopes(): string[] {
+    const value = this.settings.appSettings[PRM_SETTING] ?? '';
+    return value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+
+  /** RFC 8707 resource of the MCP endpoint (or the site, without MCP). */
+  resourceOf(origin: string): string {
+    return `${origin}${this.mcpPath ?? ''}`;
+  }
+
+  /** RFC 9728 metadata; `path` is what followed the well-known prefix (the resource's path, or ''). */
+  protectedResourceMetadata(origin: string, path: string): Record<string, unknown> | undefined {
+    const resource = path === '' ? origin : `${origin}${path}`;
+    if (path !== '' && path !== this.mcpPath) return undefined;
+    return {
+      resource,
+      authorization_servers: [...new Set(this.issuers.map((i) => i.metadata.issuer))],
+      scopes_supported: [...new Set([...this.defaultScopes, ...allScopes(this.settings.mcp.scopes)])],
+      bearer_methods_supported: ['header'],
+      resource_name: this.settings.site,
+    };
+  }
+
+  metadataUrl(origin: string): string {
+    return `${origin}${PRM_PATH}${this.mcpPath ?? ''}`;
+  }
+
+  /** `WWW-Authenticate` of a 401: where the metadata is, the scopes to ask for, and what was wrong. */
+  challenge(origin: string, error?: string): string {
+    const parts = [`resource_metadata=${quoted(this.metadataUrl(origin))}`];
+    if (this.defaultScopes.length > 0) parts.push(`scope=${quoted(this.defaultScopes.join(' '))}`);
+    if (error) parts.push(`error="invalid_token"`, `error_description=${quoted(error)}`);
+    return `Bearer ${parts.join(', ')}`;
+  }
+
+  /** Tokens accepted for this site: the configured audiences (the client id by default) and the resource itself. */
+  policyFor(issuer: Issuer, origin: string): TokenPolicy {
+    const { validation, registration } = issuer.provider.config;
+    const audiences =
+      validation.allowedAudiences.length > 0 ? validation.allowedAudiences : [registration.clientId];
+    const resource = this.resourceOf(origin);
+    return {
+      audiences: [...audiences, resource, `${origin}`, `${origin}/`],
+      allowedApplications: validation.defaultAuthorizationPolicy.allowedApplications,
+      identities: validation.defaultAuthorizationPolicy.allowedPrincipals.identities,
+      groups: validation.defaultAuthorizationPolicy.allowedPrincipals.groups,
+    };
+  }
+
+  /** Looks at the request's bearer token; a request without one is anonymous. */
+  async authenticate(req: IncomingMessage): Promise<Authentication> {
+    const header = req.headers.authorization;
+    if (header === undefined) return { kind: 'anonymous' };
+    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
+    if (!match) return { kind: 'refused', reason: 'the Authorization header is not a Bearer token' };
+    const origin = originOf(req);
+    try {
+      const { payload, issuer } = await verifyToken(match[1]!, this.issuers, (i) =>
+        this.policyFor(i, origin),
+      );
+      const principal = principalFrom(payload, issuer.provider.name, {
+        nameClaimType: issuer.provider.config.login.nameClaimType,
+        clientAddress: req.socket.remoteAddress ?? '',
+        via: 'bearer',
+      });
+      return { kind: 'principal', principal, provider: issuer.provider, tokens: { accessToken: match[1] } };
+    } catch (error) {
+      if (error instanceof TokenRefused) return { kind: 'refused', reason: error.message };
+      throw error;
+    }
+  }
+
+  /** True when `pathname` is one of `excludedPaths` (a `/*` suffix matches everything below). */
+  excluded(pathname: string): boolean {
+    return this.settings.auth.globalValidation.excludedPaths.some((p) =>
+      p.endsWith('/*') ? pathname.startsWith(p.slice(0, -1)) || pathname === p.slice(0, -2) : pathname === p,
+    );
+  }
+
+  /** What the caller may call among the MCP tools, with the 403 challenge for the rest. */
+  toolAccess(origin: string, granted: string[] | undefined): ToolAccess {
+    return toolAccessFor(granted, this.settings.mcp.scopes, (needed, description) =>
+      this.insufficientScope(origin, [...new Set([...this.defaultScopes, ...needed])], description),
+    );
+  }
+
+  insufficientScope(origin: string, scopes: string[], description: string): ToolRefusal {
+    return {
+      status: 403,
+      message: description,
+      headers: {
+        'www-authenticate': `Bearer error="insufficient_scope", scope=${quoted(scopes.join(' '))}, resource_metadata=${quoted(this.metadataUrl(origin))}, error_description=${quoted(description)}`,
+      },
+    };
+  }
+}
