@@ -107,14 +107,33 @@ export class SiteAuth {
     return `Bearer ${parts.join(', ')}`;
   }
 
-  /** Tokens accepted for this site: the configured audiences (the client id by default) and the resource itself. */
-  policyFor(issuer: Issuer, origin: string): TokenPolicy {
+  /**
+   * Tokens accepted for this site: the configured audiences (the client id by default), and a
+   * resource URL (RFC 8707) that is this site: its MCP endpoint or its root, at a host that routes
+   * here (`routesHere`, from the front door's routers). A token for any other resource is refused.
+   */
+  policyFor(issuer: Issuer, routesHere: (url: URL) => boolean): TokenPolicy {
     const { validation, registration } = issuer.provider.config;
     const audiences =
       validation.allowedAudiences.length > 0 ? validation.allowedAudiences : [registration.clientId];
-    const resource = this.resourceOf(origin);
+    const paths = new Set(['', '/', this.mcpPath ?? '/']);
     return {
-      audiences: [...audiences, resource, `${origin}`, `${origin}/`],
+      audiences,
+      ownResource: (aud) => {
+        let url: URL;
+        try {
+          url = new URL(aud);
+        } catch {
+          return false;
+        }
+        return (
+          (url.protocol === 'http:' || url.protocol === 'https:') &&
+          !url.search &&
+          !url.hash &&
+          paths.has(url.pathname) &&
+          routesHere(url)
+        );
+      },
       allowedApplications: validation.defaultAuthorizationPolicy.allowedApplications,
       identities: validation.defaultAuthorizationPolicy.allowedPrincipals.identities,
       groups: validation.defaultAuthorizationPolicy.allowedPrincipals.groups,
@@ -122,15 +141,14 @@ export class SiteAuth {
   }
 
   /** Looks at the request's bearer token; a request without one is anonymous. */
-  async authenticate(req: IncomingMessage): Promise<Authentication> {
+  async authenticate(req: IncomingMessage, routesHere: (url: URL) => boolean): Promise<Authentication> {
     const header = req.headers.authorization;
     if (header === undefined) return { kind: 'anonymous' };
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (!match) return { kind: 'refused', reason: 'the Authorization header is not a Bearer token' };
-    const origin = originOf(req);
     try {
       const { payload, issuer } = await verifyToken(match[1]!, this.issuers, (i) =>
-        this.policyFor(i, origin),
+        this.policyFor(i, routesHere),
       );
       const principal = principalFrom(payload, issuer.provider.name, {
         nameClaimType: issuer.provider.config.login.nameClaimType,

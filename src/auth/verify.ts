@@ -17,8 +17,9 @@ export class TokenRefused extends Error {
 }
 
 export interface TokenPolicy {
-  /** `aud` must name one of these. */
+  /** `aud` must name one of these, or a resource `ownResource` says is this one (RFC 8707). */
   audiences: string[];
+  ownResource?: (aud: string) => boolean;
   /** `azp`/`appid` must be one of these; any when empty. */
   allowedApplications: string[];
   /** `oid`/`sub` must be one of these, or `groups` name one of `groups`; anyone when both are empty. */
@@ -75,7 +76,6 @@ export async function verifyToken(
   try {
     ({ payload } = await jwtVerify(token, issuer.keys.getKey, {
       issuer: issuer.metadata.issuer,
-      audience: policy.audiences,
       algorithms: ALGORITHMS,
       clockTolerance: MAX_SKEW_SECONDS,
       requiredClaims: ['exp'],
@@ -84,6 +84,11 @@ export async function verifyToken(
   } catch (error) {
     throw new TokenRefused(reason(error));
   }
+  // The audience is checked here rather than by jose: a resource URL is this site's when it routes here.
+  const audiences =
+    typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
+  if (!audiences.some((aud) => policy.audiences.includes(aud) || policy.ownResource?.(aud)))
+    throw new TokenRefused('the token is meant for another audience (resource)');
   const appId = applicationOf(payload);
   if (policy.allowedApplications.length > 0 && !policy.allowedApplications.includes(String(appId ?? '')))
     throw new TokenRefused('the token was issued to an application this site does not allow');

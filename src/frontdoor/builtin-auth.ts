@@ -154,7 +154,7 @@ export function builtinAuth(options: BuiltinAuthOptions): BuiltinAuth {
 
     let outcome: Authentication;
     try {
-      outcome = await auth.authenticate(req);
+      outcome = await auth.authenticate(req, (url) => context.routesHere(url));
     } catch (error) {
       log.error({ site: context.site, err: error, requestId: context.requestId }, 'token check failed');
       return sendProblem(

@@ -62,7 +62,7 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     );
   const proxy = new Proxy(config, logger, cap.max);
 
-  const deps = { manager, balancer };
+  const deps = { manager, balancer, routers };
 
   /** The middlewares of a site (`*` first) that want this request; none means the proxy's fast path. */
   const applying = (

@@ -56,7 +56,10 @@ export async function authHarness(
     mcp?: unknown;
     appSettings?: Record<string, string>;
   },
-  options: { provider?: TestProvider } = {},
+  options: {
+    provider?: TestProvider;
+    /** Route 127.0.0.1 to the site, so fetch() and SDK clients reach it by URL. */ byAddress?: boolean;
+  } = {},
 ): Promise<AuthHarness> {
   const provider = options.provider ?? (await startProvider());
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-auth-'));
@@ -74,7 +77,11 @@ export async function authHarness(
         ...(site.mcp ? { mcp: site.mcp } : {}),
       },
     ],
-    { dataDir, middlewares: { '*': middlewares } },
+    {
+      dataDir,
+      middlewares: { '*': middlewares },
+      frontdoor: options.byAddress ? { routers: [{ host: '127.0.0.1', site: name }] } : {},
+    },
   );
   // The middlewares need the manager, which the harness made: installed before the first request.
   const auth = builtinAuth({ manager: h.manager, logger: silentLogger });
@@ -92,11 +99,12 @@ export async function authHarness(
         recheckMs: 3_600_000,
       }),
     );
-  const origin = `http://${name}.localhost:${h.frontdoor.port}`;
+  const host = options.byAddress ? `127.0.0.1:${h.frontdoor.port}` : `${name}.localhost:${h.frontdoor.port}`;
+  const origin = `http://${host}`;
   t.after(async () => {
     await h.close();
     await rm(dataDir, { recursive: true, force: true });
     if (!options.provider) await provider.close();
   });
-  return { ...h, provider, origin, host: `${name}.localhost:${h.frontdoor.port}` };
+  return { ...h, provider, origin, host };
 }
