@@ -3,6 +3,7 @@ import { withExample } from './common.js';
 import { registerConfigCommands } from './config.js';
 import { registerMcpCommands } from './mcp.js';
 import { registerRegistryCommands } from './registry.js';
+import { registerSecretCommands } from './secret.js';
 import { registerUpCommand } from './up.js';
 import { registerWebappCommands } from './webapp.js';
 
@@ -24,5 +25,6 @@ export function buildProgram(): Command {
   registerRegistryCommands(program);
   registerWebappCommands(program);
   registerMcpCommands(program);
+  registerSecretCommands(program);
   return program;
 }

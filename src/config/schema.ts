@@ -23,6 +23,13 @@ export const configSchema = z
     console: consoleSchema,
     logs: logsSchema,
     sites: z.array(siteSchema).default([]),
+    /** Berth's secret store (`berth secret`), which `@secret(name)` and Key Vault references resolve from. */
+    secrets: z
+      .strictObject({
+        /** The AES-256 key file (mode 0600); by default `<dataDir>-secrets.key`, beside the data folder, not in it. */
+        keyFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
