@@ -97,12 +97,13 @@ sites:
     listed.map((s) => [s.name, s.versions.map((v) => v.version)]),
     [['demo-secret', [1, 2]]],
   );
-  for (const [where, text] of [
+  const places: [string, string][] = [
     ['secret list', list.stdout],
     ['berth.yaml', readFileSync(config, 'utf8')],
     ["berth up's output", output],
     ["berth up's /proc environ", readFileSync(`/proc/${child.pid}/environ`, 'utf8')],
-  ])
+  ];
+  for (const [where, text] of places)
     for (const value of [first, second]) assert.ok(!text.includes(value), `${value} in ${where}`);
   assert.match(output, /secret changed; restarting the slot/);
 });
