@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { siteAuthSchema, type SiteAuthConfig } from './auth.js';
 
 /** Why Berth leaves a field of an App Service document out, for fields where the generic reason says too little. */
