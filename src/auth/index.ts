@@ -19,3 +19,5 @@ export { requiredScopes } from './tool-scopes.js';
 export { KeySet, JWKS_COOLDOWN_MS } from './key-set.js';
 export { discoverIssuer, type Issuer } from './issuer.js';
 export { verifyToken, TokenRefused, ALGORITHMS, MAX_SKEW_SECONDS } from './verify.js';
+export { authEndpoint, safeRedirect, type LoginContext } from './login.js';
+export { SESSION_COOKIE, SessionCookies } from './session.js';

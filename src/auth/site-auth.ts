@@ -3,6 +3,7 @@ import { providersOf, type AuthProvider, type SiteAuthConfig } from '../config/i
 import type { Logger } from '../lib/logger.js';
 import { discoverIssuer, type Issuer } from './issuer.js';
 import { principalFrom, type Principal, type StoredTokens } from './principal.js';
+import { SESSION_COOKIE, SessionCookies, cookieFrom } from './session.js';
 import { allScopes, toolAccessFor, type ToolAccess, type ToolRefusal } from './tool-scopes.js';
 import { TokenRefused, verifyToken, type TokenPolicy } from './verify.js';
 
@@ -23,7 +24,7 @@ export type Authentication =
   | { kind: 'principal'; principal: Principal; provider: AuthProvider; tokens?: StoredTokens }
   | { kind: 'anonymous' }
   /** Credentials were sent and are not good: never treated as anonymous. */
-  | { kind: 'refused'; reason: string };
+  | { kind: 'refused'; reason: string; via?: 'session' };
 
 /** `"` and `\` escaped for an RFC 9110 quoted-string. */
 const quoted = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
@@ -42,9 +43,11 @@ export class SiteAuth {
   private constructor(
     readonly settings: SiteAuthSettings,
     readonly issuers: Issuer[],
+    /** The browser session: encrypted cookies under a key derived from `cookieSecret` and the site. */
+    readonly cookies: SessionCookies,
   ) {}
 
-  static async start(settings: SiteAuthSettings, logger: Logger): Promise<SiteAuth> {
+  static async start(settings: SiteAuthSettings, logger: Logger, cookieSecret: Buffer): Promise<SiteAuth> {
     const providers = providersOf(settings.auth).filter((p) => p.enabled);
     const issuers = await Promise.all(
       providers.map(async (provider) => {
@@ -56,7 +59,13 @@ export class SiteAuth {
         return issuer;
       }),
     );
-    return new SiteAuth(settings, issuers);
+    const lifetime = settings.auth.login.cookieExpiration?.timeToExpiration ?? '08:00:00';
+    const [h, m, sec] = lifetime.split(':').map(Number) as [number, number, number];
+    return new SiteAuth(
+      settings,
+      issuers,
+      new SessionCookies(cookieSecret, settings.site, h * 3600 + m * 60 + sec),
+    );
   }
 
   get mcpPath(): string | undefined {
@@ -140,10 +149,10 @@ export class SiteAuth {
     };
   }
 
-  /** Looks at the request's bearer token; a request without one is anonymous. */
+  /** Looks at the request's bearer token, else its session cookie; a request with neither is anonymous. */
   async authenticate(req: IncomingMessage, routesHere: (url: URL) => boolean): Promise<Authentication> {
     const header = req.headers.authorization;
-    if (header === undefined) return { kind: 'anonymous' };
+    if (header === undefined) return this.fromSession(req);
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (!match) return { kind: 'refused', reason: 'the Authorization header is not a Bearer token' };
     try {
@@ -160,6 +169,26 @@ export class SiteAuth {
       if (error instanceof TokenRefused) return { kind: 'refused', reason: error.message };
       throw error;
     }
+  }
+
+  private async fromSession(req: IncomingMessage): Promise<Authentication> {
+    const value = cookieFrom(req.headers.cookie, SESSION_COOKIE);
+    if (value === undefined) return { kind: 'anonymous' };
+    const session = await this.cookies.openSession(value);
+    if ('refused' in session) return { kind: 'refused', reason: session.refused, via: 'session' };
+    const issuer = this.issuers.find((i) => i.provider.name === session.idp);
+    if (!issuer)
+      return {
+        kind: 'refused',
+        reason: 'the session is from a provider this site no longer has',
+        via: 'session',
+      };
+    const principal = principalFrom(session.claims, session.idp, {
+      nameClaimType: issuer.provider.config.login.nameClaimType,
+      clientAddress: req.socket.remoteAddress ?? '',
+      via: 'session',
+    });
+    return { kind: 'principal', principal, provider: issuer.provider, tokens: session.tokens };
   }
 
   /** True when `pathname` is one of `excludedPaths` (a `/*` suffix matches everything below). */

@@ -87,19 +87,20 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
 
     // Secret references in app settings resolve at instance start, into the instance's environment only.
     const secretStore = secrets.secretStoreOf(config, baseDir);
+    const resolveSettings = async (settings: Record<string, string>) => {
+      const resolved = await secrets.resolveSettings(settings, secretStore);
+      const versions = Object.keys(resolved.versions).length > 0;
+      return versions
+        ? { ...resolved.env, BERTH_SECRET_VERSIONS: JSON.stringify(resolved.versions) }
+        : resolved.env;
+    };
     const manager = createSiteManager({
       config,
       baseDir,
       dataDir: config.dataDir,
       logSink: logStore,
       logger: log.child({ part: 'sites' }),
-      resolveSettings: async (settings) => {
-        const resolved = await secrets.resolveSettings(settings, secretStore);
-        const versions = Object.keys(resolved.versions).length > 0;
-        return versions
-          ? { ...resolved.env, BERTH_SECRET_VERSIONS: JSON.stringify(resolved.versions) }
-          : resolved.env;
-      },
+      resolveSettings,
     });
     await manager.start();
     services.push({ name: 'sites', urls: [], close: () => manager.stop() });
@@ -109,7 +110,12 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     services.push({ name: 'secret-watch', urls: [], close: async () => stopWatching() });
 
     // Identity providers are discovered before the front door listens: no request waits on them.
-    const auth = builtinAuth({ manager, logger: log.child({ part: 'frontdoor' }) });
+    const auth = builtinAuth({
+      manager,
+      logger: log.child({ part: 'frontdoor' }),
+      cookieSecret: await readOrCreateSecret(join(config.dataDir, 'secrets', 'auth-cookie.key')),
+      resolveSettings,
+    });
     await auth.start();
     let frontdoorOrigin = '';
     const frontdoor = await startFrontdoor({

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   PRM_PATH,
+  SESSION_COOKIE,
   SiteAuth,
+  authEndpoint,
   originOf,
   principalHeaders,
   setRequestIdentity,
@@ -21,6 +23,10 @@ export interface BuiltinAuthOptions {
   logger: Logger;
   /** After a failed discovery, a site's providers are tried again at most this often (ms). */
   retryMs?: number;
+  /** Secret the session cookies' keys are derived from (one per site); kept across restarts by `berth up`. */
+  cookieSecret: Buffer;
+  /** App settings resolved as the instance gets them (secret references), for the client secret. */
+  resolveSettings?: (settings: Record<string, string>) => Promise<Record<string, string>>;
 }
 
 export interface BuiltinAuth extends FrontdoorMiddleware {
@@ -73,7 +79,7 @@ export function builtinAuth(options: BuiltinAuthOptions): BuiltinAuth {
       (existing.failedAt === undefined || Date.now() - existing.failedAt < retryMs)
     )
       return existing.ready;
-    const entry: Entry = { key, ready: SiteAuth.start(settings, log) };
+    const entry: Entry = { key, ready: SiteAuth.start(settings, log, options.cookieSecret) };
     entry.ready.catch((error: Error) => {
       entry.failedAt = Date.now();
       log.error(
@@ -152,6 +158,20 @@ export function builtinAuth(options: BuiltinAuthOptions): BuiltinAuth {
       return json(res, 200, metadata, { 'access-control-allow-origin': '*' });
     }
 
+    if (pathname.startsWith('/.auth/')) {
+      const handled = await authEndpoint(req, res, auth, {
+        origin,
+        requestId: context.requestId,
+        setting: async (name) => {
+          const resolved = options.resolveSettings
+            ? await options.resolveSettings({ [name]: settings.appSettings[name] ?? '' })
+            : settings.appSettings;
+          return resolved[name] || undefined;
+        },
+      });
+      if (handled) return;
+    }
+
     let outcome: Authentication;
     try {
       outcome = await auth.authenticate(req, (url) => context.routesHere(url));
@@ -167,6 +187,17 @@ export function builtinAuth(options: BuiltinAuthOptions): BuiltinAuth {
     const isMcp = pathname === auth.mcpPath;
     const action = settings.auth.globalValidation.unauthenticatedClientAction;
 
+    if (outcome.kind === 'refused' && outcome.via === 'session') {
+      // A stale, altered or signed-out session cookie: cleared, and a page is sent to sign in again.
+      res.setHeader('set-cookie', `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax`);
+      const login = isPageRequest(req) && !isMcp ? loginRedirect(settings, req.url ?? '/') : undefined;
+      if (login) {
+        res.writeHead(302, { location: login, 'cache-control': 'no-store', 'content-length': 0 });
+        res.end();
+        return;
+      }
+      return refuse(res, context, 401, `not signed in: ${outcome.reason}`, auth.challenge(origin));
+    }
     if (outcome.kind === 'refused') {
       log.info({ site: context.site, requestId: context.requestId, reason: outcome.reason }, 'token refused');
       return refuse(

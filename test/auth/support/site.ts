@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,7 +85,7 @@ export async function authHarness(
     },
   );
   // The middlewares need the manager, which the harness made: installed before the first request.
-  const auth = builtinAuth({ manager: h.manager, logger: silentLogger });
+  const auth = builtinAuth({ manager: h.manager, logger: silentLogger, cookieSecret: randomBytes(32) });
   await auth.start();
   h.frontdoor.use('*', auth);
   if (site.mcp)
