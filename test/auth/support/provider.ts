@@ -19,6 +19,8 @@ export interface TestProvider {
   rotateKeys(): Promise<void>;
   /** The user the next sign-in signs in. */
   account: string;
+  /** Replaces the site client's redirect URIs (known once the front door listens). */
+  setRedirectUris(uris: string[]): void;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export async function startProvider(
   let jwksFetches = 0;
   let provider: Provider;
   let keys = [await signingKey()];
+  let redirectUris = options.redirectUris ?? ['http://127.0.0.1/callback'];
   const state = { account: 'alice' };
   const accounts: Record<string, Record<string, unknown>> = {
     alice: { name: 'Alice Example', email: 'alice@example.test', roles: ['reader'] },
@@ -59,8 +62,7 @@ export async function startProvider(
           client_secret: CLIENTS.site.secret,
           grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
           response_types: ['code'],
-          redirect_uris: options.redirectUris ?? ['http://127.0.0.1/callback'],
-          post_logout_redirect_uris: options.redirectUris?.map((u) => new URL('/', u).href) ?? [],
+          redirect_uris: redirectUris,
           token_endpoint_auth_method: 'client_secret_post',
         },
         {
@@ -87,6 +89,8 @@ export async function startProvider(
         claims: () => ({ sub: id, ...accounts[id] }),
       }),
       pkce: { required: () => true },
+      // Profile claims in the ID token itself (as Entra does), not only at userinfo.
+      conformIdTokenClaims: false,
       ttl: { AccessToken: options.accessTokenTtl ?? 3600, ClientCredentials: options.accessTokenTtl ?? 3600 },
       features: {
         devInteractions: { enabled: false },
@@ -106,6 +110,8 @@ export async function startProvider(
         rpInitiatedLogout: { enabled: true, logoutSource: defaultLogoutSource },
       },
       // Entra's tokens say which application they were issued to; oidc-provider's say client_id.
+      // The site's browser sessions get a refresh token without offline_access (for /.auth/refresh).
+      issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
       extraTokenClaims: (_ctx, token) => ({ azp: (token as { clientId?: string }).clientId }),
       interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
       cookies: { keys: ['test-provider-cookie-key'] },
@@ -177,6 +183,10 @@ export async function startProvider(
       const body = (await response.json()) as { access_token?: string; error_description?: string };
       if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
       return body.access_token;
+    },
+    setRedirectUris(uris) {
+      redirectUris = uris;
+      provider = build(issuer);
     },
     async rotateKeys() {
       keys = [await signingKey()];
