@@ -112,7 +112,11 @@ export async function startProvider(
       // Entra's tokens say which application they were issued to; oidc-provider's say client_id.
       // The site's browser sessions get a refresh token without offline_access (for /.auth/refresh).
       issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-      extraTokenClaims: (_ctx, token) => ({ azp: (token as { clientId?: string }).clientId }),
+      // nbf too, so that the not-yet-valid rule has a claim to act on.
+      extraTokenClaims: (_ctx, token) => ({
+        azp: (token as { clientId?: string }).clientId,
+        nbf: Math.floor(Date.now() / 1000),
+      }),
       interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
       cookies: { keys: ['test-provider-cookie-key'] },
     });
