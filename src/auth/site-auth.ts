@@ -4,6 +4,7 @@ import type { Logger } from '../lib/logger.js';
 import { discoverIssuer, type Issuer } from './issuer.js';
 import { principalFrom, type Principal, type StoredTokens } from './principal.js';
 import { SESSION_COOKIE, SessionCookies, cookieFrom } from './session.js';
+import { VerifiedTokens } from './verified-cache.js';
 import { allScopes, toolAccessFor, type ToolAccess, type ToolRefusal } from './tool-scopes.js';
 import { TokenRefused, verifyToken, type TokenPolicy } from './verify.js';
 
@@ -46,6 +47,9 @@ export class SiteAuth {
     /** The browser session: encrypted cookies under a key derived from `cookieSecret` and the site. */
     readonly cookies: SessionCookies,
   ) {}
+
+  /** Bearer tokens already verified for this site (the policy is the site's, so the verdict is too). */
+  private readonly verified = new VerifiedTokens();
 
   static async start(settings: SiteAuthSettings, logger: Logger, cookieSecret: Buffer): Promise<SiteAuth> {
     const providers = providersOf(settings.auth).filter((p) => p.enabled);
@@ -156,9 +160,14 @@ export class SiteAuth {
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (!match) return { kind: 'refused', reason: 'the Authorization header is not a Bearer token' };
     try {
-      const { payload, issuer } = await verifyToken(match[1]!, this.issuers, (i) =>
-        this.policyFor(i, routesHere),
-      );
+      const token = match[1]!;
+      let verified = this.verified.get(token);
+      if (!verified) {
+        const fresh = await verifyToken(token, this.issuers, (i) => this.policyFor(i, routesHere));
+        this.verified.set(token, fresh.payload, fresh.issuer);
+        verified = { ...fresh, until: 0 };
+      }
+      const { payload, issuer } = verified;
       const principal = principalFrom(payload, issuer.provider.name, {
         nameClaimType: issuer.provider.config.login.nameClaimType,
         clientAddress: req.socket.remoteAddress ?? '',

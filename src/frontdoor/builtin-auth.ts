@@ -36,6 +36,8 @@ export interface BuiltinAuth extends FrontdoorMiddleware {
 
 interface Entry {
   key: string;
+  /** The site definition the key was computed from: the same object needs no new key (no JSON per request). */
+  definition?: object;
   ready: Promise<SiteAuth>;
   failedAt?: number;
 }
@@ -71,15 +73,17 @@ export function builtinAuth(options: BuiltinAuthOptions): BuiltinAuth {
   const retryMs = options.retryMs ?? 30_000;
   const sites = new Map<string, Entry>();
 
-  function siteAuth(settings: SiteAuthSettings): Promise<SiteAuth> {
-    const key = JSON.stringify(settings);
+  function siteAuth(settings: SiteAuthSettings, definition?: object): Promise<SiteAuth> {
     const existing = sites.get(settings.site);
-    if (
-      existing?.key === key &&
-      (existing.failedAt === undefined || Date.now() - existing.failedAt < retryMs)
-    )
+    const usable = (entry: Entry) => entry.failedAt === undefined || Date.now() - entry.failedAt < retryMs;
+    if (existing && definition && existing.definition === definition && usable(existing))
       return existing.ready;
-    const entry: Entry = { key, ready: SiteAuth.start(settings, log, options.cookieSecret) };
+    const key = JSON.stringify(settings);
+    if (existing?.key === key && usable(existing)) {
+      existing.definition = definition;
+      return existing.ready;
+    }
+    const entry: Entry = { key, definition, ready: SiteAuth.start(settings, log, options.cookieSecret) };
     entry.ready.catch((error: Error) => {
       entry.failedAt = Date.now();
       log.error(
@@ -136,7 +140,7 @@ export function builtinAuth(options: BuiltinAuthOptions): BuiltinAuth {
     if (!settings) return next();
     let auth: SiteAuth;
     try {
-      auth = await siteAuth(settings);
+      auth = await siteAuth(settings, manager.sites.get(context.site)?.definition);
     } catch {
       sendProblem(
         res,
