@@ -25,7 +25,7 @@ export function registerSecretCommands(program: Command): void {
       .description(
         "Berth's encrypted secret store, which @secret(name) and Key Vault references in app settings resolve from",
       ),
-    'printf %s "$DB_PASSWORD" | berth secret set db-password --config berth.yaml',
+    'berth secret set db-password --config berth.yaml < password.txt',
     'berth secret list',
   );
 
@@ -38,7 +38,7 @@ export function registerSecretCommands(program: Command): void {
         )
         .option('--config <file>', 'berth.yaml'),
     ),
-    'printf %s "s3cr3t" | berth secret set demo-secret',
+    'berth secret set demo-secret < value.txt   # or: printf %s "$VALUE" | berth secret set demo-secret',
   ).action(async (name: string, options: { config?: string; output: string }) => {
     const store = await storeFor(options.config);
     const value = await readValue();

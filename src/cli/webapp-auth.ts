@@ -38,7 +38,7 @@ export function registerWebappAuthCommands(webapp: Command): void {
   const auth = withExample(
     webapp.command('auth').description("a site's built-in authentication (App Service's authsettingsV2)"),
     'berth webapp auth show --name api --config berth.yaml',
-    'az webapp auth show -g rg -n app > auth.json && berth webapp auth update --name api --file auth.json --config berth.yaml',
+    'berth webapp auth update --name api --file auth.json --config berth.yaml   # auth.json from az webapp auth show',
   );
 
   withExample(
