@@ -10,9 +10,13 @@ export interface ToolRefusal {
   headers: Record<string, string>;
 }
 
-/** The per-request view the MCP handler asks (structurally the mcp part's ToolAccess). */
+/**
+ * The per-request view the MCP handler asks (structurally the mcp part's ToolAccess).
+ * `documentScopes` are the tool's OpenAPI `security` alternatives, used when `mcp.scopes` has no
+ * key for the tool.
+ */
 export interface ToolAccess {
-  refusal(tool: string): ToolRefusal | undefined;
+  refusal(tool: string, documentScopes?: string[][]): ToolRefusal | undefined;
 }
 
 const patternCache = new Map<string, RegExp>();
@@ -34,7 +38,7 @@ function matches(pattern: string, tool: string): boolean {
 
 /** The scopes `tool` needs: an exact key first, else the first pattern that matches; none when no key does. */
 export function requiredScopes(tool: string, scopes: Record<string, string[]>): string[] {
-  const exact = scopes[tool];
+  const exact = Object.hasOwn(scopes, tool) ? scopes[tool] : undefined;
   if (exact) return exact;
   for (const [pattern, needed] of Object.entries(scopes)) if (matches(pattern, tool)) return needed;
   return [];
@@ -56,8 +60,13 @@ export function toolAccessFor(
 ): ToolAccess {
   const have = new Set(granted ?? []);
   return {
-    refusal(tool) {
-      const needed = requiredScopes(tool, scopes);
+    refusal(tool, documentScopes) {
+      let needed = requiredScopes(tool, scopes);
+      if (needed.length === 0 && documentScopes && documentScopes.length > 0) {
+        // Any one alternative held is enough; else the one missing the fewest scopes is asked for.
+        const missingOf = (alternative: string[]) => alternative.filter((s) => !have.has(s)).length;
+        needed = [...documentScopes].sort((a, b) => missingOf(a) - missingOf(b))[0]!;
+      }
       const missing = needed.filter((s) => !have.has(s));
       if (missing.length === 0) return undefined;
       return challenge(

@@ -11,7 +11,10 @@ import { CLIENTS } from './support/provider.js';
 
 const LEGACY = '2025-11-25';
 
-async function secureMcp(t: Parameters<typeof authHarness>[0]): Promise<AuthHarness & { mcp: string }> {
+async function secureMcp(
+  t: Parameters<typeof authHarness>[0],
+  scopes: Record<string, unknown> = { read_secret_metadata: 'tools:secrets', 'safe_*': ['tools:read'] },
+): Promise<AuthHarness & { mcp: string }> {
   const h = await authHarness(
     t,
     {
@@ -22,7 +25,7 @@ async function secureMcp(t: Parameters<typeof authHarness>[0]): Promise<AuthHarn
       mcp: {
         enabled: true,
         spec: '/openapi.json',
-        scopes: { read_secret_metadata: 'tools:secrets', 'safe_*': ['tools:read'] },
+        scopes,
       },
       auth: (issuer) => authSection(issuer),
     },
@@ -202,4 +205,24 @@ test('2026-07-28: a tools/call without the scope is refused from its headers bef
   );
   assert.notEqual(lying.status, 200);
   assert.ok(!lying.text.includes('value_length'), lying.text);
+});
+
+test("a tool's OpenAPI security requirements give its scope when sites[].mcp.scopes names none", async (t) => {
+  const h = await secureMcp(t, {});
+  const narrow = await h.provider.clientToken(CLIENTS.site.id, h.mcp, 'mcp:access');
+  const wide = await h.provider.clientToken(CLIENTS.site.id, h.mcp, 'mcp:access tools:secrets');
+  const names = async (token: string) =>
+    ((await modernRequest(h.mcp, 'tools/list', {}, auth(token))).json?.result?.tools as { name: string }[])
+      .map((tool) => tool.name)
+      .sort();
+  assert.deepEqual(await names(narrow), ['safe_lookup', 'whoami']);
+  assert.deepEqual(await names(wide), ['read_secret_metadata', 'safe_lookup', 'whoami']);
+  const denied = await modernRequest(
+    h.mcp,
+    'tools/call',
+    { name: 'read_secret_metadata', arguments: { name: 'demo-secret' } },
+    auth(narrow),
+  );
+  assert.equal(denied.status, 403);
+  assert.equal(challengeParts(denied.headers.get('www-authenticate')).scope, 'mcp:access tools:secrets');
 });

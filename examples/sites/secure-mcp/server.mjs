@@ -50,6 +50,19 @@ function principal(req) {
 const openapi = {
   openapi: '3.0.3',
   info: { title: 'Secure MCP demo', version: '1.0.0' },
+  components: {
+    securitySchemes: {
+      entra: {
+        type: 'oauth2',
+        flows: {
+          clientCredentials: {
+            tokenUrl: 'https://login.example/token',
+            scopes: { 'tools:secrets': 'read secret metadata' },
+          },
+        },
+      },
+    },
+  },
   paths: {
     '/whoami': {
       get: {
@@ -62,6 +75,8 @@ const openapi = {
       get: {
         operationId: 'read_secret_metadata',
         summary: "A secret's length and version; the value is never returned",
+        // The scope the built-in MCP asks for this tool when sites[].mcp.scopes names none.
+        security: [{ entra: ['tools:secrets'] }],
         parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
         responses: { 200: { description: 'metadata' }, 404: { description: 'unknown secret' } },
       },

@@ -41,6 +41,8 @@ export interface OpenApiCatalog extends ToolCatalog {
   warnings: string[];
   /** Operations in the document before filtering. */
   operationCount: number;
+  /** Per tool, the scopes its operation's OpenAPI `security` asks for (any one list suffices); tools without `security` are absent. */
+  toolScopes: Record<string, string[][]>;
 }
 
 /** Turns an OpenAPI 3.0/3.1 or Swagger 2.0 document into an MCP tool catalog whose calls reach `upstream`. */
@@ -54,8 +56,10 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
 
   const names = toolNames(operations);
   const built: BuiltTool[] = [];
+  const toolScopes: Record<string, string[][]> = {};
   for (const op of operations) {
     if (!selected(op, names.get(op)!, options)) continue;
+    if (op.security) toolScopes[names.get(op)!] = op.security;
     built.push(buildTool(names.get(op)!, op, schemas, options.outputSchemas !== false));
   }
   built.sort((a, b) => (a.definition.name < b.definition.name ? -1 : 1));
@@ -72,6 +76,7 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
     skipped,
     warnings: schemas.warnings,
     operationCount: operations.length + skipped.length,
+    toolScopes,
   };
 }
 

@@ -18,6 +18,8 @@ export interface OperationModel {
   output?: JsonSchema;
   responseTypes: string[];
   basePath: string;
+  /** Scopes of the operation's `security` requirements: one list per alternative (security.ts). */
+  security?: string[][];
 }
 
 export interface ParamModel {

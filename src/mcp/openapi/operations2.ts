@@ -15,6 +15,7 @@ import { successCodes } from './operations3.js';
 import { isObject, pointerOf } from './pointer.js';
 import { deref } from './refs.js';
 import type { JsonSchema, SchemaConverter } from './schema.js';
+import { scopeRequirements } from './security.js';
 
 /** Keywords of a Swagger 2.0 non-body parameter that describe its value (the rest describe the parameter). */
 const VALUE_KEYWORDS = [
@@ -129,6 +130,7 @@ function operation(
     path,
     pointer: at,
     operationId: text(op.operationId),
+    security: scopeRequirements(document, op),
     summary: text(op.summary),
     description: text(op.description),
     tags: Array.isArray(op.tags) ? op.tags.filter((t): t is string => typeof t === 'string') : [],

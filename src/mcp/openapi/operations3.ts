@@ -14,6 +14,7 @@ import {
 import { isObject, pointerOf } from './pointer.js';
 import { deref } from './refs.js';
 import type { SchemaConverter } from './schema.js';
+import { scopeRequirements } from './security.js';
 
 const LOCATIONS = new Set<ParamLocation>(['path', 'query', 'header', 'cookie']);
 const STYLES = new Set<ParamStyle>([
@@ -80,6 +81,7 @@ function operation(
     path,
     pointer: at,
     operationId: text(op.operationId),
+    security: scopeRequirements(document, op),
     summary: text(op.summary) ?? text(item.summary),
     description: text(op.description) ?? text(item.description),
     tags: Array.isArray(op.tags) ? op.tags.filter((t): t is string => typeof t === 'string') : [],
