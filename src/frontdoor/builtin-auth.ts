@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   PRM_PATH,
   SESSION_COOKIE,
@@ -15,7 +16,7 @@ import { providersOf } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import { decodeHeaderValue } from '../mcp/index.js';
 import type { SiteManager } from '../sites/index.js';
-import { sendProblem } from './errors.js';
+import { sendProblem, socketProblem } from './errors.js';
 import type { FrontdoorMiddleware, RequestContext } from './middleware.js';
 
 export interface BuiltinAuthOptions {
@@ -255,10 +256,59 @@ export function builtinAuth(options: BuiltinAuthOptions): BuiltinAuth {
     return next();
   }
 
+  /**
+   * WebSocket upgrades are checked like requests (a bearer token or the session cookie): without
+   * this, a middleware that only has `handle` would let every upgrade through unchecked.
+   */
+  async function upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    _head: Buffer,
+    next: () => void,
+    context: RequestContext,
+  ): Promise<void> {
+    const settings = settingsOf(manager, context.site);
+    if (!settings) return next();
+    let auth: SiteAuth;
+    try {
+      auth = await siteAuth(settings, manager.sites.get(context.site)?.definition);
+    } catch {
+      return socketProblem(socket, 503, `sign-in for ${context.site} is unavailable`, context.requestId);
+    }
+    const origin = originOf(req);
+    const outcome = await auth.authenticate(req, (url) => context.routesHere(url));
+    if (outcome.kind === 'refused')
+      return socketProblem(socket, 401, `not signed in: ${outcome.reason}`, context.requestId, {
+        'www-authenticate': auth.challenge(origin, outcome.via === 'session' ? undefined : outcome.reason),
+      });
+    if (outcome.kind === 'principal') {
+      const tokens = settings.auth.login.tokenStore.enabled ? outcome.tokens : undefined;
+      Object.assign(
+        req.headers,
+        principalHeaders(outcome.principal, outcome.provider.config.login.nameClaimType, tokens),
+      );
+      setRequestIdentity(req, { principal: outcome.principal });
+      return next();
+    }
+    const { requireAuthentication, unauthenticatedClientAction } = settings.auth.globalValidation;
+    if (
+      !requireAuthentication ||
+      unauthenticatedClientAction === 'AllowAnonymous' ||
+      auth.excluded(pathnameOf(req.url))
+    )
+      return next();
+    if (unauthenticatedClientAction === 'Return403')
+      return socketProblem(socket, 403, 'this site admits signed-in callers only', context.requestId);
+    return socketProblem(socket, 401, 'authentication required', context.requestId, {
+      'www-authenticate': auth.challenge(origin),
+    });
+  }
+
   return {
     name: 'builtin-auth',
     applies: (_req, context) => manager.sites.get(context.site)?.definition.auth.platform.enabled === true,
     handle,
+    upgrade,
     async start() {
       await Promise.all(
         [...manager.sites.keys()].map(async (site) => {

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { connect } from 'node:net';
 import assert from 'node:assert/strict';
 import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair, decodeProtectedHeader } from 'jose';
 import { call } from '../sites/helpers.js';
@@ -179,4 +180,32 @@ test('Return403 answers 403; the token store hands provider tokens to the app', 
   const token = await h.provider.clientToken(CLIENTS.site.id, h.origin);
   const echo = JSON.parse((await get(h, '/x', bearer(token))).body) as Echo;
   assert.equal(echo.headers['x-ms-token-test-access-token'], token);
+});
+
+test('WebSocket upgrades are checked too: none without a valid token, one with it', async (t) => {
+  const h = await authHarness(t, {});
+  const upgrade = (extra: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(h.frontdoor.port, '127.0.0.1');
+      let data = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        data += chunk;
+        if (data.includes('\r\n\r\n')) {
+          socket.destroy();
+          resolve(data);
+        }
+      });
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+      socket.write(
+        `GET /ws HTTP/1.1\r\nHost: ${h.host}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n${extra}\r\n`,
+      );
+    });
+  const anonymous = await upgrade('');
+  assert.match(anonymous, /^HTTP\/1\.1 401 /);
+  assert.match(anonymous, /www-authenticate: Bearer resource_metadata=/i);
+  assert.match(await upgrade('Authorization: Bearer a.b.c\r\n'), /^HTTP\/1\.1 401 /);
+  const token = await h.provider.clientToken(CLIENTS.site.id, h.origin);
+  assert.match(await upgrade(`Authorization: Bearer ${token}\r\n`), /^HTTP\/1\.1 101 /);
 });
