@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { providersOf, type AuthProvider, type SiteAuthConfig } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import { discoverIssuer, type Issuer } from './issuer.js';
-import { principalFrom, type Principal, type StoredTokens } from './principal.js';
+import { principalFrom, principalHeaders, type Principal, type StoredTokens } from './principal.js';
 import { SESSION_COOKIE, SessionCookies, cookieFrom } from './session.js';
 import { VerifiedTokens } from './verified-cache.js';
 import { allScopes, toolAccessFor, type ToolAccess, type ToolRefusal } from './tool-scopes.js';
@@ -22,7 +22,14 @@ export interface SiteAuthSettings {
 
 /** The outcome of looking at a request's credentials. */
 export type Authentication =
-  | { kind: 'principal'; principal: Principal; provider: AuthProvider; tokens?: StoredTokens }
+  | {
+      kind: 'principal';
+      principal: Principal;
+      provider: AuthProvider;
+      tokens?: StoredTokens;
+      /** The identity headers without provider tokens, when already made for this token. */
+      headers?: Record<string, string>;
+    }
   | { kind: 'anonymous' }
   /** Credentials were sent and are not good: never treated as anonymous. */
   | { kind: 'refused'; reason: string; via?: 'session' };
@@ -164,16 +171,23 @@ export class SiteAuth {
       let verified = this.verified.get(token);
       if (!verified) {
         const fresh = await verifyToken(token, this.issuers, (i) => this.policyFor(i, routesHere));
-        this.verified.set(token, fresh.payload, fresh.issuer);
-        verified = { ...fresh, until: 0 };
+        verified = this.verified.set(token, fresh.payload, fresh.issuer);
       }
-      const { payload, issuer } = verified;
-      const principal = principalFrom(payload, issuer.provider.name, {
-        nameClaimType: issuer.provider.config.login.nameClaimType,
-        clientAddress: req.socket.remoteAddress ?? '',
+      const { issuer } = verified;
+      const nameClaimType = issuer.provider.config.login.nameClaimType;
+      verified.principal ??= principalFrom(verified.payload, issuer.provider.name, {
+        nameClaimType,
+        clientAddress: '',
         via: 'bearer',
       });
-      return { kind: 'principal', principal, provider: issuer.provider, tokens: { accessToken: match[1] } };
+      verified.headers ??= principalHeaders(verified.principal, nameClaimType);
+      return {
+        kind: 'principal',
+        principal: { ...verified.principal, clientAddress: req.socket.remoteAddress ?? '' },
+        provider: issuer.provider,
+        tokens: { accessToken: token },
+        headers: verified.headers,
+      };
     } catch (error) {
       if (error instanceof TokenRefused) return { kind: 'refused', reason: error.message };
       throw error;

@@ -1,5 +1,6 @@
 import type { JWTPayload } from 'jose';
 import type { Issuer } from './issuer.js';
+import type { Principal } from './principal.js';
 
 /** Tokens kept at most; the oldest goes first. */
 const MAX_ENTRIES = 10_000;
@@ -11,6 +12,9 @@ interface Entry {
   issuer: Issuer;
   /** Until when the verdict may be reused (ms). */
   until: number;
+  /** What was made from the payload once, for every later request with the token. */
+  principal?: Principal;
+  headers?: Record<string, string>;
 }
 
 /**
@@ -32,10 +36,12 @@ export class VerifiedTokens {
     return entry;
   }
 
-  set(token: string, payload: JWTPayload, issuer: Issuer, now = Date.now()): void {
-    if (typeof payload.exp !== 'number') return;
-    const until = Math.min(payload.exp * 1000, now + MAX_AGE_MS);
+  set(token: string, payload: JWTPayload, issuer: Issuer, now = Date.now()): Entry {
+    const until = typeof payload.exp === 'number' ? Math.min(payload.exp * 1000, now + MAX_AGE_MS) : 0;
+    const entry: Entry = { payload, issuer, until };
+    if (until === 0) return entry;
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(token, { payload, issuer, until });
+    this.entries.set(token, entry);
+    return entry;
   }
 }

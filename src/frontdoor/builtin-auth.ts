@@ -241,10 +241,7 @@ export function builtinAuth(options: BuiltinAuthOptions): BuiltinAuth {
     const principal = outcome.kind === 'principal' ? outcome.principal : undefined;
     if (outcome.kind === 'principal') {
       const tokens = settings.auth.login.tokenStore.enabled ? outcome.tokens : undefined;
-      Object.assign(
-        req.headers,
-        principalHeaders(outcome.principal, outcome.provider.config.login.nameClaimType, tokens),
-      );
+      Object.assign(req.headers, identityHeaders(outcome, tokens));
     }
     const toolAccess = auth.toolAccess(origin, principal?.scopes);
     setRequestIdentity(req, { principal, toolAccess });
@@ -283,10 +280,7 @@ export function builtinAuth(options: BuiltinAuthOptions): BuiltinAuth {
       });
     if (outcome.kind === 'principal') {
       const tokens = settings.auth.login.tokenStore.enabled ? outcome.tokens : undefined;
-      Object.assign(
-        req.headers,
-        principalHeaders(outcome.principal, outcome.provider.config.login.nameClaimType, tokens),
-      );
+      Object.assign(req.headers, identityHeaders(outcome, tokens));
       setRequestIdentity(req, { principal: outcome.principal });
       return next();
     }
@@ -337,4 +331,13 @@ function enabledProviderNames(settings: SiteAuthSettings): string[] {
   return providersOf(settings.auth)
     .filter((p) => p.enabled)
     .map((p) => p.name);
+}
+
+/** The X-MS-* headers for a verified caller; the ones made once per token are reused without the token store. */
+function identityHeaders(
+  outcome: Extract<Authentication, { kind: 'principal' }>,
+  tokens: Parameters<typeof principalHeaders>[2],
+): Record<string, string> {
+  if (!tokens && outcome.headers) return outcome.headers;
+  return principalHeaders(outcome.principal, outcome.provider.config.login.nameClaimType, tokens);
 }

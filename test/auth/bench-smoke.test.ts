@@ -25,7 +25,12 @@ test('bench:auth --smoke measures the open route, the authenticated route and th
   }[];
   assert.deepEqual(
     [...new Set(rows.map((r) => r.target))],
-    ['front door, no auth', 'front door, auth', 'floor: node:http + jwtVerify'],
+    [
+      'front door, no auth',
+      'front door, no-op middleware',
+      'front door, auth',
+      'floor: node:http + jwtVerify',
+    ],
   );
   for (const row of rows) {
     assert.ok(row.requests > 0, `${row.target} answered`);
