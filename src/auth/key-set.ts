@@ -3,17 +3,21 @@ import { fetchJson } from './fetch-json.js';
 
 /** An unknown `kid` fetches the JWKS again at most this often (and so does a failed fetch). */
 export const JWKS_COOLDOWN_MS = 30_000;
+/** Keys older than this are fetched again in the background, so a key the provider removed stops being trusted. */
+export const JWKS_REFRESH_MS = 3_600_000;
 
 /**
  * An issuer's signing keys, fetched once at start and kept. A token whose `kid` is not among them
  * (the provider rotated its keys) fetches the set again, at most once per cooldown whatever the
  * outcome: a flood of made-up `kid`s, or a provider that is down, costs one fetch per 30 s, never
- * one per request. (jose's createRemoteJWKSet re-fetches on every request while it has no keys or
+ * one per request. Keys older than an hour are fetched again behind a request, so a key the
+ * provider dropped stops being trusted within the hour. (jose's createRemoteJWKSet re-fetches on every request while it has no keys or
  * after a failed fetch, hence this wrapper around its createLocalJWKSet.)
  */
 export class KeySet {
   private local: ReturnType<typeof createLocalJWKSet> | undefined;
   private lastAttempt = -Infinity;
+  private loadedAt = -Infinity;
   private pending: Promise<boolean> | undefined;
   /** Fetches made, for tests and the log. */
   fetches = 0;
@@ -31,6 +35,12 @@ export class KeySet {
     const jwks = (await fetchJson(this.url, 'JWKS')) as JSONWebKeySet;
     if (!Array.isArray(jwks?.keys)) throw new Error(`the JWKS at ${this.url} has no "keys" list`);
     this.local = createLocalJWKSet(jwks);
+    this.loadedAt = this.now();
+  }
+
+  /** The fetch under way, if any (a test waits on it rather than on the clock). */
+  get refreshing(): Promise<boolean> | undefined {
+    return this.pending;
   }
 
   get loaded(): boolean {
@@ -39,6 +49,8 @@ export class KeySet {
 
   /** jose's key lookup for jwtVerify. */
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
+    // Stale keys are refreshed behind this request (which uses the keys at hand): at most once an hour.
+    if (this.local && this.now() - this.loadedAt > JWKS_REFRESH_MS) void this.refresh();
     if (!this.local && !(await this.refresh()))
       throw new errors.JWKSNoMatchingKey('no signing keys could be fetched');
     try {

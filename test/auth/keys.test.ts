@@ -64,3 +64,21 @@ test('exp and nbf: 60 s of skew, no more', async (t) => {
   await verifyToken(token, [issuer], policy, at(nbf - 59));
   await assert.rejects(verifyToken(token, [issuer], policy, at(nbf - 61)), /not valid yet/);
 });
+
+test('keys older than an hour are fetched again behind a request: a key the provider dropped stops being trusted', async (t) => {
+  const provider = await startProvider();
+  t.after(() => provider.close());
+  let clock = 1_000_000;
+  const issuer = await issuerAt(provider.issuer, () => clock);
+  const old = await provider.clientToken(CLIENTS.site.id, RESOURCE);
+  await provider.rotateKeys();
+  clock += 3_600_001;
+  // This request still uses the keys at hand, and starts one fetch behind it.
+  await verifyToken(old, [issuer], policy);
+  const refresh = issuer.keys.refreshing;
+  assert.ok(refresh, 'a refresh was started');
+  assert.equal(await refresh, true);
+  assert.equal(provider.jwksFetches(), 2);
+  await assert.rejects(verifyToken(old, [issuer], policy), /signing key/);
+  assert.equal(provider.jwksFetches(), 2, 'one fetch for the refresh, none for the refused token (cooldown)');
+});
