@@ -121,7 +121,10 @@ export class SiteAuth {
 
   /** `WWW-Authenticate` of a 401: where the metadata is, the scopes to ask for, and what was wrong. */
   challenge(origin: string, error?: string): string {
-    const parts = [`resource_metadata=${quoted(this.metadataUrl(origin))}`];
+    // Without PRM there is no metadata to point at: a plain Bearer challenge naming the site.
+    const parts = this.servesPrm
+      ? [`resource_metadata=${quoted(this.metadataUrl(origin))}`]
+      : [`realm=${quoted(this.settings.site)}`];
     if (this.defaultScopes.length > 0) parts.push(`scope=${quoted(this.defaultScopes.join(' '))}`);
     if (error) parts.push(`error="invalid_token"`, `error_description=${quoted(error)}`);
     return `Bearer ${parts.join(', ')}`;

@@ -191,6 +191,8 @@ export function builtinAuth(options: BuiltinAuthOptions): BuiltinAuth {
     }
     const isMcp = pathname === auth.mcpPath;
     const action = settings.auth.globalValidation.unauthenticatedClientAction;
+    // An excluded path is served without sign-in: bad credentials there are ignored, not refused.
+    if (outcome.kind === 'refused' && auth.excluded(pathname)) outcome = { kind: 'anonymous' };
 
     if (outcome.kind === 'refused' && outcome.via === 'session') {
       // A stale, altered or signed-out session cookie: cleared, and a page is sent to sign in again.

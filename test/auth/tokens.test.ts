@@ -33,7 +33,8 @@ test('a site with auth on: no token or a bad one never reaches the app; a good o
   });
   const none = await get(h, '/x');
   assert.equal(none.status, 401);
-  assert.match(String(none.headers['www-authenticate']), /^Bearer /);
+  // No MCP and no PRM setting: a plain challenge, no metadata URL that would answer 404.
+  assert.equal(none.headers['www-authenticate'], 'Bearer realm="app"');
   assert.equal(JSON.parse(none.body).status, 401, 'problem+json from the front door, not the app');
 
   const token = await h.provider.clientToken(CLIENTS.site.id, h.origin, 'tools:read');
@@ -155,6 +156,7 @@ test('excludedPaths pass without a token; AllowAnonymous passes, but a bad token
     auth: (issuer) => authSection(issuer, { globalValidation: { excludedPaths: ['/public/*', '/health'] } }),
   });
   assert.equal((await get(h, '/public/a')).status, 200);
+  assert.equal((await get(h, '/public/a', bearer('a.b.c'))).status, 200, 'bad credentials ignored there');
   assert.equal((await get(h, '/health')).status, 200);
   assert.equal((await get(h, '/healthz')).status, 401);
   const anon = await authHarness(t, {
@@ -204,7 +206,7 @@ test('WebSocket upgrades are checked too: none without a valid token, one with i
     });
   const anonymous = await upgrade('');
   assert.match(anonymous, /^HTTP\/1\.1 401 /);
-  assert.match(anonymous, /www-authenticate: Bearer resource_metadata=/i);
+  assert.match(anonymous, /www-authenticate: Bearer realm="app"/i);
   assert.match(await upgrade('Authorization: Bearer a.b.c\r\n'), /^HTTP\/1\.1 401 /);
   const token = await h.provider.clientToken(CLIENTS.site.id, h.origin);
   assert.match(await upgrade(`Authorization: Bearer ${token}\r\n`), /^HTTP\/1\.1 101 /);
