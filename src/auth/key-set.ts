@@ -38,10 +38,8 @@ export class KeySet {
     this.loadedAt = this.now();
   }
 
-  /** The fetch under way, if any (a test waits on it rather than on the clock). */
-  get refreshing(): Promise<boolean> | undefined {
-    return this.pending;
-  }
+  /** The latest refresh started, under way or done (a test waits on it rather than on the clock). */
+  lastRefresh: Promise<boolean> | undefined;
 
   get loaded(): boolean {
     return this.local !== undefined;
@@ -70,6 +68,7 @@ export class KeySet {
       .then(() => true)
       .catch(() => false)
       .finally(() => (this.pending = undefined));
+    this.lastRefresh = this.pending;
     return this.pending;
   }
 }
