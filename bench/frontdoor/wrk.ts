@@ -29,6 +29,8 @@ export interface WrkOptions {
   delayMs?: number;
   /** Paced run: spread the connections' first requests over one delay (steady arrivals), not all at once (bursts). */
   stagger?: boolean;
+  /** More request header lines (`Name: value`), e.g. an Authorization header. */
+  headers?: string[];
 }
 
 /** Runs wrk with --latency and reads requests/s, p50, p99 and socket errors / non-2xx from its report. */
@@ -44,6 +46,7 @@ export async function wrk(url: string, options: WrkOptions): Promise<WrkResult> 
     '-H',
     `Host: ${options.host}`,
   ];
+  for (const header of options.headers ?? []) args.push('-H', header);
   if (options.delayMs !== undefined) args.push('-s', PACED);
   const { stdout } = await run('wrk', [...args, url], {
     timeout: (options.seconds + 30) * 1000,

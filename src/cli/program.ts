@@ -3,6 +3,7 @@ import { loadTerminalText, withExample } from './common.js';
 import { registerConfigCommands } from './config.js';
 import { registerMcpCommands } from './mcp.js';
 import { registerRegistryCommands } from './registry.js';
+import { registerSecretCommands } from './secret.js';
 import { registerUpCommand } from './up.js';
 import { registerWebappCommands } from './webapp.js';
 
@@ -28,5 +29,6 @@ export function buildProgram(): Command {
   registerRegistryCommands(program);
   registerWebappCommands(program);
   registerMcpCommands(program);
+  registerSecretCommands(program);
   return program;
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
+import type { SiteManager } from '../sites/index.js';
 import type { RunningService } from '../lib/service.js';
 import { fail, loadConfigOrExit, withExample } from './common.js';
 
@@ -46,13 +47,14 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
   // Loaded here, not at the top: every `berth` command builds the whole command tree.
   const [
     { startConsole },
-    { builtinMcp, startFrontdoor },
+    { builtinAuth, builtinMcp, startFrontdoor },
     { createLogStore },
     { startRegistry },
     { createSiteManager, sitesApi },
     { parseListen, urlFor },
     { readOrCreateSecret },
     { openFileLimit },
+    secrets,
   ] = await Promise.all([
     import('../console/index.js'),
     import('../frontdoor/index.js'),
@@ -62,6 +64,7 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     import('../lib/listen.js'),
     import('../lib/secret.js'),
     import('../lib/descriptors.js'),
+    import('../secrets/index.js'),
   ]);
   const services: RunningService[] = [];
   try {
@@ -82,16 +85,38 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
       );
     }
 
+    // Secret references in app settings resolve at instance start, into the instance's environment only.
+    const secretStore = secrets.secretStoreOf(config, baseDir);
+    const resolveSettings = async (settings: Record<string, string>) => {
+      const resolved = await secrets.resolveSettings(settings, secretStore);
+      const versions = Object.keys(resolved.versions).length > 0;
+      return versions
+        ? { ...resolved.env, BERTH_SECRET_VERSIONS: JSON.stringify(resolved.versions) }
+        : resolved.env;
+    };
     const manager = createSiteManager({
       config,
       baseDir,
       dataDir: config.dataDir,
       logSink: logStore,
       logger: log.child({ part: 'sites' }),
+      resolveSettings,
     });
     await manager.start();
     services.push({ name: 'sites', urls: [], close: () => manager.stop() });
+    const stopWatching = await secrets.watchSecrets(secretStore, (name) => {
+      void rollSitesReferencing(manager, name, secrets.referencedSecrets, log);
+    });
+    services.push({ name: 'secret-watch', urls: [], close: async () => stopWatching() });
 
+    // Identity providers are discovered before the front door listens: no request waits on them.
+    const auth = builtinAuth({
+      manager,
+      logger: log.child({ part: 'frontdoor' }),
+      cookieSecret: await readOrCreateSecret(join(config.dataDir, 'secrets', 'auth-cookie.key')),
+      resolveSettings,
+    });
+    await auth.start();
     let frontdoorOrigin = '';
     const frontdoor = await startFrontdoor({
       config: config.frontdoor,
@@ -99,6 +124,7 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
       logger: log.child({ part: 'frontdoor' }),
       middlewares: {
         '*': [
+          auth,
           builtinMcp({
             manager,
             frontdoorOrigin: () => frontdoorOrigin,
@@ -140,5 +166,28 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
   } catch (error) {
     for (const service of services.reverse()) await service.close().catch(() => {});
     throw error;
+  }
+}
+
+/** A new version (or a delete) of a secret restarts, one instance at a time, every site slot that references it. */
+async function rollSitesReferencing(
+  manager: SiteManager,
+  secret: string,
+  referenced: (settings: Record<string, string>) => string[],
+  log: Logger,
+): Promise<void> {
+  for (const site of manager.sites.values()) {
+    const { definition } = site;
+    const settings = [definition.appSettings, ...definition.slots.map((slot) => slot.appSettings)];
+    if (!settings.some((s) => referenced(s).includes(secret))) continue;
+    for (const [slot, group] of site.slots) {
+      if (group.stopped) continue;
+      log.info({ site: site.name, slot, secret }, 'secret changed; restarting the slot (rolling)');
+      await manager
+        .restartSite(site.name, slot)
+        .catch((error: Error) =>
+          log.error({ site: site.name, slot, err: error }, 'restart after a secret change failed'),
+        );
+    }
   }
 }

@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import type { Agent, Response } from 'undici';
 import type { SiteStatus, SlotStatus } from '../sites/index.js';
 import { fail, printResult, table, withExample } from './common.js';
+import { registerWebappAuthCommands } from './webapp-auth.js';
 import { registerWebappLogCommands } from './webapp-log.js';
 import { consoleHeaders, consoleUrl, withConsoleOptions, type ConsoleOptions } from './console-client.js';
 
@@ -418,4 +419,5 @@ export function registerWebappCommands(program: Command): void {
   });
 
   registerWebappLogCommands(webapp);
+  registerWebappAuthCommands(webapp);
 }

@@ -8,3 +8,5 @@ export type { SiteMcpConfig } from './mcp.js';
 export type { FrontdoorConfig, RouterConfig } from './frontdoor.js';
 export type { ConsoleConfig } from './console.js';
 export type { LogsConfig, LogsOtlpConfig } from './logs.js';
+export { providersOf, type SiteAuthConfig, type AuthProvider, type AuthProviderConfig } from './auth.js';
+export { importAuthSettings, AuthImportError, type ImportNote } from './auth-import.js';

@@ -1,5 +1,10 @@
 import { z } from 'zod';
 
+/** An OAuth scope token (RFC 6749 §3.3). */
+const scopeSchema = z
+  .string()
+  .regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be an OAuth scope (no spaces or quotes)');
+
 /** `sites[].mcp` in berth.yaml: App Service's built-in MCP settings. Owned by the mcp part. */
 export const siteMcpSchema = z
   .strictObject({
@@ -13,6 +18,19 @@ export const siteMcpSchema = z
     /** App Service's ToolList: ["*"] every operation (also ones added later), [] none, or operation ids. */
     tools: z.array(z.string()).default(['*']),
     description: z.string().max(256).optional(),
+    /**
+     * Scopes a tool needs, by tool name or pattern (`*` matches any run of characters): a caller
+     * sees and calls only the tools whose scopes its token has (all of them, when a value lists
+     * several). Enforced when the site's `auth` is on; the first matching key wins.
+     */
+    scopes: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_.*-]{1,128}$/, 'must be a tool name or a pattern with *'),
+        z
+          .union([scopeSchema, z.array(scopeSchema).min(1)])
+          .transform((value) => (typeof value === 'string' ? [value] : value)),
+      )
+      .default({}),
   })
   .prefault({});
 

@@ -26,6 +26,13 @@ export const configSchema = z
     sites: z.array(siteSchema).default([]),
     /** `berth mcp serve` (the standalone MCP server); sites' built-in MCP is under sites[].mcp. */
     mcp: mcpServeSchema,
+    /** Berth's secret store (`berth secret`), which `@secret(name)` and Key Vault references resolve from. */
+    secrets: z
+      .strictObject({
+        /** The AES-256 key file (mode 0600); by default `<dataDir>-secrets.key`, beside the data folder, not in it. */
+        keyFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema, sizeSchema } from './common.js';
+import { siteAuthSchema } from './auth.js';
 import { siteMcpSchema } from './mcp.js';
 
 /** Site names become host names (`<name>.localhost`) and folder names, so they are DNS labels. */
@@ -85,6 +86,8 @@ export const siteSchema = z.strictObject({
   /** Most files and folders a deploy package may hold. */
   maxPackageEntries: z.number().int().min(1).default(100_000),
   mcp: siteMcpSchema,
+  /** Built-in authentication (App Service's authsettingsV2); off unless `platform.enabled`. */
+  auth: siteAuthSchema.prefault({}),
 });
 
 export type SiteConfig = z.infer<typeof siteSchema>;

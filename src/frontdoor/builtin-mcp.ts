@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toolAccessOf } from '../auth/index.js';
 import type { SiteMcpConfig } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import { buildCatalog, createMcpHandler, loadSpec, type McpHandler, type ToolCatalog } from '../mcp/index.js';
@@ -28,6 +29,8 @@ interface SiteMcp {
   etag?: string;
   checkedAt: number;
   reloading?: Promise<void>;
+  /** The catalog's OpenAPI security scopes per tool (kept with the catalog across reloads). */
+  toolScopes: Record<string, string[][]>;
 }
 
 /**
@@ -85,7 +88,7 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
       { site: siteName, tools: catalog.tools.length, hash: catalog.hash },
       'built-in MCP tools loaded',
     );
-    return { catalog: catalog as ToolCatalog, etag: loaded.etag };
+    return { catalog: catalog as ToolCatalog, toolScopes: catalog.toolScopes, etag: loaded.etag };
   }
 
   async function siteMcp(
@@ -101,8 +104,9 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
       if (Date.now() - existing.checkedAt > recheckMs && !existing.reloading) {
         existing.checkedAt = Date.now();
         existing.reloading = load(siteName, mcp, root, context, existing.etag)
-          .then(({ catalog, etag }) => {
+          .then(({ catalog, toolScopes, etag }) => {
             if (catalog) existing.handler.setCatalog(catalog);
+            if (toolScopes) existing.toolScopes = toolScopes;
             existing.etag = etag;
           })
           .catch((error: Error) =>
@@ -115,15 +119,22 @@ export function builtinMcp(options: BuiltinMcpOptions): FrontdoorMiddleware {
       }
       return existing;
     }
-    const { catalog, etag } = await load(siteName, mcp, root, context);
+    const { catalog, toolScopes, etag } = await load(siteName, mcp, root, context);
     const handler = createMcpHandler({
       catalog: catalog!,
       description: mcp.description,
       serverInfo: { name: siteName, version: '1.0.0' },
       handleSecret: options.handleSecret,
       logger: log,
+      // Per-tool scopes: the auth middleware before this one decides what the caller may call,
+      // from sites[].mcp.scopes, else from the operation's OpenAPI security requirements.
+      toolAccess: (req) => {
+        const access = toolAccessOf(req);
+        if (!access) return undefined;
+        return { refusal: (tool) => access.refusal(tool, created.toolScopes[tool]) };
+      },
     });
-    const created: SiteMcp = { key, handler, etag, checkedAt: Date.now() };
+    const created: SiteMcp = { key, handler, etag, checkedAt: Date.now(), toolScopes: toolScopes ?? {} };
     await existing?.handler.close();
     sites.set(cacheKey, created);
     return created;

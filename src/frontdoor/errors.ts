@@ -4,6 +4,8 @@ import type { ProxiedResponse } from './fast-message.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   408: 'Request Timeout',
   500: 'Internal Server Error',
@@ -39,11 +41,20 @@ export function sendProblem(
 }
 
 /** The same on a raw socket, for a refused WebSocket upgrade; the socket is closed once it is written. */
-export function socketProblem(socket: Duplex, status: number, detail: string, requestId: string): void {
+export function socketProblem(
+  socket: Duplex,
+  status: number,
+  detail: string,
+  requestId: string,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify(problem(status, TITLES[status] ?? 'Error', detail, { requestId }));
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   endAndClose(
     socket,
-    `HTTP/1.1 ${status} ${TITLES[status] ?? 'Error'}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${TITLES[status] ?? 'Error'}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n${extra}connection: close\r\n\r\n${body}`,
   );
 }
 

@@ -5,7 +5,7 @@ import { requestBodyOf, type RequestBody } from './framing.js';
 import { cookieHeaderOf } from './headers.js';
 import type { RequestContext } from './middleware.js';
 import type { RequestHead } from './request-head.js';
-import type { Route } from './router.js';
+import type { Route, Routers } from './router.js';
 
 /** A routed request as the proxy sees it. */
 export interface Forward {
@@ -43,6 +43,7 @@ export interface UpstreamSource {
 export interface ServiceDeps {
   upstreams: UpstreamSource;
   balancer: Balancer;
+  routers: Routers;
 }
 
 /**
@@ -109,6 +110,11 @@ export class RoutedRequest implements Forward, RequestContext {
   serviceUrl(): string | undefined {
     const chosen = this.pick();
     return (chosen as Instance).id ? `http://127.0.0.1:${(chosen as Instance).port}` : undefined;
+  }
+
+  routesHere(url: URL): boolean {
+    const route = this.deps.routers.match({ url: url.pathname, rawHeaders: ['host', url.host] });
+    return route?.site.name === this.site;
   }
 }
 

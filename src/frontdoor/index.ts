@@ -8,3 +8,4 @@ export {
 } from './middleware.js';
 export { builtinMcp, type BuiltinMcpOptions } from './builtin-mcp.js';
 export type { UpstreamSource } from './forward.js';
+export { builtinAuth, type BuiltinAuth, type BuiltinAuthOptions } from './builtin-auth.js';

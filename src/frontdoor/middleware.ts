@@ -14,6 +14,8 @@ export interface RequestContext {
    * no instance is in rotation.
    */
   serviceUrl(): string | undefined;
+  /** True when a request to `url` would be routed to this same site (a token's resource is this site). */
+  routesHere(url: URL): boolean;
 }
 
 /**

@@ -66,7 +66,7 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     );
   const proxy = new Proxy(config, logger, cap.max);
 
-  const deps = { upstreams: options.upstreams ?? manager, balancer };
+  const deps = { upstreams: options.upstreams ?? manager, balancer, routers };
 
   /** The middlewares of a site (`*` first) that want this request; none means the proxy's fast path. */
   const applying = (

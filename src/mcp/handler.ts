@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostNameOf } from '../lib/listen.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
-import type { ToolCatalog } from './types.js';
+import type { ToolAccess, ToolCatalog } from './types.js';
 import { ArgumentChecker } from './protocol/arguments.js';
 import { BodyTooLarge, readBody } from './protocol/body.js';
 import {
@@ -74,6 +74,8 @@ export interface McpHandlerOptions {
   pageSize?: number;
   /** Who is calling, as vouched for by whatever authenticated the request (default: X-MS-CLIENT-PRINCIPAL-ID). */
   callerFrom?: (req: IncomingMessage) => string | undefined;
+  /** Which tools the request's caller may see and call (the front door's per-tool scopes); all when unset. */
+  toolAccess?: (req: IncomingMessage) => ToolAccess | undefined;
 }
 
 export interface McpHandler {
@@ -197,7 +199,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
         return;
       }
       if (error instanceof RpcError) {
-        scope.reply.finish(errorMessage(request.id, error), error.httpStatus);
+        scope.reply.finish(errorMessage(request.id, error), error.httpStatus, error.headers);
         return;
       }
       log().error({ err: error }, 'request failed');
@@ -275,6 +277,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
         ...traceFrom(meta, req),
         callerAuthorization: headerValue(req.headers, 'authorization'),
         caller: callerFrom(req),
+        toolAccess: options.toolAccess?.(req),
         logLevel: typeof logLevel === 'string' ? logLevel : undefined,
       },
       message as JsonRpcRequest,
@@ -358,6 +361,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
           ...traceFrom(meta, req),
           callerAuthorization: headerValue(req.headers, 'authorization'),
           caller: callerFrom(req),
+          toolAccess: options.toolAccess?.(req),
         },
         message,
       );

@@ -12,3 +12,4 @@ export { buildCatalog, loadSpec, SpecError, strictHostReport } from './openapi/i
 export type { CatalogOptions, OpenApiCatalog, StrictHostReport } from './openapi/index.js';
 export { parseCredentialFlag, resolveCredentials, CREDENTIAL_REFERENCE, SCHEME_NAME } from './credentials.js';
 export type { SecretResolver } from './credentials.js';
+export { decodeHeaderValue } from './protocol/headers.js';

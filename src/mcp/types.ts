@@ -81,6 +81,21 @@ export class MissingClientCapability extends Error {
   }
 }
 
+/** Why a caller may not call a tool: the HTTP status, headers (a scope challenge) and message to answer with. */
+export interface ToolRefusal {
+  status: number;
+  message: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * What one caller may call, decided by whatever authenticated the request (the front door's
+ * per-tool scopes): tools/list shows only tools without a refusal, tools/call of one answers it.
+ */
+export interface ToolAccess {
+  refusal(tool: string): ToolRefusal | undefined;
+}
+
 export interface ToolCatalog {
   /** Deterministic order. */
   tools: ToolDefinition[];

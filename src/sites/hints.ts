@@ -4,7 +4,9 @@ export interface AttemptFacts {
   expectedPort: number;
   outcome: 'success' | 'failure';
   /** Why the attempt ended when it failed. */
-  failure?: 'exited' | 'timeout' | 'spawn-error' | 'stopped';
+  failure?: 'exited' | 'timeout' | 'spawn-error' | 'stopped' | 'secret-reference';
+  /** The reference that did not resolve (failure 'secret-reference'): names only, never a value. */
+  secretReference?: string;
   exitCode?: number | null;
   signal?: string | null;
   spawnError?: string;
@@ -95,6 +97,12 @@ export function hintsFor(facts: AttemptFacts): string[] {
         (tail.length > 0
           ? ` Last lines on stderr:\n${tail.map((l) => `    ${l}`).join('\n')}`
           : ' It wrote nothing to stderr.'),
+    );
+  }
+  if (facts.failure === 'secret-reference') {
+    hints.push(
+      `Key Vault reference: ${facts.secretReference ?? 'a secret reference'}. The instance was not started. ` +
+        'Add the secret with `berth secret set <name>` (reads the value from stdin) or fix the reference; `berth secret list` shows the names and versions the store has.',
     );
   }
   if (facts.failure === 'timeout') {

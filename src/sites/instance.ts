@@ -52,6 +52,11 @@ export interface InstanceServices {
   backoffMaxMs?: number;
   /** Requests in flight per instance (the front door's count): draining waits on it. None: nothing routes. */
   traffic?: Traffic;
+  /**
+   * Turns app settings into environment values: secret references resolved (from the secrets
+   * part, wired in by `berth up`). Throws, with a message naming the reference, when one does not.
+   */
+  resolveSettings?: (settings: Record<string, string>) => Promise<Record<string, string>>;
 }
 
 export interface LaunchResult {
@@ -155,9 +160,28 @@ export class Instance {
     );
     attempt.step(`Port: PORT=${this.port} and WEBSITES_PORT=${this.port}; the app must listen on it.`);
 
+    let settings = spec.settings;
+    try {
+      if (this.services.resolveSettings) settings = await this.services.resolveSettings(spec.settings);
+    } catch (error) {
+      const message = (error as Error).message;
+      attempt.step(message, 'error');
+      const facts = { command: spec.command, expectedPort: this.port, startTimeLimitMs: spec.startTimeLimit };
+      return this.endAttempt(
+        attempt,
+        {
+          ...facts,
+          listeningPorts: [],
+          outcome: 'failure',
+          failure: 'secret-reference',
+          secretReference: message,
+        },
+        message,
+      );
+    }
     const env: NodeJS.ProcessEnv = {};
     for (const key of INHERITED_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
-    Object.assign(env, spec.settings, {
+    Object.assign(env, settings, {
       PORT: String(this.port),
       WEBSITES_PORT: String(this.port),
       WEBSITE_SITE_NAME: spec.site,

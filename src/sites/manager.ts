@@ -27,6 +27,8 @@ export interface SiteManagerOptions {
   /** Restart backoff after crashes; tests shorten it. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** Resolves secret references in app settings at instance start (see InstanceServices). */
+  resolveSettings?: InstanceServices['resolveSettings'];
 }
 
 export interface DeployResult {
@@ -89,6 +91,7 @@ export class SiteManager {
       records: this.records,
       backoffBaseMs: options.backoffBaseMs,
       backoffMaxMs: options.backoffMaxMs,
+      resolveSettings: options.resolveSettings,
     };
     this.publicBase = { port: parseListen(options.config.frontdoor.listen).port, scheme: 'http' };
   }

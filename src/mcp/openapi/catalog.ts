@@ -7,7 +7,7 @@ import { toolNames } from './names.js';
 import { operations2 } from './operations2.js';
 import { operations3, type Skipped } from './operations3.js';
 import { SchemaChecker } from './meta.js';
-import { securitySchemes } from './security.js';
+import { scopeAlternatives, securitySchemes } from './security.js';
 import { isObject } from './pointer.js';
 import { SchemaConverter, type Dialect } from './schema.js';
 import { listBudget, toolSize } from './list-budget.js';
@@ -62,6 +62,8 @@ export interface OpenApiCatalog extends ToolCatalog {
   securitySchemes: string[];
   /** Configured credential names that match no usable security scheme of the document. */
   unknownCredentials: string[];
+  /** Per tool, the scopes its operation's OpenAPI `security` asks for (any one list suffices); tools without `security` are absent. */
+  toolScopes: Record<string, string[][]>;
 }
 
 /** Turns an OpenAPI 3.0/3.1 or Swagger 2.0 document into an MCP tool catalog whose calls reach `upstream`. */
@@ -77,8 +79,10 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
   const names = toolNames(operations);
   const withOutput = options.outputSchemas !== false;
   let built: Array<{ op: OperationModel; tool: BuiltTool }> = [];
+  const toolScopes: Record<string, string[][]> = {};
   for (const op of operations) {
     if (!selected(op, names.get(op)!, options)) continue;
+    if (op.security) toolScopes[names.get(op)!] = scopeAlternatives(op.security);
     built.push({ op, tool: buildTool(names.get(op)!, op, schemas, withOutput) });
   }
   // A huge document's list is bounded: tools reaching many shared schemas carry fewer of them. The
@@ -147,6 +151,7 @@ export function buildCatalog(document: object, options: CatalogOptions): OpenApi
     operationCount,
     securitySchemes: Object.keys(schemes),
     unknownCredentials: Object.keys(values).filter((name) => !Object.hasOwn(schemes, name)),
+    toolScopes,
   };
 }
 

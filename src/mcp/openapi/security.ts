@@ -68,3 +68,14 @@ export function securityOf(
     })),
   );
 }
+
+/**
+ * The scopes each alternative of an operation's security asks for (any one alternative suffices):
+ * what per-tool scopes read when berth.yaml's `mcp.scopes` names none for a tool. An empty list is
+ * an alternative that needs no scope.
+ */
+export function scopeAlternatives(security: SecurityRequirement[]): string[][] {
+  return security.map((requirement) => [
+    ...new Set(requirement.flatMap((entry) => entry.scopes.filter((scope) => scope !== ''))),
+  ]);
+}

@@ -22,6 +22,8 @@ export class RpcError extends Error {
     message: string,
     readonly httpStatus = 200,
     readonly data?: unknown,
+    /** HTTP headers for the answer (a WWW-Authenticate challenge). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'RpcError';

@@ -4,6 +4,7 @@ import {
   MissingClientCapability,
   type CallContext,
   type CallToolResult,
+  type ToolAccess,
   type ToolCatalog,
   type ToolDefinition,
 } from '../types.js';
@@ -46,6 +47,8 @@ export interface RequestScope {
   tracestate?: string;
   callerAuthorization?: string;
   caller?: string;
+  /** What the caller may call (per-tool scopes); every tool when unset. */
+  toolAccess?: ToolAccess;
   /** Legacy era: the client-chosen log level; log messages below it are not sent. */
   logLevel?: string;
 }
@@ -79,6 +82,11 @@ function findTool(catalog: ToolCatalog, name: string): ToolDefinition | undefine
     toolIndex.set(catalog, index);
   }
   return index.get(name);
+}
+
+/** The tools a caller may call: a tool it lacks the scope for is not shown to it. */
+function visibleTools(catalog: ToolCatalog, access: ToolAccess | undefined): ToolDefinition[] {
+  return access ? catalog.tools.filter((tool) => !access.refusal(tool.name)) : catalog.tools;
 }
 
 /**
@@ -119,6 +127,15 @@ async function callTool(
   if (!tool) {
     throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`, 200, { name: params.name });
   }
+  const refusal = scope.toolAccess?.refusal(tool.name);
+  if (refusal)
+    throw new RpcError(
+      ErrorCode.InvalidRequest,
+      refusal.message,
+      refusal.status,
+      { tool: tool.name },
+      refusal.headers,
+    );
   const given = params.arguments ?? {};
   if (!isObject(given))
     throw new RpcError(ErrorCode.InvalidParams, `arguments of tool ${tool.name} must be an object`);
@@ -280,7 +297,11 @@ export async function runMethod(
         result: finishResult(
           env,
           scope,
-          toolsPage(env.catalog(), request.params?.cursor, env.pageSize),
+          toolsPage(
+            { hash: env.catalog().hash, tools: visibleTools(env.catalog(), scope.toolAccess) },
+            request.params?.cursor,
+            env.pageSize,
+          ),
           true,
         ),
       };

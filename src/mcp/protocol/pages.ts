@@ -7,8 +7,11 @@ import { RpcError } from './jsonrpc.js';
  * digits) and the offset of the next tool. A cursor from another list (the catalog was reloaded) or
  * one that does not decode is -32602, so a client never mixes two versions of a list.
  */
+/** The tools a caller may see, and the catalog's hash (a cursor is valid for one catalog only). */
+type Listed = Pick<ToolCatalog, 'hash' | 'tools'>;
+
 export function toolsPage(
-  catalog: ToolCatalog,
+  catalog: Listed,
   cursor: unknown,
   pageSize: number,
 ): { tools: ToolCatalog['tools']; nextCursor?: string } {
@@ -19,11 +22,11 @@ export function toolsPage(
   return end < catalog.tools.length ? { tools, nextCursor: encodeCursor(catalog, end) } : { tools };
 }
 
-function encodeCursor(catalog: ToolCatalog, offset: number): string {
+function encodeCursor(catalog: Listed, offset: number): string {
   return Buffer.from(JSON.stringify({ h: catalog.hash.slice(0, 16), o: offset })).toString('base64url');
 }
 
-function decodeCursor(catalog: ToolCatalog, cursor: unknown): number {
+function decodeCursor(catalog: Listed, cursor: unknown): number {
   let decoded: { h?: unknown; o?: unknown } | undefined;
   if (typeof cursor === 'string' && cursor.length <= 200) {
     try {

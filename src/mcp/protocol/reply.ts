@@ -50,7 +50,7 @@ export class Reply {
   }
 
   /** Sends the final message: as the last SSE event, or as the whole JSON response. */
-  finish(message: string, status = 200): void {
+  finish(message: string, status = 200, headers?: Record<string, string>): void {
     if (this.closed) return;
     if (this.streaming) {
       this.res.end(sseEvent({ event: 'message', data: message }));
@@ -60,6 +60,7 @@ export class Reply {
     if (!this.gzipOk || body.length < COMPRESS_FROM_BYTES) {
       this.res.writeHead(status, {
         ...this.headers,
+        ...headers,
         'content-type': 'application/json',
         'content-length': body.length,
         vary: 'accept-encoding',
@@ -76,6 +77,7 @@ export class Reply {
       }
       this.res.writeHead(status, {
         ...this.headers,
+        ...headers,
         'content-type': 'application/json',
         'content-encoding': 'gzip',
         'content-length': compressed.length,
