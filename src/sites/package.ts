@@ -3,8 +3,6 @@ import { cp, lstat, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { HttpError } from '../lib/problem.js';
 import { DEFAULT_PACKAGE_LIMITS, refusedKind, type PackageLimits } from './archive-checks.js';
-import { unpackTar } from './archive-tar.js';
-import { unpackZip } from './archive-zip.js';
 import type { Version } from './group.js';
 
 /** What a deployment is made from: a folder on this machine, or a zip or tar(.gz) archive. */
@@ -70,8 +68,12 @@ export async function prepareVersion(
       if (kind === 'bzip2')
         throw new HttpError(400, 'the package is compressed with bzip2; send a zip, tar or tar.gz instead');
       if (!kind) throw new HttpError(400, 'the package is neither a zip nor a tar archive (tar, tar.gz)');
+      // Loaded on the first deploy, not at start: yauzl and node-tar are many modules, and ESM loads
+      // a graph's files in parallel, which at start competes for descriptors with everything else.
       const entries =
-        kind === 'zip' ? await unpackZip(path, dir, limits) : await unpackTar(path, dir, limits);
+        kind === 'zip'
+          ? await (await import('./archive-zip.js')).unpackZip(path, dir, limits)
+          : await (await import('./archive-tar.js')).unpackTar(path, dir, limits);
       if (entries === 0) throw new HttpError(400, 'the package is empty');
       await onlyFilesAndFolders(dir);
     }

@@ -288,8 +288,10 @@ test('on start, processes outside the group that carry a crashed run’s marker 
     });
     t.after(() => child.kill('SIGKILL'));
     await new Promise((r) => child.once('spawn', r));
-    await until(() => processesWithEnv('WEBSITE_INSTANCE_ID', instance).length > 0, 5_000, instance);
-    return processesWithEnv('WEBSITE_INSTANCE_ID', instance)[0]!;
+    // By pid: another test file running beside this one may use the same instance id.
+    const mine = () => processesWithEnv('WEBSITE_INSTANCE_ID', instance).find((p) => p.pid === child.pid);
+    await until(() => mine() !== undefined, 5_000, instance);
+    return mine()!;
   };
   const marker = randomBytes(16).toString('hex');
   const record = (instance: string, extra: Partial<ProcessRecord> & Record<string, unknown>) =>

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from './kysely.js';
 import { OciError } from '../errors.js';
 import type { ParsedManifest } from '../manifest.js';
 import type { Database } from './schema.js';

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from './kysely.js';
 import type pg from 'pg';
 import { KyselyMetadataStore, type Db } from './kysely-store.js';
 import { migrate, type Database } from './schema.js';

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from './kysely.js';
 
 /** Times are Unix milliseconds; sizes are bytes. */
 export interface Database {
