@@ -120,6 +120,31 @@ test('an app that never listens: time limit hint; a missing module and a missing
   assert.match(nocommand, /exit code 127/);
 });
 
+test('an app importing a module it does not ship, which Berth has (fastify): not found, import and require alike', async (t) => {
+  // examples/sites/borrowed-module sits inside Berth's checkout, so Node's walk up reaches Berth's own
+  // node_modules/fastify: without the fence both start and answer.
+  const h = await harness(
+    [
+      { name: 'borrowed-esm', command: 'node server.mjs', root: 'borrowed-module' },
+      { name: 'borrowed-cjs', command: 'node server.cjs', root: 'borrowed-module' },
+    ],
+    { wait: false },
+  );
+  t.after(() => h.close());
+  for (const [site, message] of [
+    ['borrowed-esm', /Cannot find package 'fastify' imported from /],
+    ['borrowed-cjs', /Cannot find module 'fastify'/],
+  ] as const) {
+    const log = await failureLog(h, site);
+    assert.match(log, message);
+    assert.match(
+      log,
+      /HINT: Module not found: the app needs "fastify", which is not in the deployed package/,
+    );
+    assert.match(log, /node_modules folders above it are fenced off/);
+  }
+});
+
 test('an app printing 100,000 lines a second: every line reaches the sink in order, memory stays bounded, requests are served', async (t) => {
   const seconds = 2;
   const h = await harness([
