@@ -12,15 +12,26 @@ export function registerUpCommand(program: Command): void {
       .description(
         'run everything the config names: registry, sites behind the front door (with built-in MCP), console',
       )
-      .option('--config <file>', 'berth.yaml to run'),
+      .option('--config <file>', 'berth.yaml to run (default: ./berth.yaml if there is one)')
+      .option('--data-dir <dir>', 'where state is kept (default: dataDir of the config, .berth next to it)'),
     'berth up --config examples/berth.yaml',
+    'berth up --config examples/berth.yaml --data-dir ~/berth-data',
     'BERTH_FRONTDOOR__LISTEN=127.0.0.1:9080 berth up --config berth.yaml',
-  ).action(async (options: { config?: string }) => {
+  ).action(async (options: { config?: string; dataDir?: string }) => {
     const loaded = await loadConfigOrExit(options.config);
-    const [{ createLogger }, { runUntilSignal }] = await Promise.all([
+    if (options.dataDir) loaded.config.dataDir = resolve(options.dataDir);
+    const [{ createLogger }, { runUntilSignal }, { lockDataDir }] = await Promise.all([
       import('../lib/logger.js'),
       import('../lib/service.js'),
+      import('../lib/data-lock.js'),
     ]);
+    // Before anything starts: a second `berth up` on the same folder fails now, naming the first.
+    let unlock: () => void;
+    try {
+      unlock = lockDataDir(loaded.config.dataDir, `berth up${loaded.file ? ` --config ${loaded.file}` : ''}`);
+    } catch (error) {
+      fail((error as Error).message);
+    }
     const log = createLogger({ level: loaded.config.log.level });
     let services: RunningService[];
     try {
@@ -28,7 +39,7 @@ export function registerUpCommand(program: Command): void {
     } catch (error) {
       fail(`could not start: ${(error as Error).message}`);
     }
-    await runUntilSignal(services, log);
+    await runUntilSignal([{ name: 'lock', urls: [], close: async () => unlock() }, ...services], log);
   });
 }
 
@@ -134,7 +145,7 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     // Print "ready" once the sites are warm, but never hold the console back from a site that
     // cannot start: its startup log says why, and the console is where one reads it.
     await manager.waitUntilReady(SITE_READY_WAIT_MS).catch((error: Error) => {
-      log.warn(`${error.message}; see \`berth webapp log startup show\` or the console`);
+      log.warn(`${error.message}; the console shows the same startup logs`);
     });
     return services;
   } catch (error) {

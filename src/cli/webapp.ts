@@ -68,7 +68,7 @@ async function callApi<T>(
       };
       message = problem.detail ?? problem.title ?? message;
       if (problem.startupLog)
-        message += `\n  startup log: ${problem.startupLog} (berth webapp log startup show --filename ${problem.startupLog})`;
+        message += `\n  startup log: ${problem.startupLog} (berth webapp log startup show --name ${siteOf(url)} --filename ${problem.startupLog})`;
       for (const hint of problem.hints ?? []) message += `\n  HINT: ${hint}`;
     } catch {
       /* not JSON: show as is */
@@ -79,6 +79,11 @@ async function callApi<T>(
 }
 
 const site = (name: string) => `/api/sites/${encodeURIComponent(name)}`;
+
+/** The site an API URL is about (`/api/sites/<name>/...`), for the commands a message suggests. */
+function siteOf(url: string): string {
+  return decodeURIComponent(/\/api\/sites\/([^/?]+)/.exec(new URL(url).pathname)?.[1] ?? '<site>');
+}
 
 function running(slot: SlotStatus): string {
   return `${slot.instances.filter((i) => i.state === 'running').length}/${slot.instances.length}`;

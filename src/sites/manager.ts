@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import type { BerthConfig } from '../config/index.js';
 import { siteSchema, type SiteConfig } from '../config/index.js';
 import { urlFor, parseListen } from '../lib/listen.js';
@@ -46,6 +46,24 @@ export interface DeployResult {
  * A failed deploy or restart: the roll stopped and was rolled back, so the running version keeps
  * serving (unless the rollback failed too, which the message then says); the startup log and hints say why.
  */
+/** Sites that had not warmed when `waitUntilReady` gave up; the message names each with a command to see why. */
+export class SitesNotReadyError extends Error {
+  constructor(
+    readonly timeoutMs: number,
+    readonly pending: { site: string; slot: string }[],
+  ) {
+    super(
+      `not ready after ${timeoutMs / 1000} s: ${pending
+        .map(
+          ({ site, slot }) =>
+            `site ${site} (slot ${slot}; see \`berth webapp log startup show --name ${site}${slot === 'production' ? '' : ` --slot ${slot}`}\`)`,
+        )
+        .join(', ')}`,
+    );
+    this.name = 'SitesNotReadyError';
+  }
+}
+
 export class DeployFailed extends HttpError {
   constructor(
     site: string,
@@ -182,11 +200,14 @@ export class SiteManager {
     for (;;) {
       const pending = [...this.sites.values()]
         .filter((s) => !only || only.includes(s.name))
-        .flatMap((s) => [...s.slots.values()])
-        .filter((g) => !g.stopped && g.routable().length < g.count);
+        .flatMap((s) => [...s.slots.values()].map((group) => ({ site: s.name, group })))
+        .filter(({ group: g }) => !g.stopped && g.routable().length < g.count);
       if (pending.length === 0) return;
       if (Date.now() > deadline)
-        throw new Error(`not ready after ${timeoutMs} ms: ${pending.map((g) => g.slot).join(', ')}`);
+        throw new SitesNotReadyError(
+          timeoutMs,
+          pending.map(({ site, group }) => ({ site, slot: group.slot })),
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -273,6 +294,14 @@ export class SiteManager {
     }
     if (this.sites.has(parsed.data.name))
       throw new HttpError(409, `a site named "${parsed.data.name}" already exists`);
+    // A root that is not a folder here could never start: refuse now, not with a crash loop.
+    const root = resolve(this.options.baseDir, parsed.data.root ?? '.');
+    const info = await stat(root).catch(() => undefined);
+    if (!info?.isDirectory())
+      throw new HttpError(
+        400,
+        `site ${parsed.data.name}: root ${root} ${info ? 'is not a folder' : 'does not exist'} on the server`,
+      );
     const site = this.add(parsed.data, { sites: {} }, false);
     await this.save();
     void site.startAll();

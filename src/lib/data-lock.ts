@@ -1,0 +1,72 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The process holding a data folder, as its lock file says. */
+export interface LockHolder {
+  pid: number;
+  command: string;
+  since: string;
+}
+
+/** A data folder is already in use by a live process. */
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holder: LockHolder,
+  ) {
+    super(
+      `the data folder ${dataDir} is in use by another Berth process (pid ${holder.pid}, "${holder.command}", since ${holder.since}); stop it first, or give this one another data folder (--data-dir)`,
+    );
+    this.name = 'DataDirInUseError';
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
+}
+
+function readHolder(file: string): LockHolder | undefined {
+  try {
+    const holder = JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
+    return Number.isInteger(holder.pid) && holder.pid > 0 ? holder : undefined;
+  } catch {
+    return undefined; // gone, or half written by a holder that died while writing it
+  }
+}
+
+/**
+ * Takes `<dataDir>/berth.lock` for this process: created exclusively, holding the pid, so a second
+ * `berth up` on the same folder fails at once naming the first. A lock whose process is gone (a
+ * crash, kill -9) is taken over. Returns the release function (also run at exit).
+ */
+export function lockDataDir(dataDir: string, command = process.argv.slice(1).join(' ')): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'berth.lock');
+  const me: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };
+  for (let attempt = 0; ; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(file, 'wx', 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw error;
+      const holder = readHolder(file);
+      if (holder && holder.pid !== process.pid && alive(holder.pid))
+        throw new DataDirInUseError(dataDir, holder);
+      rmSync(file, { force: true }); // stale: its process is gone
+      continue;
+    }
+    writeSync(fd, `${JSON.stringify(me)}\n`);
+    closeSync(fd);
+    const release = () => {
+      if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
+      process.off('exit', release);
+    };
+    process.on('exit', release);
+    return release;
+  }
+}
