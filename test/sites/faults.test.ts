@@ -113,6 +113,11 @@ test('an app that never listens: time limit hint; a missing module and a missing
   );
   assert.match(silent, /waiting for the message queue/);
   assert.doesNotMatch(silent, /Wrong port/);
+  // What `berth up` prints for a site that is not warm: the site by name, and a command to paste.
+  await assert.rejects(h.manager.waitUntilReady(0, ['silent']), {
+    message:
+      'not ready after 0 s: site silent (slot production; see `berth webapp log startup show --name silent`)',
+  });
   const nomodule = await failureLog(h, 'nomodule');
   assert.match(nomodule, /HINT: Module not found: the app needs "express-that-is-not-installed"/);
   const nocommand = await failureLog(h, 'nocommand');
