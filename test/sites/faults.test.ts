@@ -65,6 +65,19 @@ test('an app that crashes at start: failure log with the exit code and its last 
     JSON.parse(reply.body).detail,
     /no instance of site crasher .* can take requests now.*see the startup logs/,
   );
+  // A browser gets the same answer as a page; an API client that says JSON keeps problem+json.
+  const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+  const page = await call(h.frontdoor.port, 'crasher.localhost', '/', { headers: { accept: browser } });
+  assert.equal(page.status, 503);
+  assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+  assert.equal(page.headers['retry-after'], '5');
+  assert.match(page.body, /<h1>503 Service Unavailable<\/h1>/);
+  assert.match(page.body, /<p>no instance of site crasher .* can take requests now/);
+  assert.match(page.body, new RegExp(`Request id <code>${page.headers['x-request-id']}</code>`));
+  const api = await call(h.frontdoor.port, 'crasher.localhost', '/', {
+    headers: { accept: 'application/json, text/html;q=0.5' },
+  });
+  assert.equal(api.headers['content-type'], 'application/problem+json');
 });
 
 test('an app on the wrong port: the time limit passes and the hint names the port from its output and its sockets', async (t) => {
