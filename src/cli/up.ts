@@ -4,20 +4,26 @@ import type { LoadedConfig } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';
 import { fail, loadConfigOrExit, withExample } from './common.js';
+import { logStream, withLogFormat, type LogFormat } from './log-format.js';
 
 export function registerUpCommand(program: Command): void {
   withExample(
-    program
-      .command('up')
-      .description(
-        'run everything the config names: registry, sites behind the front door (with built-in MCP), console',
-      )
-      .option('--config <file>', 'berth.yaml to run (default: ./berth.yaml if there is one)')
-      .option('--data-dir <dir>', 'where state is kept (default: dataDir of the config, .berth next to it)'),
+    withLogFormat(
+      program
+        .command('up')
+        .description(
+          'run everything the config names: registry, sites behind the front door (with built-in MCP), console',
+        )
+        .option('--config <file>', 'berth.yaml to run (default: ./berth.yaml if there is one)')
+        .option(
+          '--data-dir <dir>',
+          'where state is kept (default: dataDir of the config, .berth next to it)',
+        ),
+    ),
     'berth up --config examples/berth.yaml',
     'berth up --config examples/berth.yaml --data-dir ~/berth-data',
     'BERTH_FRONTDOOR__LISTEN=127.0.0.1:9080 berth up --config berth.yaml',
-  ).action(async (options: { config?: string; dataDir?: string }) => {
+  ).action(async (options: { config?: string; dataDir?: string; logFormat: LogFormat }) => {
     const loaded = await loadConfigOrExit(options.config);
     if (options.dataDir) loaded.config.dataDir = resolve(options.dataDir);
     const [{ createLogger }, { runUntilSignal }, { lockDataDir }] = await Promise.all([
@@ -32,7 +38,7 @@ export function registerUpCommand(program: Command): void {
     } catch (error) {
       fail((error as Error).message);
     }
-    const log = createLogger({ level: loaded.config.log.level });
+    const log = createLogger({ level: loaded.config.log.level, stream: await logStream(options.logFormat) });
     let services: RunningService[];
     try {
       services = await startAll(loaded, log);

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -23,12 +23,16 @@ const REDACT = [
   '*.headers["x-ms-token-aad-access-token"]',
 ];
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
+/** `stream`: where lines go instead of stdout (the CLI's human formatter on a terminal, see src/cli/log-format.ts). */
+export function createLogger(
+  options: { level?: string; name?: string; stream?: DestinationStream } = {},
+): Logger {
+  const settings = {
     name: options.name ?? 'berth',
     level: options.level ?? process.env.BERTH_LOG_LEVEL ?? 'info',
     redact: { paths: REDACT, censor: '[redacted]' },
-  });
+  };
+  return options.stream ? pino(settings, options.stream) : pino(settings);
 }
 
 /** A logger that drops everything: for tests and library use where the caller passes none. */
