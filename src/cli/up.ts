@@ -128,6 +128,13 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     });
     frontdoorOrigin = urlFor({ host: parseListen(config.frontdoor.listen).host, port: frontdoor.port }, '');
     services.push(frontdoor);
+    // Each site's and slot's own URL, printed with the others ("site:api", "site:api-staging").
+    for (const { site, slot, url } of frontdoor.siteUrls())
+      services.push({
+        name: `site:${slot === 'production' ? site : `${site}-${slot}`}`,
+        urls: [url],
+        close: async () => {},
+      });
     // The front door caps itself from the descriptor limit so that a flood on it leaves the
     // registry and the console their descriptors; a low limit makes that cap small, say so.
     const descriptorLimit = openFileLimit();

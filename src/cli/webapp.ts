@@ -92,7 +92,9 @@ function running(slot: SlotStatus): string {
 function describeSite(s: SiteStatus): string {
   const lines = [`${s.name}  ${s.url}`, `  host names: ${s.hostNames.join(', ')}`];
   for (const slot of s.slots) {
-    lines.push(`  slot ${slot.name} (${slot.state}, ${running(slot)} running)`);
+    lines.push(
+      `  slot ${slot.name} (${slot.state}, ${running(slot)} running)${slot.url ? `  ${slot.url}` : ''}`,
+    );
     for (const i of slot.instances)
       lines.push(
         `    ${i.id}  ${i.state.padEnd(9)} port ${String(i.port).padEnd(5)} version ${i.version ?? '-'}  restarts ${i.restarts}${i.pid ? `  pid ${i.pid}` : ''}`,
@@ -374,7 +376,7 @@ export function registerWebappCommands(program: Command): void {
       options.output,
       status,
       () =>
-        `Created slot ${options.slot} of ${options.name}: ${status.url.replace(`//${options.name}.`, `//${options.name}-${options.slot}.`)}`,
+        `Created slot ${options.slot} of ${options.name}: ${status.slots.find((s) => s.name === options.slot)?.url ?? status.url.replace(`//${options.name}.`, `//${options.name}-${options.slot}.`)}`,
     );
   });
 

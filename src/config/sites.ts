@@ -29,6 +29,12 @@ const appSettingsSchema = z.record(z.string(), z.string()).superRefine((settings
   }
 });
 
+/**
+ * The slot's own front door port: a plain `http://127.0.0.1:<port>/` URL that needs no `*.localhost`
+ * resolver (Node's and Python's do not resolve it). `auto` takes a free port at each start.
+ */
+const directPortSchema = z.union([z.literal('auto'), z.number().int().min(1).max(65535)]).default('auto');
+
 /** A URL path: starts with a slash, no spaces. */
 const pathSchema = z.string().regex(/^\/[^\s]*$/, 'must be a path starting with /');
 
@@ -43,6 +49,7 @@ export const slotSchema = z.strictObject({
   appSettings: appSettingsSchema.default({}),
   /** Instances of this slot; the site's count when omitted. */
   instances: z.number().int().min(1).max(64).optional(),
+  port: directPortSchema,
 });
 
 /** One entry of `sites:` in berth.yaml. Owned by the sites part. */
@@ -74,6 +81,8 @@ export const siteSchema = z.strictObject({
   clientAffinityEnabled: z.boolean().default(false),
   loadBalancing: z.enum(['round-robin', 'least-connections']).default('round-robin'),
   slots: z.array(slotSchema).default([]),
+  /** The production slot's own front door port (see directPortSchema). */
+  port: directPortSchema,
   mcp: siteMcpSchema,
 });
 

@@ -132,6 +132,27 @@ export class SiteManager {
     return urlFor({ host, port: this.publicBase.port }, '/', this.publicBase.scheme);
   }
 
+  /** Each slot's own front door URL, as the front door's per-slot listeners report them. */
+  private directUrls = new Map<string, string>();
+  /** Called after a site or slot is added or removed (the front door opens or closes its listener). */
+  private sitesChanged: () => Promise<void> = async () => {};
+
+  setDirectUrl(site: string, slot: string, url: string | undefined): void {
+    if (url) this.directUrls.set(`${site}/${slot}`, url);
+    else this.directUrls.delete(`${site}/${slot}`);
+  }
+
+  onSitesChanged(listener: () => Promise<void>): void {
+    this.sitesChanged = listener;
+  }
+
+  private statusOf(site: Site): SiteStatus {
+    return site.status(
+      (host) => this.siteUrl(host),
+      (slot) => this.directUrls.get(`${site.name}/${slot}`),
+    );
+  }
+
   /** Loads the config's sites and the persisted ones and starts them; does not wait for warmup. */
   async start(): Promise<void> {
     if (this.started) return;
@@ -274,11 +295,11 @@ export class SiteManager {
   }
 
   status(): SiteStatus[] {
-    return [...this.sites.values()].map((s) => s.status((host) => this.siteUrl(host)));
+    return [...this.sites.values()].map((s) => this.statusOf(s));
   }
 
   siteStatus(name: string): SiteStatus {
-    return this.get(name).status((host) => this.siteUrl(host));
+    return this.statusOf(this.get(name));
   }
 
   /** Creates and starts a site from a definition in the berth.yaml shape; refuses bad names and duplicates. */
@@ -305,6 +326,7 @@ export class SiteManager {
     const site = this.add(parsed.data, { sites: {} }, false);
     await this.save();
     void site.startAll();
+    await this.sitesChanged();
     return this.siteStatus(site.name);
   }
 
@@ -315,6 +337,7 @@ export class SiteManager {
     await site.exclusive(() => site.stopAll());
     await this.save();
     await rm(this.deploymentsDir(name), { recursive: true, force: true });
+    await this.sitesChanged();
   }
 
   async startSite(name: string, slot = PRODUCTION): Promise<SiteStatus> {
@@ -413,6 +436,7 @@ export class SiteManager {
       await this.save();
       void group.start();
     });
+    await this.sitesChanged();
     return this.siteStatus(name);
   }
 
@@ -422,6 +446,7 @@ export class SiteManager {
       await site.deleteSlot(checkSlotName(slot));
       await this.save();
     });
+    await this.sitesChanged();
     return this.siteStatus(name);
   }
 
