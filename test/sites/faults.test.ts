@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { call, harness, until } from './helpers.js';
 import { liveHeapBytes } from '../support/heap.js';
+import { DeployFailed } from '../../src/sites/index.js';
 
 async function failureLog(h: Awaited<ReturnType<typeof harness>>, site: string): Promise<string> {
   await until(
@@ -161,6 +162,27 @@ test('an app importing a module it does not ship, which Berth has (fastify): not
     );
     assert.match(log, /node_modules folders above it are fenced off/);
   }
+});
+
+test("a package deployed into a data folder inside Berth's checkout does not borrow Berth's node_modules", async (t) => {
+  // The demo's case: the data folder (examples/.berth) sits in the checkout, so Node's walk up from a
+  // deployed version reaches Berth's node_modules. tmp/ of the checkout is ignored by git.
+  await mkdir(resolve('tmp'), { recursive: true });
+  const dataDir = await mkdtemp(join(resolve('tmp'), 'berth-fence-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const h = await harness([{ name: 'api', command: 'node server.mjs', root: 'api' }], { dataDir });
+  t.after(() => h.close());
+  await assert.rejects(
+    h.manager.deploy('api', { kind: 'directory', path: resolve('examples/sites/borrowed-module') }),
+    (error: unknown) => {
+      assert.ok(error instanceof DeployFailed, String(error));
+      assert.match(
+        (error.extra.hints as string[]).join('\n'),
+        /Module not found: the app needs "fastify", which is not in the deployed package/,
+      );
+      return true;
+    },
+  );
 });
 
 test('an app printing 100,000 lines a second: every line reaches the sink in order, memory stays bounded, requests are served', async (t) => {
