@@ -256,7 +256,7 @@ export function registerWebappCommands(program: Command): void {
         options.output,
         status,
         () =>
-          `Created ${status.name}: ${status.url} (instances start in the background; see berth webapp show --name ${status.name})`,
+          `Created ${status.name}: ${status.slots[0]?.url ?? status.url} (instances start in the background; see \`berth webapp show --name ${status.name}\`)`,
       );
     },
   );
