@@ -64,7 +64,7 @@ test('an app that crashes at start: failure log with the exit code and its last 
   assert.equal(reply.status, 503);
   assert.match(
     JSON.parse(reply.body).detail,
-    /no instance of site crasher .* can take requests now.*see the startup logs/,
+    /no instance of site crasher .* can take requests now.*see the startup logs \(berth webapp log startup show --name crasher\)$/,
   );
   // A browser gets the same answer as a page; an API client that says JSON keeps problem+json.
   const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
