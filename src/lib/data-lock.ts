@@ -21,12 +21,17 @@ export class DataDirInUseError extends Error {
   }
 }
 
+/** The holder is still running: its pid is alive and, where /proc says, is a Berth (not a reused pid). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: alive, someone else's
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('berth');
+  } catch {
+    return true; // no /proc here: the pid is all there is to go by
   }
 }
 
