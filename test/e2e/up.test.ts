@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -220,8 +220,11 @@ console: { listen: 127.0.0.1:0 }
   const again = await startBerth(readFileSync(config, 'utf8'), first.dir);
   const taken = JSON.parse(readFileSync(join(first.dir, 'data', 'berth.lock'), 'utf8')) as { pid: number };
   assert.equal(taken.pid, again.child.pid, 'the new process took the stale lock over');
+  // SIGTERM the moment "ready" is read: berth up listens for it before printing, so it stops
+  // cleanly (exit 0) and removes its lock, instead of dying by the signal's default action.
   again.child.kill('SIGTERM');
-  await again.exited;
+  assert.equal(await again.exited, 0);
+  assert.equal(existsSync(join(first.dir, 'data', 'berth.lock')), false, 'a clean stop removes the lock');
 });
 
 test('berth up refuses a bad config before starting anything, naming the key', async () => {
