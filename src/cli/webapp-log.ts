@@ -61,8 +61,11 @@ async function tail(options: TailOptions): Promise<void> {
       `${base}/api/sites/${encodeURIComponent(options.name)}`,
       'application/json',
     );
-    if (found.status === 404) fail(`no site named "${options.name}" (\`berth webapp list\` shows the sites)`);
-    if (!found.ok) fail(await problemDetail(found));
+    // A console without the sites API (404 "no route") cannot tell: stream, as before.
+    const detail = found.ok ? '' : await problemDetail(found);
+    if (found.status === 404 && detail.startsWith('no site named'))
+      fail(`no site named "${options.name}" (\`berth webapp list\` shows the sites)`);
+    if (!found.ok && found.status !== 404) fail(detail);
   }
   let lastId: string | undefined;
   let failures = 0;
