@@ -7,7 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';
 import type { Instance, SiteManager } from '../sites/index.js';
 import { Balancer } from './balancer.js';
-import { endAndClose, sendProblem, socketProblem } from './errors.js';
+import { endAndClose, sendProblem, sendProblemFor, socketProblem } from './errors.js';
 import { FastConnections } from './fast-connection.js';
 import type { FastRequest, FastResponse } from './fast-message.js';
 import { RoutedRequest, type UpstreamSource } from './forward.js';
@@ -141,7 +141,8 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     }
     const route = routers.match(req);
     if (!route) {
-      sendProblem(
+      sendProblemFor(
+        req,
         res,
         404,
         `no site is served at host "${hostOf(req)}"; sites are reached at <site>.localhost:<port> or their configured host names`,
