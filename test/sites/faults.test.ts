@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { call, harness, until } from './helpers.js';
 import { liveHeapBytes } from '../support/heap.js';
@@ -169,7 +169,10 @@ test("a package deployed into a data folder inside Berth's checkout does not bor
   // deployed version reaches Berth's node_modules. tmp/ of the checkout is ignored by git.
   await mkdir(resolve('tmp'), { recursive: true });
   const dataDir = await mkdtemp(join(resolve('tmp'), 'berth-fence-'));
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  t.after(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+    await rmdir(resolve('tmp')).catch(() => {}); // only when empty: nothing else's is touched
+  });
   const h = await harness([{ name: 'api', command: 'node server.mjs', root: 'api' }], { dataDir });
   t.after(() => h.close());
   await assert.rejects(
