@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The process holding a data folder, as its lock file says. */
@@ -45,7 +45,7 @@ function readHolder(file: string): LockHolder | undefined {
 }
 
 /**
- * Takes `<dataDir>/berth.lock` for this process: created exclusively, holding the pid, so a second
+ * Takes `<dataDir>/berth.lock` for this process: holding the pid, created only if absent, so a second
  * `berth up` on the same folder fails at once naming the first. A lock whose process is gone (a
  * crash, kill -9) is taken over. Returns the release function (also run at exit).
  */
@@ -53,25 +53,52 @@ export function lockDataDir(dataDir: string, command = process.argv.slice(1).joi
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'berth.lock');
   const me: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };
-  for (let attempt = 0; ; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx', 0o600);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw error;
-      const holder = readHolder(file);
-      if (holder && holder.pid !== process.pid && alive(holder.pid))
-        throw new DataDirInUseError(dataDir, holder);
-      rmSync(file, { force: true }); // stale: its process is gone
-      continue;
+  // Written whole to a file of its own, then linked into place (link fails if the lock exists): no
+  // other process ever reads a half-written lock.
+  const mine = `${file}.${process.pid}`;
+  writeFileSync(mine, `${JSON.stringify(me)}\n`, { mode: 0o600 });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(mine, file);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw error;
+        const holder = readHolder(file);
+        if (holder && holder.pid !== process.pid && alive(holder.pid))
+          throw new DataDirInUseError(dataDir, holder);
+        takeOver(file, holder);
+      }
     }
-    writeSync(fd, `${JSON.stringify(me)}\n`);
-    closeSync(fd);
-    const release = () => {
-      if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
-      process.off('exit', release);
-    };
-    process.on('exit', release);
-    return release;
+  } finally {
+    rmSync(mine, { force: true });
   }
+  const release = () => {
+    if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
+    process.off('exit', release);
+  };
+  process.on('exit', release);
+  return release;
+}
+
+/**
+ * Moves a stale lock aside. When what was moved is not the stale lock read a moment ago (another
+ * Berth took it over in between), that fresh lock is put back, and the next attempt finds it.
+ */
+function takeOver(file: string, stale: LockHolder | undefined): void {
+  const aside = `${file}.stale-${process.pid}`;
+  try {
+    renameSync(file, aside);
+  } catch {
+    return; // already moved by another process
+  }
+  const moved = readHolder(aside);
+  if (moved && moved.pid !== stale?.pid) {
+    try {
+      linkSync(aside, file);
+    } catch {
+      /* a third process holds it now: the next attempt reads that one */
+    }
+  }
+  rmSync(aside, { force: true });
 }
