@@ -42,10 +42,6 @@ export interface DeployResult {
   instances: LaunchResult[];
 }
 
-/**
- * A failed deploy or restart: the roll stopped and was rolled back, so the running version keeps
- * serving (unless the rollback failed too, which the message then says); the startup log and hints say why.
- */
 /** Sites that had not warmed when `waitUntilReady` gave up; the message names each with a command to see why. */
 export class SitesNotReadyError extends Error {
   constructor(
@@ -64,6 +60,10 @@ export class SitesNotReadyError extends Error {
   }
 }
 
+/**
+ * A failed deploy or restart: the roll stopped and was rolled back, so the running version keeps
+ * serving (unless the rollback failed too, which the message then says); the startup log and hints say why.
+ */
 export class DeployFailed extends HttpError {
   constructor(
     site: string,
