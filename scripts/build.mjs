@@ -10,4 +10,5 @@ rmSync('dist', { recursive: true, force: true });
 const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 if (result.status !== 0) process.exit(result.status ?? 1);
 cpSync('src/console/public', 'dist/console/public', { recursive: true });
+cpSync('src/sites/fence', 'dist/sites/fence', { recursive: true }); // plain JS: preloaded into site processes
 writeFileSync('dist/.build-stamp', `${new Date().toISOString()}\n`);

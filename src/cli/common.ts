@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { existsSync } from 'node:fs';
 import type { LoadedConfig } from '../config/index.js';
 import type * as TerminalText from '../lib/terminal-text.js';
 
@@ -44,11 +45,19 @@ export function withOutput<T extends Command>(command: T): T {
   return command;
 }
 
+/**
+ * The config a command reads: --config, else BERTH_CONFIG, else ./berth.yaml when there is one, so
+ * that every command run in a folder finds the same settings (and data folder) as `berth up` there.
+ */
+export function configFile(flag: string | undefined): string | undefined {
+  return flag ?? process.env.BERTH_CONFIG ?? (existsSync('berth.yaml') ? 'berth.yaml' : undefined);
+}
+
 /** Loads the config (zod and yaml are loaded here, not at start: `berth --help` needs neither). */
 export async function loadConfigOrExit(file: string | undefined): Promise<LoadedConfig> {
   const { ConfigError, loadConfig } = await import('../config/index.js');
   try {
-    return loadConfig(file ?? process.env.BERTH_CONFIG);
+    return loadConfig(configFile(file));
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { printResult, withExample, withOutput } from './common.js';
+import { configFile, printResult, withExample, withOutput } from './common.js';
 
 export function registerConfigCommands(program: Command): void {
   const config = withExample(
@@ -17,13 +17,19 @@ export function registerConfigCommands(program: Command): void {
     'berth config validate berth.yaml',
     'BERTH_REGISTRY__LISTEN=127.0.0.1:5001 berth config validate berth.yaml --output json',
   ).action(async (file: string | undefined, options: { output: string }) => {
-    const { ConfigError, loadConfig } = await import('../config/index.js');
+    const [{ ConfigError, loadConfig, redactedConfig }, { stringify }] = await Promise.all([
+      import('../config/index.js'),
+      import('yaml'),
+    ]);
     try {
-      const loaded = loadConfig(file ?? process.env.BERTH_CONFIG);
+      const loaded = loadConfig(configFile(file));
+      const config = redactedConfig(loaded.config);
+      // Text mode shows the effective settings too, as YAML (durations in ms, sizes in bytes).
       printResult(
         options.output,
-        { valid: true, file: loaded.file ?? null, config: loaded.config },
-        () => `${loaded.file ?? 'defaults'}: valid`,
+        { valid: true, file: loaded.file ?? null, config },
+        () =>
+          `# ${loaded.file ?? 'defaults'}: valid; the effective settings (BERTH_* overrides applied):\n${stringify(config).trimEnd()}`,
       );
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;

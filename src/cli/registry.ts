@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { LoadedConfig } from '../config/index.js';
@@ -17,6 +18,18 @@ function registryDataDir(loaded: LoadedConfig, flag: string | undefined): string
   return config.registry.dataDir
     ? resolve(baseDir, config.registry.dataDir)
     : resolve(baseDir, config.dataDir, 'registry');
+}
+
+/** `1h`, `30m`, `45s`, `250ms`: as berth.yaml writes durations. */
+function duration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
 }
 
 export function registerRegistryCommands(program: Command): void {
@@ -96,12 +109,24 @@ export function registerRegistryCommands(program: Command): void {
         if (!parsed.success) fail(`--grace-period: ${parsed.error.issues[0]?.message ?? 'invalid duration'}`);
         gracePeriodMs = parsed.data;
       }
-      const { runGc } = await import('../registry/index.js');
+      const gracePeriodText = options.gracePeriod ?? duration(loaded.config.registry.gc.gracePeriod);
+      const dataDir = registryDataDir(loaded, options.dataDir);
+      // A folder that is not there holds nothing to collect: most likely not the one `berth up` uses.
+      const { storage, metadata } = loaded.config.registry;
+      const allInDataDir = storage.driver === 'filesystem' && !storage.path && metadata.driver === 'sqlite';
+      if (allInDataDir && !existsSync(dataDir))
+        fail(
+          `no registry data at ${dataDir} (${loaded.file ? `from ${loaded.file}` : 'no berth.yaml here, so the defaults'}); give the config \`berth up\` runs (--config examples/berth.yaml for the demo) or the registry's folder (--data-dir)`,
+        );
+      const [{ runGc }, { humanBytes }] = await Promise.all([
+        import('../registry/index.js'),
+        import('../lib/bytes.js'),
+      ]);
       let report;
       try {
         report = await runGc({
           config: loaded.config.registry,
-          dataDir: registryDataDir(loaded, options.dataDir),
+          dataDir,
           dryRun: options.dryRun,
           gracePeriodMs,
         });
@@ -110,11 +135,16 @@ export function registerRegistryCommands(program: Command): void {
       }
       printResult(options.output, report, () => {
         const verb = report.dryRun ? 'would remove' : 'removed';
+        const kept = report.keptForGracePeriod;
         const lines = [
-          ...report.manifests.map((m) => `${verb} manifest ${m.repository}@${m.digest} (${m.size} bytes)`),
-          ...report.blobs.map((b) => `${verb} blob ${b.digest} (${b.size} bytes)`),
-          ...report.uploads.map((u) => `${verb} upload ${u.id} (${u.size} bytes)`),
-          `${report.dryRun ? 'dry run: ' : ''}${report.manifests.length} manifests, ${report.blobs.length} blobs, ${report.uploads.length} uploads; ${report.bytesFreed} bytes ${report.dryRun ? 'would be ' : ''}freed`,
+          `registry data: ${dataDir}`,
+          ...report.manifests.map(
+            (m) => `${verb} manifest ${m.repository}@${m.digest} (${humanBytes(m.size)})`,
+          ),
+          ...report.blobs.map((b) => `${verb} blob ${b.digest} (${humanBytes(b.size)})`),
+          ...report.uploads.map((u) => `${verb} upload ${u.id} (${humanBytes(u.size)})`),
+          `${report.dryRun ? 'dry run: ' : ''}${report.manifests.length} manifests, ${report.blobs.length} blobs, ${report.uploads.length} uploads; ${humanBytes(report.bytesFreed)} ${report.dryRun ? 'would be ' : ''}freed`,
+          `kept because of the grace period (${gracePeriodText}): ${kept.manifests} manifests, ${kept.blobs} blobs, ${humanBytes(kept.bytes)}`,
         ];
         return lines.join('\n');
       });

@@ -5,31 +5,48 @@ import type { Logger } from '../lib/logger.js';
 import type { SiteManager } from '../sites/index.js';
 import type { RunningService } from '../lib/service.js';
 import { fail, loadConfigOrExit, withExample } from './common.js';
+import { logStream, withLogFormat, type LogFormat } from './log-format.js';
 
 export function registerUpCommand(program: Command): void {
   withExample(
-    program
-      .command('up')
-      .description(
-        'run everything the config names: registry, sites behind the front door (with built-in MCP), console',
-      )
-      .option('--config <file>', 'berth.yaml to run'),
+    withLogFormat(
+      program
+        .command('up')
+        .description(
+          'run everything the config names: registry, sites behind the front door (with built-in MCP), console',
+        )
+        .option('--config <file>', 'berth.yaml to run (default: ./berth.yaml if there is one)')
+        .option(
+          '--data-dir <dir>',
+          'where state is kept (default: dataDir of the config, .berth next to it)',
+        ),
+    ),
     'berth up --config examples/berth.yaml',
+    'berth up --config examples/berth.yaml --data-dir ~/berth-data',
     'BERTH_FRONTDOOR__LISTEN=127.0.0.1:9080 berth up --config berth.yaml',
-  ).action(async (options: { config?: string }) => {
+  ).action(async (options: { config?: string; dataDir?: string; logFormat: LogFormat }) => {
     const loaded = await loadConfigOrExit(options.config);
-    const [{ createLogger }, { runUntilSignal }] = await Promise.all([
+    if (options.dataDir) loaded.config.dataDir = resolve(options.dataDir);
+    const [{ createLogger }, { runUntilSignal }, { lockDataDir }] = await Promise.all([
       import('../lib/logger.js'),
       import('../lib/service.js'),
+      import('../lib/data-lock.js'),
     ]);
-    const log = createLogger({ level: loaded.config.log.level });
+    // Before anything starts: a second `berth up` on the same folder fails now, naming the first.
+    let unlock: () => void;
+    try {
+      unlock = lockDataDir(loaded.config.dataDir, `berth up${loaded.file ? ` --config ${loaded.file}` : ''}`);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+    const log = createLogger({ level: loaded.config.log.level, stream: await logStream(options.logFormat) });
     let services: RunningService[];
     try {
       services = await startAll(loaded, log);
     } catch (error) {
       fail(`could not start: ${(error as Error).message}`);
     }
-    await runUntilSignal(services, log);
+    await runUntilSignal([{ name: 'lock', urls: [], close: async () => unlock() }, ...services], log);
   });
 }
 
@@ -137,6 +154,13 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     });
     frontdoorOrigin = urlFor({ host: parseListen(config.frontdoor.listen).host, port: frontdoor.port }, '');
     services.push(frontdoor);
+    // Each site's and slot's own URL, printed with the others ("site:api", "site:api-staging").
+    for (const { site, slot, url } of frontdoor.siteUrls())
+      services.push({
+        name: `site:${slot === 'production' ? site : `${site}-${slot}`}`,
+        urls: [url],
+        close: async () => {},
+      });
     // The front door caps itself from the descriptor limit so that a flood on it leaves the
     // registry and the console their descriptors; a low limit makes that cap small, say so.
     const descriptorLimit = openFileLimit();
@@ -160,7 +184,7 @@ export async function startAll({ config, baseDir }: LoadedConfig, log: Logger): 
     // Print "ready" once the sites are warm, but never hold the console back from a site that
     // cannot start: its startup log says why, and the console is where one reads it.
     await manager.waitUntilReady(SITE_READY_WAIT_MS).catch((error: Error) => {
-      log.warn(`${error.message}; see \`berth webapp log startup show\` or the console`);
+      log.warn(`${error.message}; the console shows the same startup logs`);
     });
     return services;
   } catch (error) {

@@ -59,6 +59,19 @@ async function tail(options: TailOptions): Promise<void> {
     ['tail', options.tail],
   ];
   for (const [key, value] of pairs) if (value !== undefined) params.set(key, value);
+  // A filter on a site that does not exist would stream nothing, forever: say so instead.
+  if (options.name !== undefined) {
+    const found = await request(
+      options,
+      `${base}/api/sites/${encodeURIComponent(options.name)}`,
+      'application/json',
+    );
+    // A console without the sites API (404 "no route") cannot tell: stream, as before.
+    const detail = found.ok ? '' : await problemDetail(found);
+    if (found.status === 404 && detail.startsWith('no site named'))
+      fail(`no site named "${options.name}" (\`berth webapp list\` shows the sites)`);
+    if (!found.ok && found.status !== 404) fail(detail);
+  }
   let lastId: string | undefined;
   let failures = 0;
   for (;;) {
@@ -156,7 +169,7 @@ async function startupList(options: StartupOptions): Promise<void> {
   const body = (await response.json()) as { files: StartupLogInfo[] } | StartupLogInfo[];
   const files = Array.isArray(body) ? body : body.files;
   printResult(options.output, files, () => {
-    if (files.length === 0) return `No startup logs for ${options.name}.`;
+    if (files.length === 0) return `No startup logs for site ${options.name}.`;
     const rows = files.map((f) => [f.name, f.outcome, f.instance, f.slot, `${f.size}`, f.modified]);
     return table(['FILE', 'OUTCOME', 'INSTANCE', 'SLOT', 'SIZE', 'MODIFIED'], rows);
   });

@@ -69,7 +69,7 @@ async function callApi<T>(
       };
       message = problem.detail ?? problem.title ?? message;
       if (problem.startupLog)
-        message += `\n  startup log: ${problem.startupLog} (berth webapp log startup show --filename ${problem.startupLog})`;
+        message += `\n  startup log: ${problem.startupLog} (berth webapp log startup show --name ${siteOf(url)} --filename ${problem.startupLog})`;
       for (const hint of problem.hints ?? []) message += `\n  HINT: ${hint}`;
     } catch {
       /* not JSON: show as is */
@@ -81,6 +81,11 @@ async function callApi<T>(
 
 const site = (name: string) => `/api/sites/${encodeURIComponent(name)}`;
 
+/** The site an API URL is about (`/api/sites/<name>/...`), for the commands a message suggests. */
+function siteOf(url: string): string {
+  return decodeURIComponent(/\/api\/sites\/([^/?]+)/.exec(new URL(url).pathname)?.[1] ?? '<site>');
+}
+
 function running(slot: SlotStatus): string {
   return `${slot.instances.filter((i) => i.state === 'running').length}/${slot.instances.length}`;
 }
@@ -88,7 +93,9 @@ function running(slot: SlotStatus): string {
 function describeSite(s: SiteStatus): string {
   const lines = [`${s.name}  ${s.url}`, `  host names: ${s.hostNames.join(', ')}`];
   for (const slot of s.slots) {
-    lines.push(`  slot ${slot.name} (${slot.state}, ${running(slot)} running)`);
+    lines.push(
+      `  slot ${slot.name} (${slot.state}, ${running(slot)} running)${slot.url ? `  ${slot.url}` : ''}`,
+    );
     for (const i of slot.instances)
       lines.push(
         `    ${i.id}  ${i.state.padEnd(9)} port ${String(i.port).padEnd(5)} version ${i.version ?? '-'}  restarts ${i.restarts}${i.pid ? `  pid ${i.pid}` : ''}`,
@@ -250,7 +257,7 @@ export function registerWebappCommands(program: Command): void {
         options.output,
         status,
         () =>
-          `Created ${status.name}: ${status.url} (instances start in the background; see berth webapp show --name ${status.name})`,
+          `Created ${status.name}: ${status.slots[0]?.url ?? status.url} (instances start in the background; see \`berth webapp show --name ${status.name}\`)`,
       );
     },
   );
@@ -370,7 +377,7 @@ export function registerWebappCommands(program: Command): void {
       options.output,
       status,
       () =>
-        `Created slot ${options.slot} of ${options.name}: ${status.url.replace(`//${options.name}.`, `//${options.name}-${options.slot}.`)}`,
+        `Created slot ${options.slot} of ${options.name}: ${status.slots.find((s) => s.name === options.slot)?.url ?? status.url.replace(`//${options.name}.`, `//${options.name}-${options.slot}.`)}`,
     );
   });
 

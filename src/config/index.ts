@@ -1,5 +1,6 @@
 export { loadConfig, ConfigError, type LoadedConfig } from './load.js';
 export { configSchema, type BerthConfig } from './schema.js';
+export { redactedConfig } from './redact.js';
 export { listenSchema, durationSchema, sizeSchema } from './common.js';
 export type { RegistryConfig } from './registry.js';
 export type { RegistryAuthConfig } from './registry-auth.js';

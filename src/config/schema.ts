@@ -45,6 +45,25 @@ export const configSchema = z
         });
       seen.add(site.name);
     });
+    // A fixed site port is a listener of its own: two sites cannot share it.
+    const ports = new Map<number, string>();
+    config.sites.forEach((site, index) => {
+      const fixed = [
+        { port: site.port, path: ['sites', index, 'port'], what: site.name },
+        ...site.slots.map((slot, i) => ({
+          port: slot.port,
+          path: ['sites', index, 'slots', i, 'port'],
+          what: `${site.name} slot ${slot.name}`,
+        })),
+      ];
+      for (const { port, path, what } of fixed) {
+        if (port === 'auto') continue;
+        const other = ports.get(port);
+        if (other)
+          ctx.addIssue({ code: 'custom', path, message: `port ${port} is already the port of ${other}` });
+        ports.set(port, what);
+      }
+    });
   });
 
 export type BerthConfig = z.infer<typeof configSchema>;

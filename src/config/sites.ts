@@ -36,6 +36,12 @@ const appSettingsSchema = z.record(z.string(), processString).superRefine((setti
   }
 });
 
+/**
+ * The slot's own front door port: a plain `http://127.0.0.1:<port>/` URL that needs no `*.localhost`
+ * resolver (Node's and Python's do not resolve it). `auto` takes a free port at each start.
+ */
+const directPortSchema = z.union([z.literal('auto'), z.number().int().min(1).max(65535)]).default('auto');
+
 /** A URL path: starts with a slash, no spaces. */
 const pathSchema = z.string().regex(/^\/[^\s]*$/, 'must be a path starting with /');
 
@@ -50,6 +56,7 @@ export const slotSchema = z.strictObject({
   appSettings: appSettingsSchema.default({}),
   /** Instances of this slot; the site's count when omitted. */
   instances: z.number().int().min(1).max(64).optional(),
+  port: directPortSchema,
 });
 
 /** One entry of `sites:` in berth.yaml. Owned by the sites part. */
@@ -85,6 +92,8 @@ export const siteSchema = z.strictObject({
   maxUnpackedSize: sizeSchema.default(1024 ** 3).refine((bytes) => bytes >= 1, 'must be at least 1 byte'),
   /** Most files and folders a deploy package may hold. */
   maxPackageEntries: z.number().int().min(1).default(100_000),
+  /** The production slot's own front door port (see directPortSchema). */
+  port: directPortSchema,
   mcp: siteMcpSchema,
   /** Built-in authentication (App Service's authsettingsV2); off unless `platform.enabled`. */
   auth: siteAuthSchema.prefault({}),

@@ -35,7 +35,9 @@ export interface ConsoleOptions {
 export async function startConsole(options: ConsoleOptions): Promise<RunningService> {
   const log = options.logger ?? silentLogger;
   const address = parseListen(options.listen ?? options.config.listen);
-  const app = Fastify({ loggerInstance: log.child({ part: 'console' }), return503OnClosing: true });
+  // Tagged once: a logger `berth up` already tagged as the console's would get a second "part" key.
+  const tagged = log.bindings().part === 'console' ? log : log.child({ part: 'console' });
+  const app = Fastify({ loggerInstance: tagged, return503OnClosing: true });
   const streams = new Set<{ end(): void }>();
   const { htpasswd, allowedHosts, authFailureLimit } = options.config;
   app.addHook(

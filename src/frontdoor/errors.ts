@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { PROBLEM_CONTENT_TYPE, problem } from '../lib/problem.js';
 import type { ProxiedResponse } from './fast-message.js';
+import { prefersHtml, problemPage } from './html-problem.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -34,6 +35,38 @@ export function sendProblem(
   const body = JSON.stringify(problem(status, TITLES[status] ?? 'Error', detail, { requestId, ...extra }));
   const headers = ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body))];
   headers.push('x-request-id', requestId);
+  if (status === 503) headers.push('retry-after', '5');
+  if (close) headers.push('connection', 'close');
+  res.writeHead(status, undefined, headers);
+  res.end(body);
+}
+
+/**
+ * `sendProblem` for a request whose Accept header is known: a browser that prefers HTML gets an HTML
+ * page with the same content (and status, request id, Retry-After), an API client problem+json.
+ */
+export function sendProblemFor(
+  req: { rawHeaders: string[] },
+  res: ProxiedResponse,
+  status: number,
+  detail: string,
+  requestId: string,
+  extra: Record<string, unknown> = {},
+  close = false,
+): void {
+  if (!prefersHtml(req.rawHeaders) || res.headersSent) {
+    sendProblem(res, status, detail, requestId, extra, close);
+    return;
+  }
+  const body = problemPage(status, TITLES[status] ?? 'Error', detail, requestId);
+  const headers = [
+    'content-type',
+    'text/html; charset=utf-8',
+    'content-length',
+    String(Buffer.byteLength(body)),
+  ];
+  headers.push('x-request-id', requestId, 'cache-control', 'no-store');
+  headers.push('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
   if (status === 503) headers.push('retry-after', '5');
   if (close) headers.push('connection', 'close');
   res.writeHead(status, undefined, headers);

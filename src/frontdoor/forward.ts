@@ -129,10 +129,11 @@ function pathFor(route: Route, url: string): string {
 function unavailableReason(site: Site, slot: string): string {
   const group = site.slots.get(slot);
   if (!group) return `site ${site.name} has no slot "${slot}"`;
-  if (group.stopped) return `site ${site.name} (slot ${slot}) is stopped`;
+  if (group.stopped)
+    return `site ${site.name} (slot ${slot}) is stopped (berth webapp start --name ${site.name}${slot === 'production' ? '' : ` --slot ${slot}`})`;
   const states = group.instances.map((i) => i.state);
   if (states.length === 0) return `site ${site.name} (slot ${slot}) has no instances`;
   const counts = new Map<string, number>();
   for (const state of states) counts.set(state, (counts.get(state) ?? 0) + 1);
-  return `no instance of site ${site.name} (slot ${slot}) can take requests now: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}; see the startup logs`;
+  return `no instance of site ${site.name} (slot ${slot}) can take requests now: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}; see the startup logs (berth webapp log startup show --name ${site.name}${slot === 'production' ? '' : ` --slot ${slot}`})`;
 }

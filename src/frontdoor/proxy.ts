@@ -2,7 +2,7 @@ import type { FrontdoorConfig } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { Instance } from '../sites/index.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
-import { describeUpstreamError, sendProblem } from './errors.js';
+import { describeUpstreamError, sendProblemFor } from './errors.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
 import type { ProxiedRequest, ProxiedResponse } from './fast-message.js';
 import type { Forward } from './forward.js';
@@ -79,7 +79,7 @@ export class Proxy implements ExchangeHost {
   web(req: ProxiedRequest, res: ProxiedResponse, forward: Forward): void {
     const picked = forward.pick();
     if (!(picked as Instance).id) {
-      sendProblem(res, 503, (picked as { unavailable: string }).unavailable, forward.requestId, {
+      sendProblemFor(req, res, 503, (picked as { unavailable: string }).unavailable, forward.requestId, {
         site: forward.site,
       });
       return;
@@ -134,7 +134,8 @@ export class Proxy implements ExchangeHost {
     const where = { site: forward.site, instance: instance.id };
     const of = `instance ${instance.id} of site ${forward.site}`;
     if (code === 'BERTH_RESPONSE_TIMEOUT') {
-      sendProblem(
+      sendProblemFor(
+        req,
         res,
         504,
         `${of} did not answer within ${this.config.responseTimeout / 1000} s`,
@@ -142,7 +143,8 @@ export class Proxy implements ExchangeHost {
         where,
       );
     } else if (code === 'BERTH_CONNECT_TIMEOUT') {
-      sendProblem(
+      sendProblemFor(
+        req,
         res,
         502,
         `could not connect to ${of} within ${this.config.connectTimeout / 1000} s`,
@@ -150,7 +152,8 @@ export class Proxy implements ExchangeHost {
         where,
       );
     } else if (code === 'BERTH_REQUEST_BODY_TIMEOUT') {
-      sendProblem(
+      sendProblemFor(
+        req,
         res,
         408,
         `the request body sent nothing for ${this.config.requestBodyTimeout / 1000} s (frontdoor.requestBodyTimeout)`,
@@ -160,7 +163,8 @@ export class Proxy implements ExchangeHost {
       );
     } else if (code === 'BERTH_UPSTREAM_LIMIT') {
       this.logger.warn({ sockets: this.budget.max }, 'front door out of sockets to instances');
-      sendProblem(
+      sendProblemFor(
+        req,
         res,
         503,
         `the front door has all its ${this.budget.max} connections to instances in use (frontdoor.maxConnections)`,
@@ -172,7 +176,8 @@ export class Proxy implements ExchangeHost {
       if (code === 'BERTH_UPSTREAM_PROTOCOL')
         this.logger.warn({ err: error, ...where }, 'malformed response from an instance');
       else this.logger.debug({ err: error, ...where }, 'upstream error');
-      sendProblem(
+      sendProblemFor(
+        req,
         res,
         502,
         `${of} failed to answer: ${describeUpstreamError(code, error.message)}`,

@@ -14,6 +14,8 @@ export interface RequestHead {
   readonly method?: string;
   readonly url?: string;
   readonly rawHeaders: string[];
+  /** The client connection (a slot's own port marks it, see site-ports.ts). */
+  readonly socket?: object;
 }
 
 export interface ParsedHead extends RequestHead {

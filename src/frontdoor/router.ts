@@ -3,6 +3,7 @@ import type { Site, SiteManager } from '../sites/index.js';
 import { cookieValue } from './balancer.js';
 import { cookieHeaderOf, headerOf } from './headers.js';
 import type { RequestHead } from './request-head.js';
+import { pinnedSlotOf } from './site-ports.js';
 
 export interface Route {
   site: Site;
@@ -53,6 +54,12 @@ export class Routers {
   }
 
   match(req: RequestHead): Route | undefined {
+    // On a slot's own port the slot is known from the connection, whatever the Host says.
+    const pinned = pinnedSlotOf(req.socket);
+    if (pinned) {
+      const site = this.manager.sites.get(pinned.site);
+      return site?.slots.has(pinned.slot) ? { site, slot: pinned.slot } : undefined;
+    }
     const host = hostOf(req);
     const url = req.url ?? '/';
     let site: Site | undefined;

@@ -7,7 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';
 import type { Instance, SiteManager } from '../sites/index.js';
 import { Balancer } from './balancer.js';
-import { endAndClose, sendProblem, socketProblem } from './errors.js';
+import { endAndClose, sendProblem, sendProblemFor, socketProblem } from './errors.js';
 import { FastConnections } from './fast-connection.js';
 import type { FastRequest, FastResponse } from './fast-message.js';
 import { RoutedRequest, type UpstreamSource } from './forward.js';
@@ -19,6 +19,7 @@ import { Proxy } from './proxy.js';
 import type { RequestHead } from './request-head.js';
 import { toOriginForm } from './request-target.js';
 import { Routers, hostOf } from './router.js';
+import { SitePorts, type SiteUrl } from './site-ports.js';
 
 export interface FrontdoorOptions {
   config: FrontdoorConfig;
@@ -38,6 +39,8 @@ export interface Frontdoor extends RunningService {
   use(site: string, middleware: FrontdoorMiddleware): void;
   /** Requests (and upgrades) in flight on an instance, as the front door counts them. */
   inFlight(instance: Instance): number;
+  /** Each site's and slot's own URL (its port on the front door's host). */
+  siteUrls(): SiteUrl[];
 }
 
 /**
@@ -138,7 +141,8 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     }
     const route = routers.match(req);
     if (!route) {
-      sendProblem(
+      sendProblemFor(
+        req,
         res,
         404,
         `no site is served at host "${hostOf(req)}"; sites are reached at <site>.localhost:<port> or their configured host names`,
@@ -268,6 +272,32 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
     });
   });
   const port = (server.address() as AddressInfo).port;
+  // Each slot's own port: its sockets join this server's, under the same connection cap.
+  const sitePorts = new SitePorts(
+    address.host,
+    manager,
+    (socket) => {
+      if (sockets.size >= cap.max) {
+        warnings.warn(
+          'connection-cap',
+          { maxConnections: cap.max },
+          'front door at its connection limit; new connections are closed',
+        );
+        socket.destroy();
+        return;
+      }
+      server.emit('connection', socket);
+    },
+    logger,
+  );
+  try {
+    await sitePorts.sync();
+  } catch (error) {
+    await sitePorts.close();
+    await new Promise((resolve) => server.close(resolve));
+    throw error;
+  }
+  manager.onSitesChanged(() => sitePorts.sync());
   manager.setPublicPort(port);
   manager.useTraffic(balancer.inFlight);
   const url = urlFor({ host: address.host, port });
@@ -281,10 +311,15 @@ export async function startFrontdoor(options: FrontdoorOptions): Promise<Frontdo
       (middlewares[site] ??= []).push(middleware);
     },
     inFlight: (instance) => balancer.inFlight.of(instance),
+    siteUrls: () => sitePorts.urls(),
     async close() {
       // Stop accepting, let in-flight requests finish (10 s at most), then cut what is left.
       // Upgraded connections have no request to finish: they are ended now.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // The slots' own listeners too: their sockets are this server's, ended the same way.
+      const closed = Promise.all([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        sitePorts.close(),
+      ]);
       server.closeIdleConnections();
       fast?.closeIdle();
       proxy.upgrades.endAll();

@@ -32,12 +32,16 @@ const terminal: DestinationStream | undefined = process.stdout.isTTY
   ? { write: (line: string) => process.stdout.write(inertJson(line)) }
   : undefined;
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+/** `stream`: where lines go instead of stdout (the CLI's human formatter on a terminal, see src/cli/log-format.ts). */
+export function createLogger(
+  options: { level?: string; name?: string; stream?: DestinationStream } = {},
+): Logger {
   const settings = {
     name: options.name ?? 'berth',
     level: options.level ?? process.env.BERTH_LOG_LEVEL ?? 'info',
     redact: { paths: REDACT, censor: '[redacted]' },
   };
+  if (options.stream) return pino(settings, options.stream);
   return terminal ? pino(settings, terminal) : pino(settings);
 }
 

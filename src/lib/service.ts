@@ -12,14 +12,17 @@ export interface RunningService {
  * start order. A second signal exits at once, for the operator whose shutdown is stuck.
  */
 export async function runUntilSignal(services: RunningService[], log: Logger): Promise<void> {
+  // Listening before "ready" is written: whoever reads it may signal at once, and the write can
+  // hand that reader the CPU before the next line here runs (the default action would kill us).
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   for (const service of services) {
     for (const url of service.urls) process.stdout.write(`${service.name.padEnd(10)} ${url}\n`);
   }
   process.stdout.write('ready\n');
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await stopped;
   log.info({ signal }, 'shutting down');
   const force = () => process.exit(130);
   process.once('SIGINT', force);

@@ -16,6 +16,8 @@ export interface GcReport {
   blobs: { digest: string; size: number }[];
   uploads: { id: string; size: number }[];
   bytesFreed: number;
+  /** What nothing references but was written or used within the grace period, so it stays this time. */
+  keptForGracePeriod: { manifests: number; blobs: number; bytes: number };
 }
 
 /**
@@ -34,7 +36,19 @@ export async function collectGarbage(
   const now = options.now ?? Date.now();
   const cutoff = now - options.gracePeriodMs;
   const dryRun = options.dryRun ?? false;
-  const report: GcReport = { dryRun, manifests: [], blobs: [], uploads: [], bytesFreed: 0 };
+  // What a grace period of 0 would take, counted first: the difference is what the grace period keeps.
+  const withoutGrace =
+    options.gracePeriodMs > 0
+      ? await collectGarbage(meta, store, { ...options, gracePeriodMs: 0, dryRun: true, now })
+      : undefined;
+  const report: GcReport = {
+    dryRun,
+    manifests: [],
+    blobs: [],
+    uploads: [],
+    bytesFreed: 0,
+    keptForGracePeriod: { manifests: 0, blobs: 0, bytes: 0 },
+  };
   const inventory = await meta.gcInventory(cutoff);
 
   // --- manifests ---
@@ -127,5 +141,23 @@ export async function collectGarbage(
   for (const orphan of sessions.values())
     if (!dryRun && orphan.touchedAt < uploadCutoff)
       await meta.deleteUploadIfIdle(orphan.id, uploadCutoff, now);
+  if (withoutGrace) report.keptForGracePeriod = keptByGrace(withoutGrace, report);
   return report;
+}
+
+function keptByGrace(withoutGrace: GcReport, report: GcReport): GcReport['keptForGracePeriod'] {
+  const kept = { manifests: 0, blobs: 0, bytes: 0 };
+  const removedManifests = new Set(report.manifests.map((m) => `${m.repository}@${m.digest}`));
+  for (const m of withoutGrace.manifests)
+    if (!removedManifests.has(`${m.repository}@${m.digest}`)) {
+      kept.manifests++;
+      kept.bytes += m.size;
+    }
+  const removedBlobs = new Set(report.blobs.map((b) => b.digest));
+  for (const b of withoutGrace.blobs)
+    if (!removedBlobs.has(b.digest)) {
+      kept.blobs++;
+      kept.bytes += b.size;
+    }
+  return kept;
 }

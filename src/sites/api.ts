@@ -160,7 +160,7 @@ export async function sitesApi(app: FastifyInstance, options: SitesApiOptions): 
     };
     if (q.latest === 'true') {
       const latest = await manager.startupLogs.latest(filter);
-      if (!latest) throw new HttpError(404, 'no startup logs match');
+      if (!latest) throw new HttpError(404, `no startup logs match${q.site ? ` for site ${q.site}` : ''}`);
       const { content } = await manager.startupLogs.read(latest.name, {
         site: latest.site,
         slot: latest.slot,

@@ -12,6 +12,7 @@ import { StartupAttempt } from './startup-log.js';
 import type { StartupLogs } from './startup-logs.js';
 import type { InstanceState, InstanceStatus } from './types.js';
 import { WITH_WATCHER } from './watcher.js';
+import { moduleFenceEnv } from './fence.js';
 
 /** What an instance runs: one version of a site with one set of app settings. */
 export interface InstanceSpec {
@@ -158,6 +159,9 @@ export class Instance {
     attempt.step(
       `App settings given (names only; values are never logged): ${names.length > 0 ? names.join(', ') : '(none)'}`,
     );
+    attempt.step(
+      `Modules: a Node.js app sees only the packages in ${spec.cwd} (node_modules folders above it are fenced off).`,
+    );
     attempt.step(`Port: PORT=${this.port} and WEBSITES_PORT=${this.port}; the app must listen on it.`);
 
     let settings = spec.settings;
@@ -189,6 +193,7 @@ export class Instance {
       WEBSITE_INSTANCE_ID: this.id,
       WEBSITE_HOSTNAME: `${spec.site}.localhost`,
     });
+    Object.assign(env, await moduleFenceEnv(spec.cwd, spec.settings.NODE_OPTIONS));
     // Set last, so that no app setting can replace it.
     const marker = newMarker();
     env[MARKER_ENV] = marker;

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import type { BerthConfig } from '../config/index.js';
 import { siteSchema, type SiteConfig } from '../config/index.js';
 import { urlFor, parseListen } from '../lib/listen.js';
@@ -36,6 +36,24 @@ export interface DeployResult {
   slot: string;
   version: string;
   instances: LaunchResult[];
+}
+
+/** Sites that had not warmed when `waitUntilReady` gave up; the message names each with a command to see why. */
+export class SitesNotReadyError extends Error {
+  constructor(
+    readonly timeoutMs: number,
+    readonly pending: { site: string; slot: string }[],
+  ) {
+    super(
+      `not ready after ${timeoutMs / 1000} s: ${pending
+        .map(
+          ({ site, slot }) =>
+            `site ${site} (slot ${slot}; see \`berth webapp log startup show --name ${site}${slot === 'production' ? '' : ` --slot ${slot}`}\`)`,
+        )
+        .join(', ')}`,
+    );
+    this.name = 'SitesNotReadyError';
+  }
 }
 
 /**
@@ -108,6 +126,27 @@ export class SiteManager {
 
   siteUrl(host: string): string {
     return urlFor({ host, port: this.publicBase.port }, '/', this.publicBase.scheme);
+  }
+
+  /** Each slot's own front door URL, as the front door's per-slot listeners report them. */
+  private directUrls = new Map<string, string>();
+  /** Called after a site or slot is added or removed (the front door opens or closes its listener). */
+  private sitesChanged: () => Promise<void> = async () => {};
+
+  setDirectUrl(site: string, slot: string, url: string | undefined): void {
+    if (url) this.directUrls.set(`${site}/${slot}`, url);
+    else this.directUrls.delete(`${site}/${slot}`);
+  }
+
+  onSitesChanged(listener: () => Promise<void>): void {
+    this.sitesChanged = listener;
+  }
+
+  private statusOf(site: Site): SiteStatus {
+    return site.status(
+      (host) => this.siteUrl(host),
+      (slot) => this.directUrls.get(`${site.name}/${slot}`),
+    );
   }
 
   /** Loads the config's sites and the persisted ones and starts them; does not wait for warmup. */
@@ -191,11 +230,14 @@ export class SiteManager {
     for (;;) {
       const pending = [...this.sites.values()]
         .filter((s) => !only || only.includes(s.name))
-        .flatMap((s) => [...s.slots.values()])
-        .filter((g) => !g.stopped && g.routable().length < g.count);
+        .flatMap((s) => [...s.slots.values()].map((group) => ({ site: s.name, group })))
+        .filter(({ group: g }) => !g.stopped && g.routable().length < g.count);
       if (pending.length === 0) return;
       if (Date.now() > deadline)
-        throw new Error(`not ready after ${timeoutMs} ms: ${pending.map((g) => g.slot).join(', ')}`);
+        throw new SitesNotReadyError(
+          timeoutMs,
+          pending.map(({ site, group }) => ({ site, slot: group.slot })),
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -262,11 +304,11 @@ export class SiteManager {
   }
 
   status(): SiteStatus[] {
-    return [...this.sites.values()].map((s) => s.status((host) => this.siteUrl(host)));
+    return [...this.sites.values()].map((s) => this.statusOf(s));
   }
 
   siteStatus(name: string): SiteStatus {
-    return this.get(name).status((host) => this.siteUrl(host));
+    return this.statusOf(this.get(name));
   }
 
   /** Creates and starts a site from a definition in the berth.yaml shape; refuses bad names and duplicates. */
@@ -282,9 +324,18 @@ export class SiteManager {
     }
     if (this.sites.has(parsed.data.name))
       throw new HttpError(409, `a site named "${parsed.data.name}" already exists`);
+    // A root that is not a folder here could never start: refuse now, not with a crash loop.
+    const root = resolve(this.options.baseDir, parsed.data.root ?? '.');
+    const info = await stat(root).catch(() => undefined);
+    if (!info?.isDirectory())
+      throw new HttpError(
+        400,
+        `site ${parsed.data.name}: root ${root} ${info ? 'is not a folder' : 'does not exist'} on the server`,
+      );
     const site = this.add(parsed.data, { sites: {} }, false);
     await this.save();
     this.startInBackground(site);
+    await this.sitesChanged();
     return this.siteStatus(site.name);
   }
 
@@ -295,6 +346,7 @@ export class SiteManager {
     await site.exclusive(() => site.stopAll());
     await this.save();
     await rm(this.deploymentsDir(name), { recursive: true, force: true });
+    await this.sitesChanged();
   }
 
   async startSite(name: string, slot = PRODUCTION): Promise<SiteStatus> {
@@ -397,6 +449,7 @@ export class SiteManager {
       await this.save();
       void group.start();
     });
+    await this.sitesChanged();
     return this.siteStatus(name);
   }
 
@@ -406,6 +459,7 @@ export class SiteManager {
       await site.deleteSlot(checkSlotName(slot));
       await this.save();
     });
+    await this.sitesChanged();
     return this.siteStatus(name);
   }
 

@@ -151,16 +151,27 @@ export class Site {
     progress('Swap finished.');
   }
 
-  status(baseUrl: (host: string) => string): SiteStatus {
+  status(baseUrl: (host: string) => string, directUrl: (slot: string) => string | undefined): SiteStatus {
     return {
       name: this.name,
       hostNames: [`${this.name}.localhost`, ...this.definition.hostNames],
       url: baseUrl(`${this.name}.localhost`),
-      slots: [...this.slots.entries()].map(([name, group]) => ({
-        name,
-        state: group.stopped ? 'stopped' : 'running',
-        instances: group.all().map((i) => i.status()),
-      })),
+      slots: [...this.slots.entries()].map(([name, group]) => {
+        const url = directUrl(name);
+        return {
+          name,
+          state: group.stopped ? 'stopped' : 'running',
+          instances: group.all().map((i) => i.status()),
+          ...(url ? { url } : {}),
+        };
+      }),
     };
+  }
+
+  /** The port a slot's own listener asks for: `sites[].port` / `slots[].port`, 0 for auto. */
+  directPort(slot: string): number {
+    const port =
+      slot === 'production' ? this.definition.port : this.definition.slots.find((s) => s.name === slot)?.port;
+    return typeof port === 'number' ? port : 0;
   }
 }

@@ -34,6 +34,8 @@ export interface SlotStatus {
   state: 'running' | 'stopped';
   /** Every process of the slot: those in rotation, a roll's new instance still warming, old ones draining. */
   instances: InstanceStatus[];
+  /** The slot's own front door URL (`http://127.0.0.1:<port>/`): no Host header or resolver needed. */
+  url?: string;
 }
 
 export interface SiteStatus {

@@ -60,6 +60,27 @@ test('site problems name the index and field; duplicate names are refused', () =
   );
 });
 
+test('site ports: a number or auto (the default); two sites or slots on one port are refused', () => {
+  const problems = problemsOf(() =>
+    loadConfig(
+      file(
+        'sites:\n  - {name: a, command: x, port: 8081, slots: [{name: staging, port: 8082}]}\n  - {name: b, command: x, port: 8082}\n  - {name: c, command: x, port: 70000}\n',
+      ),
+      {},
+    ),
+  );
+  assert.ok(
+    problems.includes('sites.1.port: port 8082 is already the port of a slot staging'),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('sites.2.port:')),
+    problems.join('\n'),
+  );
+  const { config } = loadConfig(file('sites:\n  - {name: a, command: x}\n'), {});
+  assert.equal(config.sites[0]!.port, 'auto');
+});
+
 test('malformed YAML and a missing file are reported, not thrown raw', () => {
   assert.match(problemsOf(() => loadConfig(file('registry: [\n'), {}))[0]!, /^YAML:/);
   assert.match(

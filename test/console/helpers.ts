@@ -68,6 +68,14 @@ export function fakeSitesPlugin(): ConsolePlugin {
   ];
   return (app: FastifyInstance) => {
     app.get('/api/sites', async () => sites);
+    app.get<{ Params: { name: string } }>('/api/sites/:name', async (request, reply) => {
+      const site = sites.find((s) => s.name === request.params.name);
+      if (site) return site;
+      return reply
+        .code(404)
+        .type('application/problem+json')
+        .send({ title: 'Not Found', status: 404, detail: `no site named "${request.params.name}"` });
+    });
     app.get('/api/startuplogs', async (request, reply) => {
       const q = request.query as Record<string, string>;
       const list = logs.filter(

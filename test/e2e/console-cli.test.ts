@@ -76,9 +76,17 @@ test('berth webapp log tail streams matching lines live (text and --output json)
   );
 });
 
-test('berth webapp log tail reports a bad regex and an unreachable console', async (t) => {
+test('berth webapp log tail reports a bad regex, a site that does not exist and an unreachable console', async (t) => {
   const c = await startTestConsole();
   t.after(c.close);
+  await assert.rejects(
+    run(berth, ['webapp', 'log', 'tail', '--console-url', c.url, '--name', 'typo']),
+    (e: { code: number; stderr: string }) => {
+      assert.equal(e.code, 1);
+      assert.equal(e.stderr, 'berth: no site named "typo" (`berth webapp list` shows the sites)\n');
+      return true;
+    },
+  );
   await assert.rejects(
     run(berth, ['webapp', 'log', 'tail', '--console-url', c.url, '--regex', 'a(']),
     (e: { code: number; stderr: string }) => {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -42,8 +42,10 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-async function startBerth(configText: string): Promise<Running & { dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-up-'));
+async function startBerth(
+  configText: string,
+  dir = mkdtempSync(join(tmpdir(), 'berth-up-')),
+): Promise<Running & { dir: string }> {
   const config = join(dir, 'berth.yaml');
   writeFileSync(config, configText.replaceAll('$DIR', dir));
   const child = spawn(berth, ['up', '--config', config], {
@@ -191,6 +193,43 @@ test('berth up runs the registry, a site with built-in MCP, and the console; sto
     new Promise((r) => setTimeout(() => r('timeout'), 15_000)),
   ]);
   assert.equal(code, 0, 'berth up did not exit 0 within 15 s of SIGTERM');
+});
+
+test('a second berth up on a data folder in use fails at once, naming the first process; the lock goes with it', async (t) => {
+  const first = await startBerth(`dataDir: $DIR/data
+registry: { listen: 127.0.0.1:0 }
+frontdoor: { listen: 127.0.0.1:0 }
+console: { listen: 127.0.0.1:0 }
+`);
+  t.after(() => rmSync(first.dir, { recursive: true, force: true }));
+  const config = join(first.dir, 'berth.yaml');
+  const second = spawn(berth, ['up', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  second.stdout!.on('data', (d: Buffer) => (out += d));
+  second.stderr!.on('data', (d: Buffer) => (err += d));
+  const code = await new Promise<number | null>((done) => second.once('exit', done));
+  assert.equal(code, 1);
+  assert.equal(out, '', 'nothing started: no URL, no ready');
+  assert.match(
+    err,
+    new RegExp(
+      `^berth: the data folder ${join(first.dir, 'data')} is in use by another Berth process \\(pid ${first.child.pid}, "berth up --config ${config}", since \\S+\\); stop it first`,
+    ),
+  );
+  // A lock left by a process that is gone (a crash, kill -9) does not hold the folder.
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const lock = JSON.parse(readFileSync(join(first.dir, 'data', 'berth.lock'), 'utf8')) as { pid: number };
+  assert.equal(lock.pid, first.child.pid, 'the dead process left its lock');
+  const again = await startBerth(readFileSync(config, 'utf8'), first.dir);
+  const taken = JSON.parse(readFileSync(join(first.dir, 'data', 'berth.lock'), 'utf8')) as { pid: number };
+  assert.equal(taken.pid, again.child.pid, 'the new process took the stale lock over');
+  // SIGTERM the moment "ready" is read: berth up listens for it before printing, so it stops
+  // cleanly (exit 0) and removes its lock, instead of dying by the signal's default action.
+  again.child.kill('SIGTERM');
+  assert.equal(await again.exited, 0);
+  assert.equal(existsSync(join(first.dir, 'data', 'berth.lock')), false, 'a clean stop removes the lock');
 });
 
 test('berth up refuses a bad config before starting anything, naming the key', async () => {

@@ -51,6 +51,14 @@ test('the front door serves a site by host through its instances, round-robin, w
   assert.equal(unknown.status, 404);
   assert.equal(unknown.headers['content-type'], 'application/problem+json');
   assert.match(JSON.parse(unknown.body).detail, /no site is served at host "nope.localhost"/);
+  // A browser gets the 404 as a page; the Host it sent is hostile text and is escaped.
+  const page = await call(port, '<img src=x onerror=alert(1)>', '/', {
+    headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+  });
+  assert.equal(page.status, 404);
+  assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+  assert.doesNotMatch(page.body, /<img/);
+  assert.match(page.body, /no site is served at host &quot;&lt;img src=x onerror=alert\(1\)&gt;&quot;/);
 });
 
 test('streams request and response bodies, flushes SSE at once, and proxies WebSocket upgrades', async (t) => {

@@ -1,7 +1,7 @@
 // `berth registry serve` and `berth registry gc` as users run them: a real process, real signals.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +118,40 @@ test('serve prints its URL, a killed upload leaves no blob, SIGTERM stops cleanl
   assert.equal(code, 0, 'SIGTERM is a clean stop');
 });
 
+test('berth registry gc finds the data of the berth.yaml in its folder, refuses a folder with no registry data, and says what the grace period kept in human sizes', async () => {
+  const project = tempDir();
+  const dataDir = join(project, 'state', 'registry');
+  const server = await serve(dataDir);
+  const run = promisify(execFile);
+  try {
+    const recent = blob('x'.repeat(1536));
+    assert.equal((await pushBlob(server.url, 'gc/kept', recent)).status, 201);
+    // No berth.yaml in the folder: the defaults name ./.berth/registry, which does not exist.
+    const empty = tempDir();
+    const refused = await run(berth, ['registry', 'gc', '--dry-run'], { cwd: empty }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal((refused as { code: number }).code, 1);
+    assert.match(
+      (refused as { stderr: string }).stderr,
+      new RegExp(`no registry data at ${join(empty, '.berth', 'registry')} .*give .*--config .*--data-dir`),
+    );
+    // A berth.yaml in the folder, as `berth up` there would read it: gc uses its data folder.
+    writeFileSync(join(project, 'berth.yaml'), 'dataDir: state\n');
+    const dry = await run(berth, ['registry', 'gc', '--dry-run'], { cwd: project });
+    assert.match(dry.stdout, new RegExp(`^registry data: ${dataDir}$`, 'm'));
+    assert.match(dry.stdout, /dry run: 0 manifests, 0 blobs, 0 uploads; 0 B would be freed/);
+    assert.match(
+      dry.stdout,
+      /^kept because of the grace period \(1h\): 0 manifests, 1 blobs, 1\.5 KiB$/m,
+      'the blob pushed a moment ago stays, and the report says so',
+    );
+  } finally {
+    server.child.kill('SIGTERM');
+    await exited(server.child);
+  }
+});
+
 test('berth registry gc: --dry-run --output json, then a real run in text, next to a running server', async () => {
   const dataDir = tempDir();
   const server = await serve(dataDir);
@@ -147,8 +181,8 @@ test('berth registry gc: --dry-run --output json, then a real run in text, next 
     assert.equal((await fetch(`${server.url}/v2/gc/cli/blobs/${orphan.digest}`)).status, 200);
 
     const real = await run(berth, ['registry', 'gc', '--grace-period', '0s', '--data-dir', dataDir]);
-    assert.match(real.stdout, new RegExp(`removed blob ${orphan.digest} \\(${orphan.bytes.length} bytes\\)`));
-    assert.match(real.stdout, new RegExp(`${orphan.bytes.length} bytes freed`));
+    assert.match(real.stdout, new RegExp(`removed blob ${orphan.digest} \\(${orphan.bytes.length} B\\)`));
+    assert.match(real.stdout, new RegExp(`; ${orphan.bytes.length} B freed`));
     assert.equal((await fetch(`${server.url}/v2/gc/cli/blobs/${orphan.digest}`)).status, 404);
 
     const bad = await run(berth, ['registry', 'gc', '--grace-period', 'soon', '--data-dir', dataDir]).catch(

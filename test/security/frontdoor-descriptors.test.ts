@@ -103,10 +103,22 @@ test(`with ${LIMIT} descriptors, a flood of ${FLOOD} connections on the front do
   assert.equal(await get(`${consoleUrl}api/sites`), 200, 'console during the flood');
   assert.ok(fds < LIMIT, `${fds} descriptors open`);
 
+  // The site's own port is the front door's too: a flood there falls under the same cap.
+  const direct = await flood(Number(new URL(urls.get('site:api')!).port), FLOOD);
+  t.after(() => direct.sockets.forEach((s) => s.destroy()));
+  const both = readdirSync(`/proc/${child.pid}/fd`).length;
+  assert.equal(await get(`${registry}/v2/`), 200, `registry during both floods (${both} descriptors open)`);
+  assert.equal(await get(`${consoleUrl}api/sites`), 200, 'console during both floods');
+  assert.ok(both < LIMIT, `${both} descriptors open`);
+  for (const socket of direct.sockets) socket.destroy();
+
   // The flood goes away: the front door serves again, and berth up is still the same process.
   for (const socket of sockets) socket.destroy();
   let answered: number | string = 0;
   for (let i = 0; i < 100 && answered !== 200; i++) answered = await get(frontdoor, 'api.localhost');
   assert.equal(answered, 200, 'the front door serves once the flood is gone');
+  answered = 0;
+  for (let i = 0; i < 100 && answered !== 200; i++) answered = await get(urls.get('site:api')!);
+  assert.equal(answered, 200, "and so does the site's own port");
   assert.equal(child.exitCode, null, `berth up is running: ${stderr}`);
 });

@@ -55,6 +55,15 @@ test('the sites API: list, create (odd names refused), scale, deploy upload, slo
   assert.equal(missing.status, 400);
   assert.match(String(missing.body!.detail), /command/);
 
+  const nowhere = await json('POST', '/api/sites', {
+    name: 'nowhere',
+    command: 'node server.mjs',
+    root: '/nonexistent',
+  });
+  assert.equal(nowhere.status, 400, 'a root that is not there is refused, not left to crash-loop');
+  assert.equal(nowhere.body!.detail, 'site nowhere: root /nonexistent does not exist on the server');
+  assert.equal((await json('GET', '/api/sites/nowhere')).status, 404, 'and nothing was created');
+
   const created = await json('POST', '/api/sites', {
     name: 'web',
     command: 'node server.mjs',

@@ -105,7 +105,10 @@ test('scale out and in, stop and start, restart without dropping requests; state
   await h.manager.stopSite('api');
   const stopped = await call(port, 'api.localhost', '/');
   assert.equal(stopped.status, 503);
-  assert.match(JSON.parse(stopped.body).detail, /site api \(slot production\) is stopped/);
+  assert.match(
+    JSON.parse(stopped.body).detail,
+    /site api \(slot production\) is stopped \(berth webapp start --name api\)$/,
+  );
   await h.manager.startSite('api');
   await h.manager.waitUntilReady();
   assert.equal((await call(port, 'api.localhost', '/')).status, 200);

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm, rmdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { call, harness, until } from './helpers.js';
 import { liveHeapBytes } from '../support/heap.js';
+import { DeployFailed } from '../../src/sites/index.js';
 
 async function failureLog(h: Awaited<ReturnType<typeof harness>>, site: string): Promise<string> {
   await until(
@@ -63,8 +64,21 @@ test('an app that crashes at start: failure log with the exit code and its last 
   assert.equal(reply.status, 503);
   assert.match(
     JSON.parse(reply.body).detail,
-    /no instance of site crasher .* can take requests now.*see the startup logs/,
+    /no instance of site crasher .* can take requests now.*see the startup logs \(berth webapp log startup show --name crasher\)$/,
   );
+  // A browser gets the same answer as a page; an API client that says JSON keeps problem+json.
+  const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+  const page = await call(h.frontdoor.port, 'crasher.localhost', '/', { headers: { accept: browser } });
+  assert.equal(page.status, 503);
+  assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+  assert.equal(page.headers['retry-after'], '5');
+  assert.match(page.body, /<h1>503 Service Unavailable<\/h1>/);
+  assert.match(page.body, /<p>no instance of site crasher .* can take requests now/);
+  assert.match(page.body, new RegExp(`Request id <code>${page.headers['x-request-id']}</code>`));
+  const api = await call(h.frontdoor.port, 'crasher.localhost', '/', {
+    headers: { accept: 'application/json, text/html;q=0.5' },
+  });
+  assert.equal(api.headers['content-type'], 'application/problem+json');
 });
 
 test('an app on the wrong port: the time limit passes and the hint names the port from its output and its sockets', async (t) => {
@@ -113,11 +127,65 @@ test('an app that never listens: time limit hint; a missing module and a missing
   );
   assert.match(silent, /waiting for the message queue/);
   assert.doesNotMatch(silent, /Wrong port/);
+  // What `berth up` prints for a site that is not warm: the site by name, and a command to paste.
+  await assert.rejects(h.manager.waitUntilReady(0, ['silent']), {
+    message:
+      'not ready after 0 s: site silent (slot production; see `berth webapp log startup show --name silent`)',
+  });
   const nomodule = await failureLog(h, 'nomodule');
   assert.match(nomodule, /HINT: Module not found: the app needs "express-that-is-not-installed"/);
   const nocommand = await failureLog(h, 'nocommand');
   assert.match(nocommand, /HINT: Command not found: "definitely-not-a-command"/);
   assert.match(nocommand, /exit code 127/);
+});
+
+test('an app importing a module it does not ship, which Berth has (fastify): not found, import and require alike', async (t) => {
+  // examples/sites/borrowed-module sits inside Berth's checkout, so Node's walk up reaches Berth's own
+  // node_modules/fastify: without the fence both start and answer.
+  const h = await harness(
+    [
+      { name: 'borrowed-esm', command: 'node server.mjs', root: 'borrowed-module' },
+      { name: 'borrowed-cjs', command: 'node server.cjs', root: 'borrowed-module' },
+    ],
+    { wait: false },
+  );
+  t.after(() => h.close());
+  for (const [site, message] of [
+    ['borrowed-esm', /Cannot find package 'fastify' imported from /],
+    ['borrowed-cjs', /Cannot find module 'fastify'/],
+  ] as const) {
+    const log = await failureLog(h, site);
+    assert.match(log, message);
+    assert.match(
+      log,
+      /HINT: Module not found: the app needs "fastify", which is not in the deployed package/,
+    );
+    assert.match(log, /node_modules folders above it are fenced off/);
+  }
+});
+
+test("a package deployed into a data folder inside Berth's checkout does not borrow Berth's node_modules", async (t) => {
+  // The demo's case: the data folder (examples/.berth) sits in the checkout, so Node's walk up from a
+  // deployed version reaches Berth's node_modules. tmp/ of the checkout is ignored by git.
+  await mkdir(resolve('tmp'), { recursive: true });
+  const dataDir = await mkdtemp(join(resolve('tmp'), 'berth-fence-'));
+  t.after(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+    await rmdir(resolve('tmp')).catch(() => {}); // only when empty: nothing else's is touched
+  });
+  const h = await harness([{ name: 'api', command: 'node server.mjs', root: 'api' }], { dataDir });
+  t.after(() => h.close());
+  await assert.rejects(
+    h.manager.deploy('api', { kind: 'directory', path: resolve('examples/sites/borrowed-module') }),
+    (error: unknown) => {
+      assert.ok(error instanceof DeployFailed, String(error));
+      assert.match(
+        (error.extra.hints as string[]).join('\n'),
+        /Module not found: the app needs "fastify", which is not in the deployed package/,
+      );
+      return true;
+    },
+  );
 });
 
 test('an app printing 100,000 lines a second: every line reaches the sink in order, memory stays bounded, requests are served', async (t) => {
