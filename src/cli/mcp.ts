@@ -89,7 +89,9 @@ export function registerMcpCommands(program: Command): void {
       import('../mcp/index.js'),
       import('../lib/secret.js'),
     ]);
-    const config = opts.config ? (await loadConfigOrExit(opts.config)).config : undefined;
+    const loaded = opts.config ? await loadConfigOrExit(opts.config) : undefined;
+    const config = loaded?.config;
+    const dataDir = resolve(opts.dataDir ?? config?.dataDir ?? '.berth');
     const { parseCredentialFlag, resolveCredentials } = await import('../mcp/index.js');
     let credentials: Record<string, string>;
     try {
@@ -98,11 +100,14 @@ export function registerMcpCommands(program: Command): void {
         const [scheme, reference] = parseCredentialFlag(flag);
         references[scheme] = reference;
       }
-      credentials = await resolveCredentials(references);
+      credentials = await resolveCredentials(
+        references,
+        process.env,
+        await secretsOf(dataDir, config, loaded?.baseDir ?? process.cwd()),
+      );
     } catch (error) {
       fail((error as Error).message);
     }
-    const dataDir = resolve(opts.dataDir ?? config?.dataDir ?? '.berth');
     // 2025-era session ids are signed: keeping the key in the data folder (as `berth up` does) keeps
     // them valid across a restart. BERTH_MCP_SECRET, when set, is shared by several instances instead.
     const handleSecret =
@@ -204,4 +209,25 @@ export function registerMcpCommands(program: Command): void {
     });
     if (errors > 0) process.exitCode = 1;
   });
+}
+
+/**
+ * `@secret(name)` credentials come from Berth's secret store (`berth secret set`): the one of the
+ * data folder `berth mcp serve` uses, with the key file berth.yaml names (beside the folder by default).
+ */
+async function secretsOf(
+  dataDir: string,
+  config: { secrets: { keyFile?: string } } | undefined,
+  baseDir: string,
+): Promise<(name: string) => Promise<string | undefined>> {
+  const { secretStoreOf, SecretNotFound } = await import('../secrets/index.js');
+  const store = secretStoreOf({ dataDir, secrets: config?.secrets ?? {} }, baseDir);
+  return async (name) => {
+    try {
+      return (await store.get(name)).value;
+    } catch (error) {
+      if (error instanceof SecretNotFound) return undefined;
+      throw error;
+    }
+  };
 }

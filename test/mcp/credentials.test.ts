@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -238,4 +238,55 @@ test('berth mcp serve: --credential and mcp.credentials in berth.yaml are checke
   const invalid = run(['--config', bad]);
   assert.equal(invalid.status, 1);
   assert.match(invalid.stderr, /mcp\.credentials\.bearer.*must be env:VAR or @secret\(name\)/);
+});
+
+test('berth mcp serve: @secret(name) credentials come from the secret store of its data folder', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-credentials-secret-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spec = join(dir, 'openapi.json');
+  writeFileSync(spec, JSON.stringify(document('http://127.0.0.1:9/token')));
+  const config = join(dir, 'berth.yaml');
+  writeFileSync(config, `dataDir: ${dir}/data\n`);
+  const set = spawnSync('./bin/berth', ['secret', 'set', 'api-token', '--config', config], {
+    input: 'the-token\n',
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(set.status, 0, set.stderr);
+  const serve = (reference: string) =>
+    spawn(
+      './bin/berth',
+      [
+        'mcp',
+        'serve',
+        '--spec',
+        spec,
+        '--upstream',
+        'http://127.0.0.1:9',
+        '--config',
+        config,
+        '--credential',
+        `bearer=${reference}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  // A name the store does not hold: refused before serving, naming it.
+  const missing = serve('@secret(no-such-secret)');
+  let stderr = '';
+  missing.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  assert.equal(await new Promise((done) => missing.once('exit', done)), 1);
+  assert.match(stderr, /credential "bearer": no secret named "no-such-secret"/);
+  // The stored one: the server starts (it prints its URL), and the value is in none of its output.
+  const ok = serve('@secret(api-token)');
+  t.after(() => ok.kill('SIGKILL'));
+  let output = '';
+  ok.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  await new Promise<void>((ready, failed) => {
+    ok.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+      if (/http:\/\/127\.0\.0\.1:\d+/.test(output)) ready();
+    });
+    ok.once('exit', (code) => failed(new Error(`serve exited ${code}: ${output}`)));
+  });
+  assert.doesNotMatch(output, /the-token/);
 });
