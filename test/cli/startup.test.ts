@@ -84,10 +84,9 @@ test('berth registry serve loads the registry and what it needs, not the other p
   child.kill('SIGTERM');
   await exited;
   const { packages, parts } = loaded(trace);
-  assert.ok(
-    parts.has('registry') && packages.has('fastify') && packages.has('kysely'),
-    'the registry is loaded',
-  );
+  // Kysely is required through its CommonJS build (src/registry/meta/kysely.ts), which this trace of
+  // ESM resolutions does not see; the part and Fastify are what show the registry loaded.
+  assert.ok(parts.has('registry') && packages.has('fastify'), 'the registry is loaded');
   for (const other of ['frontdoor', 'sites', 'mcp', 'console', 'logs'])
     assert.ok(!parts.has(other), `${other} is not loaded by registry serve`);
   for (const pkg of ['@azure/storage-blob', 'pg', 'undici', '@modelcontextprotocol/server', 'ajv'])
