@@ -87,6 +87,8 @@ export interface McpHandler {
   readonly catalog: ToolCatalog;
   /** How many notification streams (legacy GET + modern listen) are open. */
   readonly openStreams: number;
+  /** Calls a client's `notifications/cancelled` has aborted so far (its effect is immediate: tests read it). */
+  readonly cancelledCalls: number;
   /** Ends open streams (modern listen streams get their final result) and refuses new requests. */
   close(): Promise<void>;
 }
@@ -125,6 +127,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     options.callerFrom ?? ((req: IncomingMessage) => headerValue(req.headers, 'x-ms-client-principal-id'));
   /** Legacy in-flight calls by session nonce + request id, so notifications/cancelled can abort them. */
   const inflight = new Map<string, AbortController>();
+  let cancelledCalls = 0;
   let closing = false;
 
   const env: MethodEnvironment = {
@@ -339,7 +342,11 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     if (parsed.kind === 'notification') {
       if (parsed.message.method === 'notifications/cancelled') {
         const requestId = parsed.message.params?.requestId;
-        inflight.get(`${claims.n}:${JSON.stringify(requestId)}`)?.abort(new Error('cancelled by the client'));
+        const call = inflight.get(`${claims.n}:${JSON.stringify(requestId)}`);
+        if (call && !call.signal.aborted) {
+          cancelledCalls += 1;
+          call.abort(new Error('cancelled by the client'));
+        }
       }
       res.writeHead(202).end();
       return;
@@ -533,6 +540,9 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     },
     get openStreams() {
       return streams.size;
+    },
+    get cancelledCalls() {
+      return cancelledCalls;
     },
     async close() {
       closing = true;

@@ -104,6 +104,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     try {
       const next = await build();
       if (next) handler.setCatalog(next);
+      logger.debug({ spec: options.spec, rebuilt: next !== undefined }, 'spec checked');
       return true;
     } catch (error) {
       logger.error(

@@ -157,14 +157,20 @@ test('hot reload: list_changed reaches a v2 modern subscriber and a v1 legacy GE
   for (let i = 0; i < 100 && server.handler.openStreams < 2; i++) await new Promise((r) => setTimeout(r, 20));
   assert.equal(server.handler.openStreams, 2);
 
+  const both = async (count: number) => {
+    for (let i = 0; i < 500 && (modernChanges < count || legacyChanges < count); i++)
+      await new Promise((r) => setTimeout(r, 20));
+  };
   server.handler.setCatalog(upstreamCatalog(upstream.url)); // same tools, same hash: no notification
   server.handler.setCatalog(upstreamCatalog(upstream.url, 'newTool'));
-  for (let i = 0; i < 100 && (modernChanges < 1 || legacyChanges < 1); i++)
-    await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(modernChanges, 1);
-  assert.equal(legacyChanges, 1);
+  await both(1);
   const { tools } = await legacy.listTools();
   assert.ok(tools.some((tool) => tool.name === 'newTool'));
+  // A last change as a marker: each stream is ordered, so once its notification is in, any the
+  // same-hash call had sent would have come before it. The counts are then final (no waiting on time).
+  server.handler.setCatalog(upstreamCatalog(upstream.url));
+  await both(2);
+  assert.equal(modernChanges, 2, 'the same-hash catalog notified no one');
+  assert.equal(legacyChanges, 2);
   await subscription.close();
 });

@@ -43,7 +43,7 @@ function captureLogs() {
       done();
     },
   });
-  return { lines, logger: pino({ level: 'info' }, stream) };
+  return { lines, logger: pino({ level: 'debug' }, stream) };
 }
 
 async function until(condition: () => boolean, what: string, ms = 5000) {
@@ -100,9 +100,13 @@ test('a watched spec file: change → both eras notified once; same content → 
   await until(() => counts.modern === 1 && counts.legacy === 1, 'list_changed in both eras');
   assert.ok((await legacy.listTools()).tools.some((tool) => tool.name === 'pingService'));
 
-  // Rewriting identical bytes rebuilds nothing and notifies no one.
+  // Rewriting identical bytes rebuilds nothing and notifies no one: waited for by the reload's own
+  // "spec checked" line, not by time. (A notification is written before that line; the last check
+  // below, after another reload, would count one that was still on its way.)
+  const checks = () => lines.filter((l) => l.msg === 'spec checked').length;
+  const checked = checks();
   writeFileSync(file, withPing(SPEC));
-  await new Promise((r) => setTimeout(r, 400));
+  await until(() => checks() > checked, 'the identical file checked');
   assert.deepEqual(counts, { modern: 1, legacy: 1 });
 
   // A broken spec: the error is logged, the old tools stay, and no one is told anything changed.
