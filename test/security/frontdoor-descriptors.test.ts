@@ -46,7 +46,8 @@ function get(url: string, host?: string): Promise<number | string> {
     socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
     socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0) || 'closed'));
     socket.write(
-      `GET ${pathname} HTTP/1.1\r\nHost: ${host ?? `${hostname}:${port}`}\r\nConnection: close\r\n\r\n`,
+      // X-Requested-By: what the console's API asks of a request without Sec-Fetch-Site (others ignore it).
+      `GET ${pathname} HTTP/1.1\r\nHost: ${host ?? `${hostname}:${port}`}\r\nX-Requested-By: berth\r\nConnection: close\r\n\r\n`,
     );
   });
 }

@@ -39,7 +39,7 @@ frontdoor:
   assert.equal(site.warmupPath, '/robots933456.txt');
   assert.equal(site.instances, 1);
   assert.equal(site.loadBalancing, 'round-robin');
-  assert.deepEqual(site.slots, [{ name: 'staging', appSettings: {} }]);
+  assert.deepEqual(site.slots, [{ name: 'staging', appSettings: {}, port: 'auto' }]);
   assert.equal(config.frontdoor.responseTimeout, 230_000);
   assert.equal(config.frontdoor.routers[0]!.stripPrefix, false);
   const overridden = await load('sites: [{ name: api, command: x }]\n', {

@@ -107,6 +107,9 @@ test('on start, instances a crashed run left behind are stopped, verified by sta
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
   };
+  /** This test's processes of an instance: another test file running beside it may use the same ids. */
+  const ofThisSite = (instance: string) =>
+    processesWithEnv('WEBSITE_INSTANCE_ID', instance).filter((p) => p.env.get('WEBSITE_SITE_NAME') === site);
   /** A process group like an instance's: a shell leader with a sleeping child, the instance id in the environment. */
   const group = async (instance: string, script = 'sleep 300 & sleep 300') => {
     const child = spawn('/bin/sh', ['-c', script], {
@@ -124,7 +127,7 @@ test('on start, instances a crashed run left behind are stopped, verified by sta
       /* exited already */
     }
     await until(
-      () => processesWithEnv('WEBSITE_INSTANCE_ID', instance).length >= 2 || child.exitCode !== null,
+      () => ofThisSite(instance).length >= 2 || child.exitCode !== null,
       5_000,
       `group ${instance}`,
     );
@@ -174,7 +177,7 @@ test('on start, instances a crashed run left behind are stopped, verified by sta
   // 4. The leader has exited; a grandchild lingers in the group, known by the instance id in its environment.
   const orphan = await group('dddd0004', 'sleep 300 & exit 0');
   await until(() => orphan.child.exitCode !== null, 5_000, 'the leader of group 4 to exit');
-  const lingering = processesWithEnv('WEBSITE_INSTANCE_ID', 'dddd0004');
+  const lingering = ofThisSite('dddd0004');
   assert.equal(lingering.length, 1);
   await write({
     instance: 'dddd0004',
@@ -198,7 +201,7 @@ test('on start, instances a crashed run left behind are stopped, verified by sta
   });
   await writeFile(join(records, 'garbage.json'), '{not json');
 
-  const before = (instance: string) => processesWithEnv('WEBSITE_INSTANCE_ID', instance);
+  const before = ofThisSite;
   const leftProcesses = before('aaaa0001');
   assert.equal(leftProcesses.length, 3, 'the shell and its two sleeps');
   const h = await harness([], { dataDir });
