@@ -1,4 +1,4 @@
-import type { MetadataStore } from './meta/index.js';
+import type { GcInventory, MetadataStore } from './meta/index.js';
 import type { BlobStore } from './store/index.js';
 
 export interface GcOptions {
@@ -36,11 +36,6 @@ export async function collectGarbage(
   const now = options.now ?? Date.now();
   const cutoff = now - options.gracePeriodMs;
   const dryRun = options.dryRun ?? false;
-  // What a grace period of 0 would take, counted first: the difference is what the grace period keeps.
-  const withoutGrace =
-    options.gracePeriodMs > 0
-      ? await collectGarbage(meta, store, { ...options, gracePeriodMs: 0, dryRun: true, now })
-      : undefined;
   const report: GcReport = {
     dryRun,
     manifests: [],
@@ -52,7 +47,75 @@ export async function collectGarbage(
   const inventory = await meta.gcInventory(cutoff);
 
   // --- manifests ---
-  const key = (repository: string, digest: string) => `${repository}\n${digest}`;
+  for (const m of unmarkedManifests(inventory, cutoff)) {
+    const removed = dryRun || (await meta.deleteManifest(m.repository, m.digest, cutoff));
+    if (removed) {
+      report.manifests.push({ repository: m.repository, digest: m.digest, size: m.size });
+      report.bytesFreed += m.size;
+    }
+  }
+
+  // --- blobs ---
+  const removedManifests = new Set(report.manifests.map((m) => key(m.repository, m.digest)));
+  const known = new Set(inventory.blobs.map((r) => r.digest));
+  for (const blob of unusedBlobs(inventory, removedManifests, new Set(inventory.recentlyLinked), cutoff)) {
+    const removed =
+      dryRun || (await meta.deleteBlobIfUnused(blob.digest, cutoff, () => store.delete(blob.digest)));
+    if (removed) {
+      report.blobs.push({ digest: blob.digest, size: blob.size });
+      report.bytesFreed += blob.size;
+    }
+  }
+  // Bytes in the store with no metadata row: left by a crash between placing and recording.
+  const strayKeptByGrace: { digest: string; size: number }[] = [];
+  for await (const stored of store.list()) {
+    if (known.has(stored.digest)) continue;
+    if (stored.modifiedAt.getTime() >= cutoff) {
+      if (stored.modifiedAt.getTime() < now) strayKeptByGrace.push(stored);
+      continue;
+    }
+    const removed = dryRun || (await meta.deleteStrayBytes(stored.digest, () => store.delete(stored.digest)));
+    if (removed) {
+      report.blobs.push({ digest: stored.digest, size: stored.size });
+      report.bytesFreed += stored.size;
+    }
+  }
+  // Links to blobs a repository no longer uses (its manifests were deleted): keep listings honest.
+  if (!dryRun) await meta.pruneBlobLinks(cutoff);
+  if (options.gracePeriodMs > 0)
+    report.keptForGracePeriod = keptByGrace(inventory, now, report, strayKeptByGrace);
+
+  // --- abandoned uploads ---
+  const uploadCutoff = now - options.uploadExpiryMs;
+  const sessions = new Map((await meta.listUploads()).map((u) => [u.id, u]));
+  for await (const upload of store.listUploads()) {
+    const session = sessions.get(upload.id);
+    sessions.delete(upload.id);
+    const lastActive = Math.max(session?.touchedAt ?? 0, upload.modifiedAt.getTime());
+    const beingWritten = (session?.leasedUntil ?? 0) >= now;
+    if (lastActive >= uploadCutoff || beingWritten) continue;
+    if (!dryRun) {
+      // The session row goes first, and only if still idle: a request that leased it meanwhile wins.
+      if (session && !(await meta.deleteUploadIfIdle(upload.id, uploadCutoff, now))) continue;
+      await store.deleteUpload(upload.id);
+    }
+    report.uploads.push({ id: upload.id, size: upload.size });
+    report.bytesFreed += upload.size;
+  }
+  // Sessions whose bytes are gone (their upload file was removed): nothing can complete them.
+  for (const orphan of sessions.values())
+    if (!dryRun && orphan.touchedAt < uploadCutoff)
+      await meta.deleteUploadIfIdle(orphan.id, uploadCutoff, now);
+  return report;
+}
+
+const key = (repository: string, digest: string) => `${repository}\n${digest}`;
+
+/**
+ * The manifests nothing keeps, for a cutoff: marks are the tagged manifests, those touched at or
+ * after the cutoff, what an index marked references, and referrers of marked manifests.
+ */
+function unmarkedManifests(inventory: GcInventory, cutoff: number): GcInventory['manifests'] {
   const children = new Map<string, string[]>();
   for (const e of inventory.refs) {
     if (e.kind !== 'manifest') continue;
@@ -81,80 +144,48 @@ export async function collectGarbage(
       }
     }
   }
-  for (const m of inventory.manifests) {
-    if (marked.has(key(m.repository, m.digest))) continue;
-    const removed = dryRun || (await meta.deleteManifest(m.repository, m.digest, cutoff));
-    if (removed) {
-      report.manifests.push({ repository: m.repository, digest: m.digest, size: m.size });
-      report.bytesFreed += m.size;
-    }
-  }
+  return inventory.manifests.filter((m) => !marked.has(key(m.repository, m.digest)));
+}
 
-  // --- blobs ---
-  const removedManifests = new Set(report.manifests.map((m) => key(m.repository, m.digest)));
+/** Blobs no manifest but `removedManifests` references, not linked since the cutoff, not touched since. */
+function unusedBlobs(
+  inventory: GcInventory,
+  removedManifests: Set<string>,
+  recentLinks: Set<string>,
+  cutoff: number,
+): GcInventory['blobs'] {
   const usedBlobs = new Set(
     inventory.refs
       .filter((e) => e.kind === 'blob' && !removedManifests.has(key(e.repository, e.parent)))
       .map((e) => e.child),
   );
-  const recentLinks = new Set(inventory.recentlyLinked);
-  const known = new Set(inventory.blobs.map((r) => r.digest));
-  for (const blob of inventory.blobs) {
-    if (usedBlobs.has(blob.digest) || recentLinks.has(blob.digest) || blob.touchedAt >= cutoff) continue;
-    const removed =
-      dryRun || (await meta.deleteBlobIfUnused(blob.digest, cutoff, () => store.delete(blob.digest)));
-    if (removed) {
-      report.blobs.push({ digest: blob.digest, size: blob.size });
-      report.bytesFreed += blob.size;
-    }
-  }
-  // Bytes in the store with no metadata row: left by a crash between placing and recording.
-  for await (const stored of store.list()) {
-    if (known.has(stored.digest) || stored.modifiedAt.getTime() >= cutoff) continue;
-    const removed = dryRun || (await meta.deleteStrayBytes(stored.digest, () => store.delete(stored.digest)));
-    if (removed) {
-      report.blobs.push({ digest: stored.digest, size: stored.size });
-      report.bytesFreed += stored.size;
-    }
-  }
-  // Links to blobs a repository no longer uses (its manifests were deleted): keep listings honest.
-  if (!dryRun) await meta.pruneBlobLinks(cutoff);
-
-  // --- abandoned uploads ---
-  const uploadCutoff = now - options.uploadExpiryMs;
-  const sessions = new Map((await meta.listUploads()).map((u) => [u.id, u]));
-  for await (const upload of store.listUploads()) {
-    const session = sessions.get(upload.id);
-    sessions.delete(upload.id);
-    const lastActive = Math.max(session?.touchedAt ?? 0, upload.modifiedAt.getTime());
-    const beingWritten = (session?.leasedUntil ?? 0) >= now;
-    if (lastActive >= uploadCutoff || beingWritten) continue;
-    if (!dryRun) {
-      // The session row goes first, and only if still idle: a request that leased it meanwhile wins.
-      if (session && !(await meta.deleteUploadIfIdle(upload.id, uploadCutoff, now))) continue;
-      await store.deleteUpload(upload.id);
-    }
-    report.uploads.push({ id: upload.id, size: upload.size });
-    report.bytesFreed += upload.size;
-  }
-  // Sessions whose bytes are gone (their upload file was removed): nothing can complete them.
-  for (const orphan of sessions.values())
-    if (!dryRun && orphan.touchedAt < uploadCutoff)
-      await meta.deleteUploadIfIdle(orphan.id, uploadCutoff, now);
-  if (withoutGrace) report.keptForGracePeriod = keptByGrace(withoutGrace, report);
-  return report;
+  return inventory.blobs.filter(
+    (blob) => !usedBlobs.has(blob.digest) && !recentLinks.has(blob.digest) && blob.touchedAt < cutoff,
+  );
 }
 
-function keptByGrace(withoutGrace: GcReport, report: GcReport): GcReport['keptForGracePeriod'] {
+/**
+ * What the grace period alone kept: what the same inventory would give up with a cutoff of now (no
+ * grace), less what this run removed. Worked out from the inventory this run read, not a second walk.
+ */
+function keptByGrace(
+  inventory: GcInventory,
+  now: number,
+  report: GcReport,
+  strays: { digest: string; size: number }[],
+): GcReport['keptForGracePeriod'] {
   const kept = { manifests: 0, blobs: 0, bytes: 0 };
-  const removedManifests = new Set(report.manifests.map((m) => `${m.repository}@${m.digest}`));
-  for (const m of withoutGrace.manifests)
-    if (!removedManifests.has(`${m.repository}@${m.digest}`)) {
+  const removedManifests = new Set(report.manifests.map((m) => key(m.repository, m.digest)));
+  const wouldGo = unmarkedManifests(inventory, now);
+  for (const m of wouldGo)
+    if (!removedManifests.has(key(m.repository, m.digest))) {
       kept.manifests++;
       kept.bytes += m.size;
     }
+  const goneWithoutGrace = new Set(wouldGo.map((m) => key(m.repository, m.digest)));
   const removedBlobs = new Set(report.blobs.map((b) => b.digest));
-  for (const b of withoutGrace.blobs)
+  // Nothing is linked after now: no recent links hold a blob when there is no grace.
+  for (const b of [...unusedBlobs(inventory, goneWithoutGrace, new Set(), now), ...strays])
     if (!removedBlobs.has(b.digest)) {
       kept.blobs++;
       kept.bytes += b.size;
