@@ -1,7 +1,7 @@
 import { mergeAllOf } from './allof.js';
 import { isObject, put, refTokens, resolveTokens } from './pointer.js';
 import { repairKeyword } from './repair.js';
-import { forEachSchema, SCHEMA_LIST_KEYWORDS, SCHEMA_MAP_KEYWORDS } from './walk.js';
+import { forEachSchema, SCHEMA_LIST_KEYWORDS, SCHEMA_MAP_KEYWORDS, SCHEMA_SINGLE_KEYWORDS } from './walk.js';
 
 /** A JSON Schema (2020-12) node as produced here: an object or a boolean. */
 export type JsonSchema = Record<string, unknown> | boolean;
@@ -21,22 +21,8 @@ const DROPPED = new Set([
   '$schema',
   '$comment',
 ]);
-const SCHEMA_MAPS = SCHEMA_MAP_KEYWORDS;
-const SCHEMA_LISTS = SCHEMA_LIST_KEYWORDS;
 /** Single-schema keywords other than `items` (which has a draft-04 list form handled on its own). */
-const SCHEMA_SINGLES = new Set([
-  'additionalProperties',
-  'not',
-  'contains',
-  'if',
-  'then',
-  'else',
-  'propertyNames',
-  'unevaluatedProperties',
-  'unevaluatedItems',
-  'additionalItems',
-  'contentSchema',
-]);
+const SCHEMA_SINGLES = new Set([...SCHEMA_SINGLE_KEYWORDS].filter((keyword) => keyword !== 'items'));
 /** Deeper than this, a document is hostile or broken; the rest of the branch becomes `{}`. */
 const MAX_DEPTH = 64;
 
@@ -79,7 +65,7 @@ export class SchemaConverter {
     const out: Record<string, unknown> = {};
     for (const [keyword, value] of Object.entries(node)) {
       if (DROPPED.has(keyword) || keyword.startsWith('x-')) continue;
-      if (SCHEMA_MAPS.has(keyword)) {
+      if (SCHEMA_MAP_KEYWORDS.has(keyword)) {
         if (!isObject(value)) {
           this.warn(`${keyword} must be an object of schemas; dropped`, at);
           continue;
@@ -96,7 +82,7 @@ export class SchemaConverter {
           put(map, name, this.convert(sub, `${at}/${keyword}/${name}`, depth + 1));
         }
         out[keyword === 'definitions' ? '$defs' : keyword] = map;
-      } else if (SCHEMA_LISTS.has(keyword)) {
+      } else if (SCHEMA_LIST_KEYWORDS.has(keyword)) {
         if (!Array.isArray(value) || value.length === 0) {
           this.warn(`${keyword} must be a non-empty array of schemas; dropped`, at);
           continue;
