@@ -33,8 +33,21 @@ export function sendProblem(
     return;
   }
   const body = JSON.stringify(problem(status, TITLES[status] ?? 'Error', detail, { requestId, ...extra }));
-  const headers = ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body))];
-  headers.push('x-request-id', requestId);
+  answer(res, status, PROBLEM_CONTENT_TYPE, body, requestId, close);
+}
+
+/** Writes one of the front door's own answers: the body, its request id, Retry-After on a 503. */
+function answer(
+  res: ProxiedResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  requestId: string,
+  close: boolean,
+  more: string[] = [],
+): void {
+  const headers = ['content-type', contentType, 'content-length', String(Buffer.byteLength(body))];
+  headers.push('x-request-id', requestId, ...more);
   if (status === 503) headers.push('retry-after', '5');
   if (close) headers.push('connection', 'close');
   res.writeHead(status, undefined, headers);
@@ -59,18 +72,12 @@ export function sendProblemFor(
     return;
   }
   const body = problemPage(status, TITLES[status] ?? 'Error', detail, requestId);
-  const headers = [
-    'content-type',
-    'text/html; charset=utf-8',
-    'content-length',
-    String(Buffer.byteLength(body)),
-  ];
-  headers.push('x-request-id', requestId, 'cache-control', 'no-store');
-  headers.push('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
-  if (status === 503) headers.push('retry-after', '5');
-  if (close) headers.push('connection', 'close');
-  res.writeHead(status, undefined, headers);
-  res.end(body);
+  answer(res, status, 'text/html; charset=utf-8', body, requestId, close, [
+    'cache-control',
+    'no-store',
+    'content-security-policy',
+    "default-src 'none'; style-src 'unsafe-inline'",
+  ]);
 }
 
 /** The same on a raw socket, for a refused WebSocket upgrade; the socket is closed once it is written. */
